@@ -1,0 +1,68 @@
+// Package queue is the work queue between the API and the worker: the message a task's run
+// is announced with, and the operations the SQS queue and the in-process queue both offer.
+// Delivery is at least once: a message not deleted comes back after its visibility timeout,
+// and the same message may arrive twice.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// MaxDelay is SQS's ceiling for a message delay and a visibility timeout change.
+const MaxDelay = 15 * time.Minute
+
+// Message announces that a task has work to do. Run is the task's retryCount when the
+// message was sent; a worker ignores a message of an earlier run.
+type Message struct {
+	TaskID string `json:"taskId"`
+	Run    int    `json:"run"`
+}
+
+// Encode is the message body on the wire.
+func (m Message) Encode() string {
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// Decode parses a message body; a body that is not a message is a poison message.
+func Decode(body string) (Message, error) {
+	var m Message
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		return Message{}, fmt.Errorf("queue message: %w", err)
+	}
+	if m.TaskID == "" {
+		return Message{}, fmt.Errorf("queue message: no taskId")
+	}
+	return m, nil
+}
+
+// Sender is what the API and the sweeper need: announce a task's run, optionally later.
+type Sender interface {
+	Send(ctx context.Context, m Message, delay time.Duration) error
+}
+
+// Delivery is one received message, as SQS hands it out.
+type Delivery struct {
+	MessageID     string
+	ReceiptHandle string
+	Body          string
+	// ReceiveCount is how many times the message was received, this time included.
+	ReceiveCount int
+	SentAt       time.Time
+}
+
+// Queue is the whole queue: sending, and the receive side that Lambda's event source mapping
+// (or the local poller standing in for it) and the worker's backoff use.
+type Queue interface {
+	Sender
+	// Receive waits up to wait for up to max messages and hides them for visibility.
+	Receive(ctx context.Context, max int, visibility, wait time.Duration) ([]Delivery, error)
+	// Delete acknowledges a message for good.
+	Delete(ctx context.Context, receiptHandle string) error
+	// ChangeVisibility makes a received message visible again after d (at most MaxDelay):
+	// the worker's backoff before another attempt.
+	ChangeVisibility(ctx context.Context, receiptHandle string, d time.Duration) error
+}

@@ -1,0 +1,283 @@
+package task
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Change is a transition's outcome: the task as it should be stored, and the status and
+// version it was computed from. A store writes it only if the stored task is still at
+// FromStatus and FromVersion, and otherwise returns a *ConflictError.
+type Change struct {
+	Task        Task
+	FromStatus  Status
+	FromVersion int64
+}
+
+// Empty reports whether the transition changed nothing (e.g. a second cancel of a task
+// whose cancel is already requested); such a change need not be written.
+func (c Change) Empty() bool { return c.Task.Version == c.FromVersion }
+
+// begin starts a change of t: a deep copy with the next version and updatedAt.
+func (t Task) begin(now time.Time) Change {
+	next := t.Clone()
+	next.Version = t.Version + 1
+	next.UpdatedAt = later(now.UTC(), t.UpdatedAt)
+	return Change{Task: next, FromStatus: t.Status, FromVersion: t.Version}
+}
+
+// later keeps updatedAt from going backwards when clocks of two writers disagree.
+func later(now, prev time.Time) time.Time {
+	if now.Before(prev) {
+		return prev
+	}
+	return now
+}
+
+func (t Task) refuse(op string, err error) (Change, error) {
+	return Change{}, &TransitionError{Op: op, From: t.Status, Err: err}
+}
+
+// Claim is a worker taking a pending task: pending → processing.
+func (t Task) Claim(now time.Time) (Change, error) {
+	if t.Status != Pending {
+		return t.refuse("claim", ErrInvalidTransition)
+	}
+	c := t.begin(now)
+	c.Task.Status = Processing
+	if c.Task.StartedAt == nil {
+		at := c.Task.UpdatedAt
+		c.Task.StartedAt = &at
+	}
+	return c, nil
+}
+
+// StartAttempt records, before a step runs, that the next unfinished subtask is being
+// attempted once more, so that a worker that dies mid-step still spends an attempt. It is
+// refused when the task is not processing, when a cancel is requested, or when the subtask's
+// attempt budget is spent (the caller then fails the task).
+func (t Task) StartAttempt(now time.Time) (Change, int, error) {
+	i := t.NextSubTask()
+	switch {
+	case t.Status != Processing || t.CancelRequested || i < 0:
+		c, err := t.refuse("start attempt", ErrInvalidTransition)
+		return c, -1, err
+	case t.SubTasks[i].Attempts >= t.MaxAttempts:
+		c, err := t.refuse("start attempt", ErrAttemptsSpent)
+		return c, i, err
+	}
+	c := t.begin(now)
+	s := &c.Task.SubTasks[i]
+	s.Status = Processing
+	s.Attempts++
+	at := c.Task.UpdatedAt
+	if s.StartedAt == nil {
+		s.StartedAt = &at
+	}
+	return c, i, nil
+}
+
+// FinishSubTask records that subtask i succeeded: processing → success. It is refused if
+// the subtask is not the one being attempted, so a duplicate cannot count it twice.
+func (t Task) FinishSubTask(i int, now time.Time) (Change, error) {
+	if t.Status != Processing || i < 0 || i >= len(t.SubTasks) || t.SubTasks[i].Status != Processing {
+		return t.refuse("finish subtask", ErrInvalidTransition)
+	}
+	c := t.begin(now)
+	s := &c.Task.SubTasks[i]
+	s.Status = Success
+	at := c.Task.UpdatedAt
+	s.FinishedAt = &at
+	c.Task.Progress = c.Task.progress()
+	return c, nil
+}
+
+// RetryAttempt records a retryable failure of subtask i with budget left: the subtask goes
+// back to pending (its attempts kept) and the error is kept as a warning.
+func (t Task) RetryAttempt(i int, e Error, now time.Time) (Change, error) {
+	if t.Status != Processing || i < 0 || i >= len(t.SubTasks) || t.SubTasks[i].Status != Processing {
+		return t.refuse("retry attempt", ErrInvalidTransition)
+	}
+	c := t.begin(now)
+	c.Task.SubTasks[i].Status = Pending
+	e.ErrorType = ErrorTypeWarning
+	c.Task.Errors = append(c.Task.Errors, c.Task.stamp(e, i))
+	return c, nil
+}
+
+// Fail ends the run in failure: the subtask being attempted (or the next one) fails, the
+// ones after it stay pending for a retry, and the error is recorded. It is taken by a worker
+// on a permanent error or a spent budget, and by the dead-letter handler when a task's
+// message could not be delivered; so it is allowed from pending and processing.
+func (t Task) Fail(e Error, now time.Time) (Change, error) {
+	if !t.Status.Active() {
+		return t.refuse("fail", ErrInvalidTransition)
+	}
+	c := t.begin(now)
+	i := c.Task.NextSubTask()
+	if i >= 0 {
+		s := &c.Task.SubTasks[i]
+		s.Status = Failure
+		at := c.Task.UpdatedAt
+		s.FinishedAt = &at
+	}
+	e.ErrorType = ErrorTypeError
+	c.Task.Errors = append(c.Task.Errors, c.Task.stamp(e, i))
+	c.Task.Message = e.Message
+	c.Task.CancelRequested = false
+	c.Task.end(Failure)
+	return c, nil
+}
+
+// Succeed ends the run in success once every subtask has succeeded; the result and the
+// executor's result URL, if any, are kept.
+func (t Task) Succeed(result json.RawMessage, resultURL string, now time.Time) (Change, error) {
+	if t.Status != Processing || t.NextSubTask() >= 0 {
+		return t.refuse("succeed", ErrInvalidTransition)
+	}
+	c := t.begin(now)
+	c.Task.Result = result
+	c.Task.ResultURL = resultURL
+	c.Task.Message = ""
+	c.Task.CancelRequested = false
+	c.Task.end(Success)
+	return c, nil
+}
+
+// Cancel is a client's cancel.
+//   - pending: cancelled at once.
+//   - processing with no subtask running (just claimed, or waiting to retry an attempt):
+//     cancelled at once too, with cancelRequested set; a worker's next conditional write
+//     loses and it stops.
+//   - processing with a subtask running: cancelRequested is set; the running subtask may
+//     finish and the worker ends the task cancelled before the next one (ConfirmCancel).
+//     Asking again changes nothing and is accepted.
+//   - success, failure, cancelled: refused with ErrNotCancellable.
+func (t Task) Cancel(now time.Time) (Change, error) {
+	if !t.Cancellable() {
+		return t.refuse("cancel", ErrNotCancellable)
+	}
+	if t.Status == Processing && t.CancelRequested {
+		return Change{Task: t.Clone(), FromStatus: t.Status, FromVersion: t.Version}, nil
+	}
+	c := t.begin(now)
+	if t.Status == Processing {
+		c.Task.CancelRequested = true
+		if t.running() {
+			return c, nil
+		}
+	}
+	c.Task.cancel()
+	return c, nil
+}
+
+// ConfirmCancel is the worker honouring cancelRequested between subtasks: processing →
+// cancelled, and every subtask not started ends cancelled.
+func (t Task) ConfirmCancel(now time.Time) (Change, error) {
+	if t.Status != Processing || !t.CancelRequested || t.running() {
+		return t.refuse("confirm cancel", ErrInvalidTransition)
+	}
+	c := t.begin(now)
+	c.Task.cancel()
+	return c, nil
+}
+
+// Retry is a client's retry, only from failure: the task goes back to pending with
+// retryCount + 1; subtasks that succeeded stay succeeded (their attempts unchanged) and are
+// not run again; the failed one and those after it start over with no attempts. Errors are
+// kept as history.
+func (t Task) Retry(now time.Time, allowed bool) (Change, error) {
+	if t.Status != Failure || !allowed {
+		return t.refuse("retry", ErrNotRetryable)
+	}
+	c := t.begin(now)
+	for i := range c.Task.SubTasks {
+		s := &c.Task.SubTasks[i]
+		if s.Status != Success {
+			*s = SubTask{Name: s.Name, Description: s.Description, Status: Pending}
+		}
+	}
+	c.Task.Status = Pending
+	c.Task.RetryCount++
+	c.Task.Message = ""
+	c.Task.CancelRequested = false
+	c.Task.Result = nil
+	c.Task.FinishedAt = nil
+	c.Task.ExpiresAt = nil
+	c.Task.Progress = c.Task.progress()
+	return c, nil
+}
+
+// ErrAttemptsSpent refuses StartAttempt when the subtask has used its whole budget (a worker
+// died in each attempt); the worker then fails the task.
+var ErrAttemptsSpent = &attemptsSpent{}
+
+type attemptsSpent struct{}
+
+func (*attemptsSpent) Error() string { return "attempt budget spent" }
+
+// running reports whether a subtask is mid-attempt.
+func (t *Task) running() bool {
+	for _, s := range t.SubTasks {
+		if s.Status == Processing {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Task) cancel() {
+	for i := range t.SubTasks {
+		if t.SubTasks[i].Status == Pending {
+			t.SubTasks[i].Status = Cancelled
+		}
+	}
+	if t.Message == "" {
+		t.Message = "cancelled at the client's request"
+	}
+	t.end(Cancelled)
+}
+
+// end moves the task to a terminal status and starts its retention.
+func (t *Task) end(s Status) {
+	t.Status = s
+	at := t.UpdatedAt
+	t.FinishedAt = &at
+	exp := at.Add(t.retention())
+	t.ExpiresAt = &exp
+	t.Progress = t.progress()
+}
+
+func (t *Task) retention() time.Duration {
+	if t.Retention <= 0 {
+		return DefaultRetention
+	}
+	return t.Retention
+}
+
+func (t *Task) progress() int {
+	if t.Status == Success {
+		return 100
+	}
+	if len(t.SubTasks) == 0 {
+		return 0
+	}
+	done := 0
+	for _, s := range t.SubTasks {
+		if s.Status == Success {
+			done++
+		}
+	}
+	return done * 100 / len(t.SubTasks)
+}
+
+func (t *Task) stamp(e Error, i int) Error {
+	if i >= 0 && e.SubTask == "" {
+		e.SubTask = t.SubTasks[i].Name
+	}
+	if e.Causes == nil {
+		e.Causes = []string{}
+	}
+	e.At = t.UpdatedAt
+	return e
+}

@@ -1,0 +1,183 @@
+package task
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// DefaultMaxAttempts is a subtask's attempt budget when its type names none.
+const DefaultMaxAttempts = 3
+
+// Type is a kind of task: which subtasks it has, how many attempts each gets, how a step runs
+// and what the result is. Adding a type is filling in one of these and registering it.
+type Type struct {
+	Name        string
+	Description string
+	// MaxAttempts is each subtask's attempt budget (retryable errors included); 0 means
+	// DefaultMaxAttempts.
+	MaxAttempts int
+	// NoRetry refuses client retries of a failed task of this type.
+	NoRetry bool
+	// Plan checks a create's input and returns the subtasks to run. It is given nil when the
+	// create had no input. Errors should be *InputError.
+	Plan func(input json.RawMessage) ([]Step, error)
+	// Run performs one attempt of one subtask. Return Retryable(err) for an error worth
+	// another attempt; any other error fails the subtask for good.
+	Run func(ctx context.Context, a Attempt) error
+	// Result builds the result document once every subtask succeeded, and optionally the
+	// URL of what the task made (the 303 goes there). Nil means an empty result.
+	Result func(t *Task) (result json.RawMessage, resultURL string, err error)
+}
+
+// Step names a subtask as a type plans it.
+type Step struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+// Attempt is what a type's Run is given: the task as stored when the attempt started, which
+// subtask, and which attempt of it (1-based).
+type Attempt struct {
+	Task    Task
+	Index   int
+	Attempt int
+}
+
+// Budget is the type's attempt budget with the default applied.
+func (t *Type) Budget() int {
+	if t.MaxAttempts <= 0 {
+		return DefaultMaxAttempts
+	}
+	return t.MaxAttempts
+}
+
+// retryableError marks a step error as worth another attempt.
+type retryableError struct{ err error }
+
+func (e retryableError) Error() string { return e.err.Error() }
+func (e retryableError) Unwrap() error { return e.err }
+
+// Retryable marks err as transient: the worker tries the subtask again, with backoff, while
+// its attempt budget lasts.
+func Retryable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return retryableError{err}
+}
+
+// IsRetryable reports whether err was marked with Retryable.
+func IsRetryable(err error) bool {
+	var r retryableError
+	return errors.As(err, &r)
+}
+
+// CodedError lets a step name the errorCode recorded in Task.Errors.
+type CodedError struct {
+	Code    string
+	Message string
+}
+
+func (e *CodedError) Error() string { return e.Message }
+
+// Registry holds the task types a deployment knows. It is built once at start-up and only
+// read afterwards, so it needs no lock.
+type Registry struct {
+	types map[string]*Type
+}
+
+// NewRegistry registers types; a type without a name, Plan or Run, or a name given twice, is
+// a programming error reported at start-up.
+func NewRegistry(types ...Type) (*Registry, error) {
+	r := &Registry{types: make(map[string]*Type, len(types))}
+	for i := range types {
+		t := types[i]
+		switch {
+		case t.Name == "":
+			return nil, fmt.Errorf("task type %d has no name", i)
+		case t.Plan == nil || t.Run == nil:
+			return nil, fmt.Errorf("task type %q needs Plan and Run", t.Name)
+		case r.types[t.Name] != nil:
+			return nil, fmt.Errorf("task type %q registered twice", t.Name)
+		}
+		r.types[t.Name] = &t
+	}
+	return r, nil
+}
+
+// Lookup finds a registered type.
+func (r *Registry) Lookup(name string) (*Type, bool) {
+	t, ok := r.types[name]
+	return t, ok
+}
+
+// All returns the registered types sorted by name, for /v1/task-types.
+func (r *Registry) All() []*Type {
+	out := make([]*Type, 0, len(r.types))
+	for _, t := range r.types {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Spec is what a client asks for when it creates a task.
+type Spec struct {
+	Type      string
+	Name      string
+	Input     json.RawMessage
+	Resources []Resource
+	// Retention is how long the task stays after it ends; 0 means DefaultRetention.
+	Retention time.Duration
+}
+
+// New makes a pending task of a registered type for owner, with its subtasks planned from
+// the input. It is the only way a task comes to exist.
+func (r *Registry) New(id, owner string, spec Spec, now time.Time) (Task, error) {
+	typ, ok := r.Lookup(spec.Type)
+	if !ok {
+		return Task{}, fmt.Errorf("%w: %q", ErrUnknownType, spec.Type)
+	}
+	retention := spec.Retention
+	if retention == 0 {
+		retention = DefaultRetention
+	}
+	if retention < MinRetention || retention > MaxRetention {
+		return Task{}, &InputError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be between %d and %d", int(MinRetention.Seconds()), int(MaxRetention.Seconds()))}
+	}
+	var input json.RawMessage
+	if len(spec.Input) > 0 && string(spec.Input) != "null" {
+		input = spec.Input
+	}
+	steps, err := typ.Plan(input)
+	if err != nil {
+		return Task{}, err
+	}
+	if len(steps) == 0 {
+		return Task{}, &InputError{Field: "input", Reason: "the task has no steps"}
+	}
+	subs := make([]SubTask, len(steps))
+	for i, s := range steps {
+		subs[i] = SubTask{Name: s.Name, Description: s.Description, Status: Pending}
+	}
+	now = now.UTC()
+	return Task{
+		ID:          id,
+		Type:        typ.Name,
+		Name:        spec.Name,
+		Owner:       owner,
+		Status:      Pending,
+		Input:       input,
+		SubTasks:    subs,
+		Resources:   spec.Resources,
+		MaxAttempts: typ.Budget(),
+		Retention:   retention,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+		Version:     1,
+	}, nil
+}
