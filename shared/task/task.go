@@ -29,12 +29,12 @@ type Task struct {
 	Result          json.RawMessage `json:"result,omitempty"`
 	// ResultURL is the executor's own URL for what the task made, if it names one; the 303
 	// of a successful task points there instead of /v1/tasks/{id}/result.
-	ResultURL string      `json:"resultUrl,omitempty"`
-	Message   string      `json:"message,omitempty"`
-	Progress  int         `json:"progress"`
-	SubTasks  []SubTask   `json:"subTasks"`
-	Errors    []Error     `json:"errors,omitempty"`
-	Resources []Resource  `json:"resources,omitempty"`
+	ResultURL string     `json:"resultUrl,omitempty"`
+	Message   string     `json:"message,omitempty"`
+	Progress  int        `json:"progress"`
+	SubTasks  []SubTask  `json:"subTasks"`
+	Errors    []Error    `json:"errors,omitempty"`
+	Resources []Resource `json:"resources,omitempty"`
 	// RetryCount is how many times the task was retried; it also numbers the run, so a
 	// worker can tell a message of an earlier run from one of the current run.
 	RetryCount int `json:"retryCount"`
@@ -65,11 +65,11 @@ type SubTask struct {
 // Error is a structured failure record in the manner of VMware Cloud Foundation's task
 // errors. Errors accumulate across attempts and retries, newest last.
 type Error struct {
-	ErrorCode string   `json:"errorCode"`
-	ErrorType string   `json:"errorType"`
-	Message   string   `json:"message"`
-	SubTask   string   `json:"subTask,omitempty"`
-	Causes    []string `json:"causes"`
+	ErrorCode string    `json:"errorCode"`
+	ErrorType string    `json:"errorType"`
+	Message   string    `json:"message"`
+	SubTask   string    `json:"subTask,omitempty"`
+	Causes    []string  `json:"causes"`
 	At        time.Time `json:"at"`
 }
 

@@ -172,12 +172,21 @@ func (t Task) Cancel(now time.Time) (Change, error) {
 }
 
 // ConfirmCancel is the worker honouring cancelRequested between subtasks: processing →
-// cancelled, and every subtask not started ends cancelled.
+// cancelled, and every subtask not started ends cancelled. Only the worker holding the task's
+// message calls it, so a subtask still marked processing is an attempt whose worker died
+// (its message came back); that attempt ends cancelled too.
 func (t Task) ConfirmCancel(now time.Time) (Change, error) {
-	if t.Status != Processing || !t.CancelRequested || t.running() {
+	if t.Status != Processing || !t.CancelRequested {
 		return t.refuse("confirm cancel", ErrInvalidTransition)
 	}
 	c := t.begin(now)
+	for i := range c.Task.SubTasks {
+		if s := &c.Task.SubTasks[i]; s.Status == Processing {
+			s.Status = Cancelled
+			at := c.Task.UpdatedAt
+			s.FinishedAt = &at
+		}
+	}
 	c.Task.cancel()
 	return c, nil
 }

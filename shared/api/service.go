@@ -1,0 +1,258 @@
+// Package api is the tasks API's use cases: create, get, result, list, cancel and retry, as a
+// principal (tenant and roles) asks for them. It speaks in domain values and errors; the
+// API Gateway adapter (shared/apigw) turns HTTP events into calls here and results and
+// errors into responses.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tasklane/tasklane/shared/marker"
+	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// Errors of the use cases that are not domain errors; the adapter maps each to a status
+// and errorCode.
+var (
+	// ErrUnauthenticated: the request carries no principal.
+	ErrUnauthenticated = errors.New("the request has no valid credentials")
+	// ErrForbidden: the principal may not do this (e.g. list another tenant without admin).
+	ErrForbidden = errors.New("the principal may not do this")
+	// ErrInvalidMarker: a list marker that does not open for this tenant and query.
+	ErrInvalidMarker = errors.New("the marker is not valid for this tenant and query")
+	// ErrIdempotencyKeyReused: the same Idempotency-Key with another body.
+	ErrIdempotencyKeyReused = errors.New("the Idempotency-Key was already used with a different request")
+)
+
+// ValidationError is a request field that is missing or bad (400 VALIDATION_FAILED).
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
+
+// ParamError is a query parameter that is unknown or bad (400 INVALID_PARAMETER).
+type ParamError struct {
+	Param  string
+	Reason string
+}
+
+func (e *ParamError) Error() string { return "query parameter " + e.Param + ": " + e.Reason }
+
+// Principal is who asks: the tenant owning the tasks it creates, and whether it is an admin
+// (who sees every tenant's tasks).
+type Principal struct {
+	Tenant string
+	Admin  bool
+}
+
+// Service runs the use cases. Its fields are set once at start-up.
+type Service struct {
+	Store   task.Store
+	Queue   queue.Sender
+	Types   *task.Registry
+	Markers *marker.Sealer
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// conflictTries bounds how often a use case re-reads and re-decides after losing a race
+// with a worker; losing five times in a row is answered 409.
+const conflictTries = 5
+
+// CreateRequest is a validated create.
+type CreateRequest struct {
+	Spec task.Spec
+	// IdempotencyKey is optional; BodyHash identifies the request for it.
+	IdempotencyKey string
+	BodyHash       string
+}
+
+// Created is a create's outcome; Replayed is true when an Idempotency-Key matched an
+// earlier create and nothing new was made.
+type Created struct {
+	Task     task.Task
+	Replayed bool
+}
+
+// Create accepts a task: stores it pending (with its idempotency record, atomically) and
+// announces it to the worker. A failed announcement is only logged: the task is stored, and
+// the sweeper re-sends messages for pending tasks that no worker claimed.
+func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (Created, error) {
+	now := s.Now()
+	t, err := s.Types.New(task.NewID(now), p.Tenant, req.Spec, now)
+	if err != nil {
+		return Created{}, err
+	}
+	var idem *task.Idempotency
+	if req.IdempotencyKey != "" {
+		idem = &task.Idempotency{Owner: p.Tenant, Key: req.IdempotencyKey, BodyHash: req.BodyHash, TaskID: t.ID, ExpiresAt: now.Add(task.IdempotencyTTL)}
+	}
+	err = s.Store.Create(ctx, t, idem)
+	if exists, ok := task.AsIdempotencyExists(err); ok {
+		if exists.Existing.BodyHash != req.BodyHash {
+			return Created{}, ErrIdempotencyKeyReused
+		}
+		orig, err := s.Store.Get(ctx, exists.Existing.TaskID, now)
+		if err != nil {
+			return Created{}, err
+		}
+		return Created{Task: orig, Replayed: true}, nil
+	}
+	if err != nil {
+		return Created{}, err
+	}
+	s.announce(ctx, t)
+	return Created{Task: t}, nil
+}
+
+func (s *Service) announce(ctx context.Context, t task.Task) {
+	if err := s.Queue.Send(ctx, queue.Message{TaskID: t.ID, Run: t.RetryCount}, 0); err != nil {
+		s.Log.WarnContext(ctx, "task stored but its message was not sent; the sweeper will send it", "taskId", t.ID, "err", err)
+	}
+}
+
+// Get returns a task the principal may see; any other is ErrNotFound, as if it did not
+// exist, so ids of other tenants cannot be probed.
+func (s *Service) Get(ctx context.Context, p Principal, id string) (task.Task, error) {
+	if !task.ValidID(id) {
+		return task.Task{}, task.ErrNotFound
+	}
+	t, err := s.Store.Get(ctx, id, s.Now())
+	if err != nil {
+		return task.Task{}, err
+	}
+	if !p.Admin && t.Owner != p.Tenant {
+		return task.Task{}, task.ErrNotFound
+	}
+	return t, nil
+}
+
+// Result returns a succeeded task (whose Result is the document); a task that has not
+// succeeded is ErrNotFinished.
+func (s *Service) Result(ctx context.Context, p Principal, id string) (task.Task, error) {
+	t, err := s.Get(ctx, p, id)
+	if err != nil {
+		return task.Task{}, err
+	}
+	if t.Status != task.Success {
+		return task.Task{}, &task.TransitionError{Op: "result", From: t.Status, Err: task.ErrNotFinished}
+	}
+	return t, nil
+}
+
+// Cancel cancels a task (see task.Task.Cancel for what happens in each status).
+func (s *Service) Cancel(ctx context.Context, p Principal, id string) (task.Task, error) {
+	return s.transition(ctx, p, id, func(t task.Task, now time.Time) (task.Change, error) {
+		return t.Cancel(now)
+	})
+}
+
+// Retry puts a failed task back to pending and announces the new run to the worker.
+func (s *Service) Retry(ctx context.Context, p Principal, id string) (task.Task, error) {
+	t, err := s.transition(ctx, p, id, func(t task.Task, now time.Time) (task.Change, error) {
+		typ, ok := s.Types.Lookup(t.Type)
+		return t.Retry(now, ok && !typ.NoRetry)
+	})
+	if err != nil {
+		return task.Task{}, err
+	}
+	s.announce(ctx, t)
+	return t, nil
+}
+
+// transition reads a task, computes a change and writes it conditionally, deciding again
+// from a fresh read when a worker changed the task in between.
+func (s *Service) transition(ctx context.Context, p Principal, id string, step func(task.Task, time.Time) (task.Change, error)) (task.Task, error) {
+	var err error
+	for range conflictTries {
+		var t task.Task
+		if t, err = s.Get(ctx, p, id); err != nil {
+			return task.Task{}, err
+		}
+		var ch task.Change
+		if ch, err = step(t, s.Now()); err != nil {
+			return task.Task{}, err
+		}
+		if ch.Empty() {
+			return t, nil
+		}
+		if err = s.Store.Apply(ctx, ch); err == nil {
+			return ch.Task, nil
+		}
+		if !task.IsConflict(err) {
+			return task.Task{}, err
+		}
+	}
+	return task.Task{}, err
+}
+
+// ListParams are a list's validated query parameters.
+type ListParams struct {
+	Owner    string // admin only; empty: the principal's tenant
+	Statuses []task.Status
+	Type     string
+	SortKey  task.SortKey
+	Desc     bool
+	Limit    int
+	Marker   string
+}
+
+// Listed is one page and the marker of the next, empty on the last page.
+type Listed struct {
+	Tasks      []task.Task
+	NextMarker string
+}
+
+// List returns one page of a tenant's tasks. A non-admin listing another owner is
+// ErrForbidden. The marker is bound to the principal, the owner listed and the query, so it
+// cannot be replayed elsewhere (ErrInvalidMarker).
+func (s *Service) List(ctx context.Context, p Principal, q ListParams) (Listed, error) {
+	owner := p.Tenant
+	if q.Owner != "" && q.Owner != p.Tenant {
+		if !p.Admin {
+			return Listed{}, ErrForbidden
+		}
+		owner = q.Owner
+	}
+	binding := q.binding(p, owner)
+	var after []byte
+	if q.Marker != "" {
+		pos, err := s.Markers.Open(q.Marker, binding)
+		if err != nil {
+			return Listed{}, ErrInvalidMarker
+		}
+		after = pos
+	}
+	page, err := s.Store.List(ctx, task.ListQuery{
+		Owner: owner, Statuses: q.Statuses, Type: q.Type, SortKey: q.SortKey, Desc: q.Desc,
+		Limit: q.Limit, After: after, Now: s.Now(),
+	})
+	if err != nil {
+		return Listed{}, err
+	}
+	out := Listed{Tasks: page.Tasks}
+	if page.Next != nil {
+		out.NextMarker = s.Markers.Seal(page.Next, binding)
+	}
+	return out, nil
+}
+
+// binding names everything a marker is valid for: who asks, whose tasks, which filter and
+// which order (the limit may change between pages).
+func (q ListParams) binding(p Principal, owner string) string {
+	st := make([]string, len(q.Statuses))
+	for i, s := range q.Statuses {
+		st[i] = string(s)
+	}
+	slices.Sort(st)
+	return fmt.Sprintf("v1\x00%s\x00%s\x00%s\x00%s\x00%s\x00%t", p.Tenant, owner, strings.Join(st, ","), q.Type, q.SortKey, q.Desc)
+}

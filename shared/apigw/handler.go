@@ -1,0 +1,268 @@
+package apigw
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tasklane/tasklane/shared/api"
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// MaxBody is the largest request body accepted (256 KiB); larger is 413.
+const MaxBody = 256 << 10
+
+// Claims names the JWT claims the principal is read from. API Gateway's JWT authorizer
+// validates the token and passes its claims in the event; array claims arrive flattened as
+// "[a b]".
+type Claims struct {
+	// Tenant is the claim holding the tenant id, e.g. "tenant" or "custom:tenant".
+	Tenant string
+	// Roles is the claim holding the roles; the role "admin" sees all tenants.
+	Roles string
+}
+
+// DefaultClaims are the claim names when configuration names none.
+var DefaultClaims = Claims{Tenant: "tenant", Roles: "roles"}
+
+// AdminRole is the role that sees every tenant's tasks.
+const AdminRole = "admin"
+
+// Handler serves the routes of one function (or of all, for the local runner and tests).
+type Handler struct {
+	svc      *api.Service
+	log      *slog.Logger
+	claims   Claims
+	function string
+}
+
+// New makes the handler of function (one of the Function* names), or of every route when
+// function is empty.
+func New(svc *api.Service, function string, claims Claims, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, log: log, claims: claims, function: function}
+}
+
+// request is an event reduced to what the operations read.
+type request struct {
+	ev        *events.APIGatewayV2HTTPRequest
+	method    string
+	path      string
+	params    map[string]string
+	query     url.Values
+	body      []byte
+	principal api.Principal
+}
+
+// response is what an operation answers; the adapter adds the common headers.
+type response struct {
+	status  int
+	headers map[string]string
+	body    any // marshalled as JSON; nil for no body
+	raw     []byte
+}
+
+// Handle is the Lambda handler: it finds the route, runs it, and renders the outcome. It
+// never returns an error to Lambda (that would be a bare 500 from API Gateway); every failure
+// is a problem+json response, and a panic in an operation is one too.
+func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
+	reqID := requestID(&ev)
+	log := h.log.With("requestId", reqID, "routeKey", ev.RouteKey)
+	defer func() {
+		if p := recover(); p != nil {
+			log.ErrorContext(ctx, "panic in handler", "panic", p)
+			resp = h.problem(ctx, log, reqID, ev.RawPath, errPanic)
+		}
+	}()
+	out, err := h.serve(ctx, &ev)
+	if err != nil {
+		return h.problem(ctx, log, reqID, ev.RawPath, err), nil
+	}
+	return render(out, reqID), nil
+}
+
+func (h *Handler) serve(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) (*response, error) {
+	method := ev.RequestContext.HTTP.Method
+	path := ev.RawPath
+	if path == "" {
+		path = ev.RequestContext.HTTP.Path
+	}
+	route, params := h.route(ev, method, path)
+	if route.Function != h.function && h.function != "" {
+		return nil, errNoRoute
+	}
+	r := &request{ev: ev, method: method, path: path, params: params}
+	if route.Path == FallbackPath {
+		return route.serve(h, ctx, r)
+	}
+	p, err := h.principal(ev)
+	if err != nil {
+		return nil, err
+	}
+	r.principal = p
+	q, err := url.ParseQuery(ev.RawQueryString)
+	if err != nil {
+		return nil, &api.ParamError{Param: "query", Reason: "malformed query string"}
+	}
+	r.query = q
+	if r.body, err = body(ev); err != nil {
+		return nil, err
+	}
+	return route.serve(h, ctx, r)
+}
+
+// route finds the route by the event's route key, as API Gateway chose it; events without
+// one (hand-made) are matched by method and path.
+func (h *Handler) route(ev *events.APIGatewayV2HTTPRequest, method, path string) (Route, map[string]string) {
+	for _, r := range routes {
+		if r.Key() == ev.RouteKey && r.Path != FallbackPath {
+			params := ev.PathParameters
+			if params == nil {
+				params, _ = matchPath(r.Path, path)
+			}
+			return r, params
+		}
+	}
+	return Match(method, path)
+}
+
+// principal reads tenant and roles from the authorizer's claims; without a tenant the
+// request is unauthenticated.
+func (h *Handler) principal(ev *events.APIGatewayV2HTTPRequest) (api.Principal, error) {
+	a := ev.RequestContext.Authorizer
+	if a == nil || a.JWT == nil {
+		return api.Principal{}, api.ErrUnauthenticated
+	}
+	tenant := strings.TrimSpace(a.JWT.Claims[h.claims.Tenant])
+	if tenant == "" {
+		return api.Principal{}, api.ErrUnauthenticated
+	}
+	p := api.Principal{Tenant: tenant}
+	for _, role := range splitClaim(a.JWT.Claims[h.claims.Roles]) {
+		if role == AdminRole {
+			p.Admin = true
+		}
+	}
+	for _, scope := range a.JWT.Scopes {
+		if scope == AdminRole {
+			p.Admin = true
+		}
+	}
+	return p, nil
+}
+
+// splitClaim reads a claim that may be a flattened array "[a b]", a JSON array, or a list
+// separated by commas or spaces.
+func splitClaim(v string) []string {
+	v = strings.TrimSpace(v)
+	var arr []string
+	if strings.HasPrefix(v, "[\"") && json.Unmarshal([]byte(v), &arr) == nil {
+		return arr
+	}
+	v = strings.Trim(v, "[]")
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+func body(ev *events.APIGatewayV2HTTPRequest) ([]byte, error) {
+	if ev.Body == "" {
+		return nil, nil
+	}
+	if len(ev.Body) > MaxBody*4/3+4 {
+		return nil, errTooLarge
+	}
+	b := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		var err error
+		if b, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
+			return nil, &api.ValidationError{Field: "body", Reason: "not valid base64"}
+		}
+	}
+	if len(b) > MaxBody {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+// requestID echoes the client's X-Request-Id when it is sane, else uses API Gateway's id,
+// else makes one.
+func requestID(ev *events.APIGatewayV2HTTPRequest) string {
+	if v := header(ev, "X-Request-Id"); v != "" && len(v) <= 200 && printable(v) {
+		return v
+	}
+	if ev.RequestContext.RequestID != "" {
+		return ev.RequestContext.RequestID
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// header reads a request header; HTTP API lower-cases names, hand-made events may not.
+func header(ev *events.APIGatewayV2HTTPRequest, name string) string {
+	v, _ := lookupHeader(ev, name)
+	return v
+}
+
+// lookupHeader also says whether the header was sent at all (an empty Idempotency-Key is
+// refused, an absent one is fine).
+func lookupHeader(ev *events.APIGatewayV2HTTPRequest, name string) (string, bool) {
+	if v, ok := ev.Headers[strings.ToLower(name)]; ok {
+		return v, true
+	}
+	for k, v := range ev.Headers {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func render(out *response, reqID string) events.APIGatewayV2HTTPResponse {
+	headers := map[string]string{"X-Request-Id": reqID}
+	for k, v := range out.headers {
+		headers[k] = v
+	}
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: out.status, Headers: headers}
+	switch {
+	case out.raw != nil:
+		resp.Body = string(out.raw)
+	case out.body != nil:
+		b, _ := json.Marshal(out.body)
+		resp.Body = string(b)
+		if headers["Content-Type"] == "" {
+			headers["Content-Type"] = "application/json"
+		}
+	}
+	return resp
+}
+
+// fallback answers requests no route takes: 405 with Allow when the path exists under
+// another method, 404 otherwise.
+func (h *Handler) fallback(_ context.Context, r *request) (*response, error) {
+	if methods := allowed(r.path); len(methods) > 0 {
+		return nil, &methodNotAllowed{allow: methods}
+	}
+	if strings.HasPrefix(r.path, "/v1/tasks/") {
+		return nil, task.ErrNotFound
+	}
+	return nil, errNoRoute
+}
+
+// ok is a 200 with a JSON body.
+func ok(body any) *response { return &response{status: http.StatusOK, body: body} }

@@ -1,0 +1,467 @@
+package apigw
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tasklane/tasklane/shared/api"
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// Defaults and bounds of list parameters.
+const (
+	DefaultLimit = 25
+	MaxLimit     = 100
+)
+
+// createBody is the create request document; unknown fields are refused.
+type createBody struct {
+	Type             *string         `json:"type"`
+	Name             *string         `json:"name"`
+	Input            json.RawMessage `json:"input"`
+	Resources        []task.Resource `json:"resources"`
+	RetentionSeconds *json.Number    `json:"retentionSeconds"`
+}
+
+func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
+	if err := jsonContent(r); err != nil {
+		return nil, err
+	}
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	var b createBody
+	if err := decodeStrict(r.body, &b); err != nil {
+		return nil, err
+	}
+	spec, err := b.spec()
+	if err != nil {
+		return nil, err
+	}
+	key := header(r.ev, "Idempotency-Key")
+	if _, present := lookupHeader(r.ev, "Idempotency-Key"); present && (key == "" || len(key) > 255 || !printable(key)) {
+		return nil, &api.ValidationError{Field: "Idempotency-Key", Reason: "must be 1 to 255 printable ASCII characters"}
+	}
+	created, err := h.svc.Create(ctx, r.principal, api.CreateRequest{Spec: spec, IdempotencyKey: key, BodyHash: b.hash()})
+	if err != nil {
+		return nil, err
+	}
+	resp := h.accepted(&created.Task)
+	if created.Replayed {
+		resp.headers["Idempotent-Replayed"] = "true"
+	}
+	return resp, nil
+}
+
+// spec validates the body's fields.
+func (b *createBody) spec() (task.Spec, error) {
+	if b.Type == nil || *b.Type == "" {
+		return task.Spec{}, &api.ValidationError{Field: "type", Reason: "is required"}
+	}
+	if len(*b.Type) > 100 {
+		return task.Spec{}, &api.ValidationError{Field: "type", Reason: "must be at most 100 characters"}
+	}
+	s := task.Spec{Type: *b.Type, Input: b.Input, Resources: b.Resources}
+	if b.Name != nil {
+		if len(*b.Name) > 256 {
+			return task.Spec{}, &api.ValidationError{Field: "name", Reason: "must be at most 256 characters"}
+		}
+		s.Name = *b.Name
+	}
+	if len(b.Input) > 0 && string(b.Input) != "null" && b.Input[0] != '{' {
+		return task.Spec{}, &api.ValidationError{Field: "input", Reason: "must be an object"}
+	}
+	if len(b.Resources) > 100 {
+		return task.Spec{}, &api.ValidationError{Field: "resources", Reason: "at most 100"}
+	}
+	for i, res := range b.Resources {
+		if res.ResourceID == "" || res.Type == "" {
+			return task.Spec{}, &api.ValidationError{Field: fmt.Sprintf("resources[%d]", i), Reason: "needs resourceId and type"}
+		}
+	}
+	if b.RetentionSeconds != nil {
+		n, err := strconv.ParseInt(b.RetentionSeconds.String(), 10, 64)
+		min, max := int64(task.MinRetention/time.Second), int64(task.MaxRetention/time.Second)
+		if err != nil || n < min || n > max {
+			return task.Spec{}, &api.ValidationError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be a whole number from %d to %d", min, max)}
+		}
+		s.Retention = time.Duration(n) * time.Second
+	}
+	return s, nil
+}
+
+// hash identifies the request for Idempotency-Key: the body as parsed and re-encoded, so
+// that whitespace and key order do not matter.
+func (b *createBody) hash() string {
+	canon := *b
+	if len(canon.Input) > 0 {
+		var v any
+		if json.Unmarshal(canon.Input, &v) == nil {
+			canon.Input, _ = json.Marshal(v)
+		}
+	}
+	raw, _ := json.Marshal(canon)
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// accepted is the 202 of create, retry and cancel: the task, where to poll it, and when.
+func (h *Handler) accepted(t *task.Task) *response {
+	url := TaskURL(t.ID)
+	headers := map[string]string{"Location": url, "Content-Location": url}
+	if !t.Status.Terminal() {
+		headers["Retry-After"] = "1"
+	}
+	return &response{status: http.StatusAccepted, headers: headers, body: h.view(t, true)}
+}
+
+func (h *Handler) view(t *task.Task, full bool) TaskView {
+	v := view(t, full)
+	if v.IsRetryable {
+		if typ, ok := h.svc.Types.Lookup(t.Type); !ok || typ.NoRetry {
+			v.IsRetryable = false
+			v.Links = links(t)[:0]
+			for _, l := range links(t) {
+				if l.Rel != "retry" {
+					v.Links = append(v.Links, l)
+				}
+			}
+		}
+	}
+	return v
+}
+
+func (h *Handler) get(ctx context.Context, r *request) (*response, error) {
+	redirect := true
+	for k, vs := range r.query {
+		if k != "redirect" || len(vs) != 1 {
+			return nil, &api.ParamError{Param: k, Reason: "unknown or repeated; only redirect=true|false is accepted"}
+		}
+		b, err := strconv.ParseBool(vs[0])
+		if err != nil {
+			return nil, &api.ParamError{Param: k, Reason: "must be true or false"}
+		}
+		redirect = b
+	}
+	t, err := h.svc.Get(ctx, r.principal, r.params["id"])
+	if err != nil {
+		return nil, err
+	}
+	etag := etagOf(&t)
+	headers := map[string]string{"ETag": etag, "Cache-Control": "no-cache", "Content-Location": TaskURL(t.ID)}
+	if !t.Status.Terminal() {
+		headers["Retry-After"] = "1"
+	}
+	if t.ExpiresAt != nil {
+		headers["Expires"] = t.ExpiresAt.UTC().Format(http.TimeFormat)
+	}
+	if matchETag(header(r.ev, "If-None-Match"), etag) {
+		return &response{status: http.StatusNotModified, headers: headers}, nil
+	}
+	status := http.StatusOK
+	if t.Status == task.Success && redirect {
+		status = http.StatusSeeOther
+		headers["Location"] = resultURL(&t)
+	}
+	return &response{status: status, headers: headers, body: h.view(&t, true)}, nil
+}
+
+func (h *Handler) result(ctx context.Context, r *request) (*response, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	t, err := h.svc.Result(ctx, r.principal, r.params["id"])
+	if err != nil {
+		return nil, err
+	}
+	raw := []byte(t.Result)
+	if len(raw) == 0 {
+		raw = []byte("{}")
+	}
+	return &response{status: http.StatusOK, raw: raw, headers: map[string]string{
+		"Content-Type": "application/json", "ETag": etagOf(&t),
+	}}, nil
+}
+
+func (h *Handler) retry(ctx context.Context, r *request) (*response, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	if err := emptyBody(r); err != nil {
+		return nil, err
+	}
+	t, err := h.svc.Retry(ctx, r.principal, r.params["id"])
+	if err != nil {
+		return nil, err
+	}
+	return h.accepted(&t), nil
+}
+
+func (h *Handler) cancel(ctx context.Context, r *request) (*response, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	if err := emptyBody(r); err != nil {
+		return nil, err
+	}
+	t, err := h.svc.Cancel(ctx, r.principal, r.params["id"])
+	if err != nil {
+		return nil, err
+	}
+	return h.accepted(&t), nil
+}
+
+// ListPage is the list document.
+type ListPage struct {
+	Tasks  []TaskView `json:"tasks"`
+	First  string     `json:"first"`
+	Next   string     `json:"next,omitempty"`
+	Schema string     `json:"schema"`
+}
+
+func (h *Handler) list(ctx context.Context, r *request) (*response, error) {
+	q, canon, err := listParams(r.query)
+	if err != nil {
+		return nil, err
+	}
+	page, err := h.svc.List(ctx, r.principal, q)
+	if err != nil {
+		return nil, err
+	}
+	out := ListPage{Tasks: make([]TaskView, len(page.Tasks)), Schema: "/v1/schemas/tasks", First: "/v1/tasks"}
+	if enc := canon.Encode(); enc != "" {
+		out.First += "?" + enc
+	}
+	for i := range page.Tasks {
+		out.Tasks[i] = h.view(&page.Tasks[i], false)
+	}
+	if page.NextMarker != "" {
+		next := cloneValues(canon)
+		next.Set("marker", page.NextMarker)
+		out.Next = "/v1/tasks?" + next.Encode()
+	}
+	return ok(out), nil
+}
+
+// listParams validates a list's query and returns it with its canonical form (without the
+// marker), from which first and next are built.
+func listParams(v url.Values) (api.ListParams, url.Values, error) {
+	q := api.ListParams{SortKey: task.SortCreated, Desc: true, Limit: DefaultLimit}
+	canon := url.Values{}
+	single := func(k string) (string, error) {
+		if len(v[k]) != 1 {
+			return "", &api.ParamError{Param: k, Reason: "must be given once"}
+		}
+		if v[k][0] == "" {
+			return "", &api.ParamError{Param: k, Reason: "must not be empty"}
+		}
+		return v[k][0], nil
+	}
+	for k := range v {
+		switch k {
+		case "limit":
+			s, err := single(k)
+			if err != nil {
+				return q, nil, err
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > MaxLimit {
+				return q, nil, &api.ParamError{Param: k, Reason: fmt.Sprintf("must be a whole number from 1 to %d", MaxLimit)}
+			}
+			q.Limit = n
+			canon.Set(k, strconv.Itoa(n))
+		case "marker":
+			s, err := single(k)
+			if err != nil {
+				return q, nil, err
+			}
+			q.Marker = s
+		case "status":
+			seen := map[task.Status]bool{}
+			for _, raw := range v[k] {
+				for _, s := range strings.Split(raw, ",") {
+					st := task.Status(strings.TrimSpace(s))
+					if !st.Valid() {
+						return q, nil, &api.ParamError{Param: k, Reason: fmt.Sprintf("%q is not one of pending, processing, success, failure, cancelled", s)}
+					}
+					if !seen[st] {
+						seen[st] = true
+						q.Statuses = append(q.Statuses, st)
+					}
+				}
+			}
+			for _, st := range task.Statuses {
+				if seen[st] {
+					canon.Add(k, string(st))
+				}
+			}
+		case "type":
+			s, err := single(k)
+			if err != nil {
+				return q, nil, err
+			}
+			q.Type = s
+			canon.Set(k, s)
+		case "sort_key":
+			s, err := single(k)
+			if err != nil {
+				return q, nil, err
+			}
+			if s != string(task.SortCreated) && s != string(task.SortUpdated) {
+				return q, nil, &api.ParamError{Param: k, Reason: "must be createdAt or updatedAt"}
+			}
+			q.SortKey = task.SortKey(s)
+			canon.Set(k, s)
+		case "sort_dir":
+			s, err := single(k)
+			if err != nil {
+				return q, nil, err
+			}
+			if s != "asc" && s != "desc" {
+				return q, nil, &api.ParamError{Param: k, Reason: "must be asc or desc"}
+			}
+			q.Desc = s == "desc"
+			canon.Set(k, s)
+		case "owner":
+			s, err := single(k)
+			if err != nil {
+				return q, nil, err
+			}
+			q.Owner = s
+			canon.Set(k, s)
+		default:
+			return q, nil, &api.ParamError{Param: k, Reason: "is not a parameter of this call (limit, marker, status, type, sort_key, sort_dir, owner)"}
+		}
+	}
+	return q, canon, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// TaskTypeView describes a registered type for /v1/task-types.
+type TaskTypeView struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	SubTasks    []string `json:"subTasks"`
+	MaxAttempts int      `json:"maxAttempts"`
+	Retryable   bool     `json:"retryable"`
+}
+
+func (h *Handler) taskTypes(_ context.Context, r *request) (*response, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	var out []TaskTypeView
+	for _, t := range h.svc.Types.All() {
+		steps, _ := t.Plan(nil)
+		names := make([]string, len(steps))
+		for i, s := range steps {
+			names[i] = s.Name
+		}
+		out = append(out, TaskTypeView{Name: t.Name, Description: t.Description, SubTasks: names, MaxAttempts: t.Budget(), Retryable: !t.NoRetry})
+	}
+	return ok(map[string]any{"taskTypes": out}), nil
+}
+
+func (h *Handler) schemaTask(_ context.Context, r *request) (*response, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	return &response{status: http.StatusOK, raw: taskSchema, headers: map[string]string{"Content-Type": "application/schema+json"}}, nil
+}
+
+func (h *Handler) schemaTasks(_ context.Context, r *request) (*response, error) {
+	if err := noQuery(r); err != nil {
+		return nil, err
+	}
+	return &response{status: http.StatusOK, raw: tasksSchema, headers: map[string]string{"Content-Type": "application/schema+json"}}, nil
+}
+
+// jsonContent refuses bodies that are not JSON (415) before reading them.
+func jsonContent(r *request) error {
+	ct := header(r.ev, "Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return errMediaType
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return errMediaType
+	}
+	return nil
+}
+
+// decodeStrict parses exactly one JSON object with no unknown fields.
+func decodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &api.ValidationError{Field: "body", Reason: "is empty; a JSON object is required"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			return &api.ValidationError{Field: "body", Reason: fmt.Sprintf("malformed JSON at byte %d", syn.Offset)}
+		case errors.As(err, &typ):
+			return &api.ValidationError{Field: typ.Field, Reason: "must be a " + typ.Type.String()}
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return &api.ValidationError{Field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), Reason: "is not a field of this request"}
+		default:
+			return &api.ValidationError{Field: "body", Reason: "malformed JSON"}
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &api.ValidationError{Field: "body", Reason: "must hold exactly one JSON object"}
+	}
+	return nil
+}
+
+// emptyBody accepts no body, or an empty JSON object, for retry and cancel.
+func emptyBody(r *request) error {
+	b := bytes.TrimSpace(r.body)
+	if len(b) == 0 || string(b) == "{}" {
+		return nil
+	}
+	return &api.ValidationError{Field: "body", Reason: "must be empty"}
+}
+
+func noQuery(r *request) error {
+	for k := range r.query {
+		return &api.ParamError{Param: k, Reason: "this call takes no query parameters"}
+	}
+	return nil
+}
+
+// etagOf changes on every stored change of the task.
+func etagOf(t *task.Task) string { return fmt.Sprintf(`"%s.%d"`, t.ID, t.Version) }
+
+// matchETag implements If-None-Match: a list of tags, weak or strong, or *.
+func matchETag(ifNoneMatch, etag string) bool {
+	for _, tag := range strings.Split(ifNoneMatch, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || tag == etag {
+			return true
+		}
+	}
+	return false
+}

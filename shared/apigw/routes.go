@@ -1,0 +1,129 @@
+// Package apigw is the API Gateway adapter: it turns HTTP API (payload 2.0) events into calls
+// of the api.Service and their results and errors into responses. One table of routes says
+// which function serves what (template.yaml is checked against it); one table of problems
+// maps every error to a status and errorCode (problem.go).
+package apigw
+
+import (
+	"context"
+	"strings"
+)
+
+// Function names: one Lambda function per operation. They are the directory names under
+// functions/ and the logical ids' stem in template.yaml.
+const (
+	FunctionCreate = "create"
+	FunctionGet    = "get"
+	FunctionList   = "list"
+	FunctionRetry  = "retry"
+	FunctionCancel = "cancel"
+)
+
+// Route is one API route: method and path as API Gateway writes a route key, and the
+// function that serves it.
+type Route struct {
+	Method   string
+	Path     string
+	Function string
+	serve    func(h *Handler, ctx context.Context, r *request) (*response, error)
+}
+
+// Key is the route key API Gateway puts in the event ("GET /v1/tasks/{id}").
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// FallbackPath is the greedy catch-all route's path: requests no other route takes (unknown
+// paths, unsupported methods) reach the get function, which answers 404 or 405 as problems.
+const FallbackPath = "/{proxy+}"
+
+// routes is the route table. The result route goes to the get function (same read-only
+// permissions); the discovery routes go to the list function (read-only, warm from lists).
+// It is filled in init because its operations refer back to it.
+var routes []Route
+
+func init() {
+	routes = []Route{
+		{"POST", "/v1/tasks", FunctionCreate, (*Handler).create},
+		{"GET", "/v1/tasks", FunctionList, (*Handler).list},
+		{"GET", "/v1/tasks/{id}", FunctionGet, (*Handler).get},
+		{"GET", "/v1/tasks/{id}/result", FunctionGet, (*Handler).result},
+		{"PATCH", "/v1/tasks/{id}", FunctionRetry, (*Handler).retry},
+		{"POST", "/v1/tasks/{id}/retry", FunctionRetry, (*Handler).retry},
+		{"DELETE", "/v1/tasks/{id}", FunctionCancel, (*Handler).cancel},
+		{"POST", "/v1/tasks/{id}/cancel", FunctionCancel, (*Handler).cancel},
+		{"GET", "/v1/schemas/task", FunctionList, (*Handler).schemaTask},
+		{"GET", "/v1/schemas/tasks", FunctionList, (*Handler).schemaTasks},
+		{"GET", "/v1/task-types", FunctionList, (*Handler).taskTypes},
+		{"ANY", FallbackPath, FunctionGet, (*Handler).fallback},
+	}
+}
+
+// Routes returns the route table (a copy), for the local runner and the template drift test.
+func Routes() []Route {
+	return append([]Route(nil), routes...)
+}
+
+// Functions returns the API function names, in route-table order, each once.
+func Functions() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range routes {
+		if !seen[r.Function] {
+			seen[r.Function] = true
+			out = append(out, r.Function)
+		}
+	}
+	return out
+}
+
+// Match finds the route API Gateway would choose for method and path, with the path
+// parameters: an exact method and path-template match, else the catch-all route.
+func Match(method, path string) (Route, map[string]string) {
+	for _, r := range routes {
+		if r.Path == FallbackPath {
+			continue
+		}
+		if params, ok := matchPath(r.Path, path); ok && r.Method == method {
+			return r, params
+		}
+	}
+	fb := routes[len(routes)-1]
+	return fb, map[string]string{"proxy": strings.TrimPrefix(path, "/")}
+}
+
+// allowed lists the methods routed for path (for a 405's Allow header); empty when no route
+// has that path.
+func allowed(path string) []string {
+	var out []string
+	for _, r := range routes {
+		if r.Path == FallbackPath {
+			continue
+		}
+		if _, ok := matchPath(r.Path, path); ok {
+			out = append(out, r.Method)
+		}
+	}
+	return out
+}
+
+// matchPath matches a path against a template whose segments may be {name}.
+func matchPath(template, path string) (map[string]string, bool) {
+	ts := strings.Split(strings.Trim(template, "/"), "/")
+	ps := strings.Split(strings.Trim(path, "/"), "/")
+	if len(ts) != len(ps) {
+		return nil, false
+	}
+	params := map[string]string{}
+	for i, t := range ts {
+		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
+			if ps[i] == "" {
+				return nil, false
+			}
+			params[t[1:len(t)-1]] = ps[i]
+			continue
+		}
+		if t != ps[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}

@@ -1,0 +1,63 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// HandleDeadLetter is the Lambda handler for the dead-letter queue. A message lands there
+// after the worker failed it maxReceiveCount times (a poison task, a store outage, a bug);
+// its task must not hang in pending or processing, so it ends in failure with a
+// DELIVERY_FAILED error, and a client may retry it. Messages whose task already ended, or
+// that name no task, are only logged.
+func (w *Worker) HandleDeadLetter(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, rec := range ev.Records {
+		m, err := queue.Decode(rec.Body)
+		if err != nil {
+			w.Log.ErrorContext(ctx, "dead letter without a task", "messageId", rec.MessageId, "body", truncate(rec.Body, 200))
+			continue
+		}
+		log := w.Log.With("taskId", m.TaskID, "messageId", rec.MessageId)
+		t, err := w.Store.Get(ctx, m.TaskID, w.Now())
+		if errors.Is(err, task.ErrNotFound) {
+			continue
+		}
+		if err == nil {
+			current := func(t task.Task) bool { return t.Status.Active() && m.Run == t.RetryCount }
+			_, err = w.applyIf(ctx, &t, log, current, func(t task.Task) (task.Change, error) {
+				return t.Fail(task.Error{
+					ErrorCode: "DELIVERY_FAILED",
+					Message:   fmt.Sprintf("the task's work message failed %s times and was moved to the dead-letter queue", receiveCount(rec)),
+				}, w.Now())
+			})
+		}
+		if err != nil {
+			log.ErrorContext(ctx, "dead letter not recorded; it will be redelivered", "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			continue
+		}
+		log.WarnContext(ctx, "task failed: its message reached the dead-letter queue", "status", t.Status)
+	}
+	return resp, nil
+}
+
+func receiveCount(rec events.SQSMessage) string {
+	if n := rec.Attributes["ApproximateReceiveCount"]; n != "" {
+		return n
+	}
+	return "several"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

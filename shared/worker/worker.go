@@ -1,0 +1,321 @@
+// Package worker advances tasks: it consumes the work queue's messages exactly as Lambda's
+// SQS event source mapping delivers them, runs each task's subtasks in order through its
+// type, and writes every step as a conditional transition, so that duplicates, crashes and
+// races with cancel and retry are each applied once.
+//
+// A message names a task and a run (the task's retryCount when it was sent). For each
+// message the worker re-reads the task and:
+//   - acknowledges it if the task is gone, terminal, or of a later run (stale or duplicate);
+//   - claims a pending task, then runs subtasks one after another while the invocation has
+//     time, recording each attempt before it starts (so a worker that dies mid-step still
+//     spends an attempt, and a subtask that succeeded is never run again);
+//   - ends the task cancelled between subtasks when cancelRequested is set;
+//   - on a retryable error with budget left, puts the subtask back to pending and reports
+//     the message in batchItemFailures after ChangeMessageVisibility(backoff), capped at SQS's
+//     15 minutes;
+//   - on a permanent error or a spent budget, ends the task in failure with the error;
+//   - reports a message as failed on infrastructure errors (the store unreachable), so that
+//     SQS redelivers it and, after maxReceiveCount, moves it to the dead-letter queue, whose
+//     handler (HandleDeadLetter) ends the task in failure instead of leaving it hanging.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// Worker handles batches of the work queue.
+type Worker struct {
+	Store task.Store
+	// Queue is used for ChangeVisibility (backoff) and to continue a task in a new message.
+	Queue queue.Queue
+	Types *task.Registry
+	Now   func() time.Time
+	Log   *slog.Logger
+	// BackoffBase is the delay before a subtask's second attempt; it doubles for each
+	// further attempt, up to queue.MaxDelay.
+	BackoffBase time.Duration
+	// Reserve is the time kept free before the invocation's deadline: no subtask starts
+	// with less left; the task continues in the next delivery instead.
+	Reserve time.Duration
+}
+
+// outcome is what becomes of one message.
+type outcome struct {
+	ack   bool          // delete it: done, stale or duplicate
+	delay time.Duration // when not ack: make it visible again after delay (-1: leave as is)
+}
+
+var (
+	done      = outcome{ack: true}
+	redeliver = outcome{delay: -1}
+)
+
+func later(d time.Duration) outcome { return outcome{delay: d} }
+
+// Handle is the Lambda handler for the work queue: one batch of the event source mapping.
+// Messages are processed concurrently (each names its own task); only those to be seen
+// again are listed in BatchItemFailures, so that the rest are deleted.
+func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var (
+		mu   sync.Mutex
+		resp events.SQSEventResponse
+		wg   sync.WaitGroup
+	)
+	for _, rec := range ev.Records {
+		wg.Add(1)
+		go func(rec events.SQSMessage) {
+			defer wg.Done()
+			out := w.process(ctx, rec)
+			if out.ack {
+				return
+			}
+			if out.delay >= 0 {
+				if err := w.Queue.ChangeVisibility(ctx, rec.ReceiptHandle, out.delay); err != nil {
+					w.Log.WarnContext(ctx, "change visibility failed; the message returns after its visibility timeout", "messageId", rec.MessageId, "err", err)
+				}
+			}
+			mu.Lock()
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			mu.Unlock()
+		}(rec)
+	}
+	wg.Wait()
+	return resp, nil
+}
+
+func (w *Worker) process(ctx context.Context, rec events.SQSMessage) outcome {
+	m, err := queue.Decode(rec.Body)
+	if err != nil {
+		// Nothing can ever make this body a task: let SQS move it to the dead-letter queue
+		// after maxReceiveCount, where it can be inspected.
+		w.Log.ErrorContext(ctx, "poison message", "messageId", rec.MessageId, "err", err)
+		return redeliver
+	}
+	log := w.Log.With("taskId", m.TaskID, "run", m.Run, "messageId", rec.MessageId)
+	out, err := w.advance(ctx, m, log)
+	if err != nil {
+		log.ErrorContext(ctx, "task not advanced; the message will be redelivered", "err", err)
+		return redeliver
+	}
+	return out
+}
+
+// advance drives one task as far as it can in this delivery.
+func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger) (outcome, error) {
+	t, err := w.Store.Get(ctx, m.TaskID, w.Now())
+	if errors.Is(err, task.ErrNotFound) {
+		log.InfoContext(ctx, "task gone; message dropped")
+		return done, nil
+	}
+	if err != nil {
+		return outcome{}, err
+	}
+	for {
+		if t.Status.Terminal() || m.Run != t.RetryCount {
+			return done, nil // a duplicate, or a message of an earlier run
+		}
+		typ, ok := w.Types.Lookup(t.Type)
+		if !ok {
+			return w.apply(ctx, &t, log, func(t task.Task) (task.Change, error) {
+				return t.Fail(task.Error{ErrorCode: "UNKNOWN_TASK_TYPE", Message: "this deployment does not know the task type " + t.Type}, w.Now())
+			})
+		}
+		var next outcome
+		var step func(task.Task) (task.Change, error)
+		switch {
+		case t.Status == task.Pending:
+			step = func(t task.Task) (task.Change, error) { return t.Claim(w.Now()) }
+		case t.CancelRequested:
+			step = func(t task.Task) (task.Change, error) { return t.ConfirmCancel(w.Now()) }
+		case t.NextSubTask() < 0:
+			res, url, err := w.result(typ, &t)
+			if err != nil {
+				step = func(t task.Task) (task.Change, error) {
+					return t.Fail(task.Error{ErrorCode: "RESULT_FAILED", Message: err.Error()}, w.Now())
+				}
+			} else {
+				step = func(t task.Task) (task.Change, error) { return t.Succeed(res, url, w.Now()) }
+			}
+		case !w.timeLeft(ctx):
+			// Continue in a fresh delivery rather than start a step that cannot finish.
+			return later(0), nil
+		default:
+			out, err := w.attempt(ctx, typ, &t, log)
+			if err != nil || out != nil {
+				if out == nil {
+					return outcome{}, err
+				}
+				return *out, err
+			}
+			continue
+		}
+		next, err = w.apply(ctx, &t, log, step)
+		if err != nil || next.ack {
+			return next, err
+		}
+	}
+}
+
+// attempt runs one attempt of the next subtask. It returns nil to continue with the task as
+// it now is in *t, or the message's outcome.
+func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log *slog.Logger) (*outcome, error) {
+	ch, i, err := t.StartAttempt(w.Now())
+	if errors.Is(err, task.ErrAttemptsSpent) {
+		out, err := w.apply(ctx, t, log, func(t task.Task) (task.Change, error) {
+			return t.Fail(task.Error{ErrorCode: "ATTEMPTS_EXHAUSTED", Message: fmt.Sprintf("subtask %s used its %d attempts", t.SubTasks[i].Name, t.MaxAttempts)}, w.Now())
+		})
+		return &out, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Store.Apply(ctx, ch); err != nil {
+		if task.IsConflict(err) {
+			return nil, w.reload(ctx, t)
+		}
+		return nil, err
+	}
+	*t = ch.Task
+	attempt := t.SubTasks[i].Attempts
+	log.InfoContext(ctx, "subtask attempt", "subTask", t.SubTasks[i].Name, "attempt", attempt)
+
+	runErr := typ.Run(ctx, task.Attempt{Task: t.Clone(), Index: i, Attempt: attempt})
+
+	// Record the outcome only if the stored task still shows this very attempt; otherwise
+	// another worker took the task over (or a cancel ended it) and owns what happens next.
+	ours := func(t task.Task) bool {
+		return t.Status == task.Processing && t.SubTasks[i].Status == task.Processing && t.SubTasks[i].Attempts == attempt
+	}
+	switch {
+	case runErr == nil:
+		out, err := w.applyIf(ctx, t, log, ours, func(t task.Task) (task.Change, error) { return t.FinishSubTask(i, w.Now()) })
+		if err != nil || out.ack {
+			return &out, err
+		}
+		return nil, nil
+	case task.IsRetryable(runErr) && attempt < t.MaxAttempts:
+		e := stepError(runErr, "STEP_RETRYABLE")
+		e.Message = fmt.Sprintf("attempt %d of %d failed: %s", attempt, t.MaxAttempts, e.Message)
+		out, err := w.applyIf(ctx, t, log, ours, func(t task.Task) (task.Change, error) { return t.RetryAttempt(i, e, w.Now()) })
+		if err != nil || out.ack {
+			return &out, err
+		}
+		d := w.backoff(attempt)
+		log.InfoContext(ctx, "subtask will be retried", "subTask", t.SubTasks[i].Name, "attempt", attempt, "delay", d)
+		o := later(d)
+		return &o, nil
+	default:
+		e := stepError(runErr, "STEP_FAILED")
+		if task.IsRetryable(runErr) {
+			e.Message = fmt.Sprintf("failed after %d attempts: %s", attempt, e.Message)
+		}
+		out, err := w.applyIf(ctx, t, log, ours, func(t task.Task) (task.Change, error) { return t.Fail(e, w.Now()) })
+		if err != nil {
+			return &out, err
+		}
+		return &done, nil
+	}
+}
+
+// apply computes a transition from *t and writes it; on a lost race it re-reads the task and
+// returns so that the caller decides again from the fresh state. The outcome acks when the
+// task ended.
+func (w *Worker) apply(ctx context.Context, t *task.Task, log *slog.Logger, step func(task.Task) (task.Change, error)) (outcome, error) {
+	return w.applyIf(ctx, t, log, nil, step)
+}
+
+// applyIf is apply with a guard checked on every (re-)read: when the guard fails the
+// transition is no longer this worker's to make and the message is acknowledged.
+func (w *Worker) applyIf(ctx context.Context, t *task.Task, log *slog.Logger, guard func(task.Task) bool, step func(task.Task) (task.Change, error)) (outcome, error) {
+	for tries := 0; tries < 5; tries++ {
+		if t.Status.Terminal() || (guard != nil && !guard(*t)) {
+			log.InfoContext(ctx, "task moved on elsewhere; message dropped", "status", t.Status)
+			return done, nil
+		}
+		ch, err := step(*t)
+		if err == nil && ch.Empty() {
+			return outcome{}, nil
+		}
+		if err != nil {
+			// The worker only asks for transitions its reading allows, so a refusal is a
+			// bug: leave the message to SQS (and, in the end, the dead-letter queue).
+			return outcome{}, err
+		}
+		err = w.Store.Apply(ctx, ch)
+		if err == nil {
+			*t = ch.Task
+			if t.Status.Terminal() {
+				log.InfoContext(ctx, "task ended", "status", t.Status)
+				return done, nil
+			}
+			return outcome{}, nil
+		}
+		if !task.IsConflict(err) {
+			return outcome{}, err
+		}
+		if err := w.reload(ctx, t); err != nil {
+			if errors.Is(err, task.ErrNotFound) {
+				return done, nil
+			}
+			return outcome{}, err
+		}
+		if guard == nil {
+			return outcome{}, nil // let the caller decide again from the fresh state
+		}
+	}
+	return outcome{}, fmt.Errorf("task %s: lost the race five times", t.ID)
+}
+
+func (w *Worker) reload(ctx context.Context, t *task.Task) error {
+	fresh, err := w.Store.Get(ctx, t.ID, w.Now())
+	if err != nil {
+		return err
+	}
+	*t = fresh
+	return nil
+}
+
+func (w *Worker) result(typ *task.Type, t *task.Task) ([]byte, string, error) {
+	if typ.Result == nil {
+		return []byte("{}"), "", nil
+	}
+	return typ.Result(t)
+}
+
+// backoff is the delay after the attempt-th failed attempt: base·2^(attempt-1), capped.
+func (w *Worker) backoff(attempt int) time.Duration {
+	d := w.BackoffBase
+	for i := 1; i < attempt && d < queue.MaxDelay; i++ {
+		d *= 2
+	}
+	if d > queue.MaxDelay {
+		d = queue.MaxDelay
+	}
+	return d
+}
+
+// timeLeft reports whether a new subtask may start before the invocation's deadline.
+func (w *Worker) timeLeft(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) > w.Reserve
+}
+
+// stepError turns a step's error into the record kept in Task.Errors; a CodedError keeps its
+// code, any other error gets the fallback code.
+func stepError(err error, fallback string) task.Error {
+	var ce *task.CodedError
+	if errors.As(err, &ce) {
+		return task.Error{ErrorCode: ce.Code, Message: ce.Message}
+	}
+	return task.Error{ErrorCode: fallback, Message: err.Error()}
+}
