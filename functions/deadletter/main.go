@@ -1,0 +1,20 @@
+// Command deadletter is the Lambda function on the dead-letter queue: a task whose message
+// died there ends in failure instead of hanging (see worker.HandleDeadLetter).
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tasklane/tasklane/shared/config"
+)
+
+func main() {
+	deps, err := config.Load(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(deps.Worker().HandleDeadLetter)
+}

@@ -1,0 +1,20 @@
+// Command sweeper is the scheduled Lambda function that re-sends messages for active tasks
+// left without one (see worker.Sweeper).
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tasklane/tasklane/shared/config"
+)
+
+func main() {
+	deps, err := config.Load(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(deps.Sweeper().Handle)
+}

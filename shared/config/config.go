@@ -1,0 +1,268 @@
+// Package config reads Tasklane's settings from the environment and wires the store, the
+// queue, the task types and the clock once per process (a Lambda cold start, the local
+// runner, a test). The same variables are set by template.yaml, localstack/env.json and the
+// Makefile; the template drift test checks that they agree with Vars.
+//
+// The backends follow from what is set: TABLE_NAME selects the DynamoDB store (else the
+// embedded file store at DATA_FILE), QUEUE_URL selects SQS (else the in-process queue). The
+// SDK finds emulators through its standard AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS.
+package config
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/tasklane/tasklane/shared/api"
+	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/demo"
+	"github.com/tasklane/tasklane/shared/dynamostore"
+	"github.com/tasklane/tasklane/shared/filestore"
+	"github.com/tasklane/tasklane/shared/marker"
+	"github.com/tasklane/tasklane/shared/memqueue"
+	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/sqsqueue"
+	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/worker"
+)
+
+// Environment variable names. Vars lists them all.
+const (
+	EnvTableName       = "TABLE_NAME"
+	EnvQueueURL        = "QUEUE_URL"
+	EnvDeadLetterURL   = "DEAD_LETTER_QUEUE_URL"
+	EnvDataFile        = "DATA_FILE"
+	EnvMarkerSecret    = "MARKER_SECRET"
+	EnvTenantClaim     = "TENANT_CLAIM"
+	EnvRolesClaim      = "ROLES_CLAIM"
+	EnvBackoffBase     = "RETRY_BACKOFF_BASE"
+	EnvPendingAfter    = "SWEEP_PENDING_AFTER"
+	EnvProcessingAfter = "SWEEP_PROCESSING_AFTER"
+	EnvLogLevel        = "LOG_LEVEL"
+)
+
+// Vars is every variable the functions read, for the template drift test.
+var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
+	EnvTenantClaim, EnvRolesClaim, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter, EnvLogLevel}
+
+// Config is the settings, read once.
+type Config struct {
+	TableName       string
+	QueueURL        string
+	DeadLetterURL   string
+	DataFile        string
+	MarkerSecret    []byte
+	Claims          apigw.Claims
+	BackoffBase     time.Duration
+	PendingAfter    time.Duration
+	ProcessingAfter time.Duration
+	LogLevel        slog.Level
+}
+
+// Defaults for what the environment leaves unset.
+const (
+	DefaultDataFile        = "tasklane.db"
+	DefaultBackoffBase     = 2 * time.Second
+	DefaultPendingAfter    = time.Minute
+	DefaultProcessingAfter = 20 * time.Minute
+)
+
+// FromEnv reads the settings. In Lambda (AWS_LAMBDA_FUNCTION_NAME set) the table and the
+// marker secret are required, since a local default there would be a silent misconfiguration.
+func FromEnv() (Config, error) {
+	c := Config{
+		TableName:     os.Getenv(EnvTableName),
+		QueueURL:      os.Getenv(EnvQueueURL),
+		DeadLetterURL: os.Getenv(EnvDeadLetterURL),
+		DataFile:      envOr(EnvDataFile, DefaultDataFile),
+		MarkerSecret:  []byte(os.Getenv(EnvMarkerSecret)),
+		Claims: apigw.Claims{
+			Tenant: envOr(EnvTenantClaim, apigw.DefaultClaims.Tenant),
+			Roles:  envOr(EnvRolesClaim, apigw.DefaultClaims.Roles),
+		},
+	}
+	var err error
+	if c.BackoffBase, err = duration(EnvBackoffBase, DefaultBackoffBase); err != nil {
+		return c, err
+	}
+	if c.PendingAfter, err = duration(EnvPendingAfter, DefaultPendingAfter); err != nil {
+		return c, err
+	}
+	if c.ProcessingAfter, err = duration(EnvProcessingAfter, DefaultProcessingAfter); err != nil {
+		return c, err
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
+		return c, fmt.Errorf("%s: %w", EnvLogLevel, err)
+	}
+	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
+		if c.TableName == "" {
+			return c, fmt.Errorf("%s must be set in Lambda", EnvTableName)
+		}
+		if len(c.MarkerSecret) < 16 {
+			return c, fmt.Errorf("%s must be set in Lambda (at least 16 characters)", EnvMarkerSecret)
+		}
+	}
+	return c, nil
+}
+
+func envOr(name, def string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func duration(name string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %q is not a duration (e.g. 2s, 500ms)", name, v)
+	}
+	return d, nil
+}
+
+// Deps are the process's wired dependencies.
+type Deps struct {
+	Config Config
+	Store  task.Store
+	Queue  queue.Queue
+	// DeadLetter is the dead-letter queue when the process consumes it (local runner); nil
+	// in Lambda, where the event source mapping delivers it.
+	DeadLetter queue.Queue
+	Types      *task.Registry
+	Markers    *marker.Sealer
+	Log        *slog.Logger
+	Now        func() time.Time
+	closers    []io.Closer
+}
+
+// Types returns the registry of task types this deployment runs. Add a type here.
+func Types() (*task.Registry, error) {
+	return task.NewRegistry(demo.Type())
+}
+
+// Load reads the environment and wires everything; for Lambda mains.
+func Load(ctx context.Context) (*Deps, error) {
+	c, err := FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return Open(ctx, c, nil)
+}
+
+// Open wires dependencies for c. log may be nil (JSON to stdout at c.LogLevel).
+func Open(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: c.LogLevel}))
+	}
+	d := &Deps{Config: c, Log: log, Now: func() time.Time { return time.Now().UTC() }}
+	var err error
+	if d.Types, err = Types(); err != nil {
+		return nil, err
+	}
+	var awsCfg *aws.Config
+	loadAWS := func() (aws.Config, error) {
+		if awsCfg == nil {
+			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			if err != nil {
+				return aws.Config{}, fmt.Errorf("aws config: %w", err)
+			}
+			awsCfg = &cfg
+		}
+		return *awsCfg, nil
+	}
+	if c.TableName != "" {
+		cfg, err := loadAWS()
+		if err != nil {
+			return nil, err
+		}
+		d.Store = dynamostore.New(dynamodb.NewFromConfig(cfg), c.TableName)
+	} else {
+		if dir := filepath.Dir(c.DataFile); dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, err
+			}
+		}
+		fs, err := filestore.Open(c.DataFile)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", c.DataFile, err)
+		}
+		d.Store = fs
+		d.closers = append(d.closers, fs)
+	}
+	if c.QueueURL != "" {
+		cfg, err := loadAWS()
+		if err != nil {
+			return nil, err
+		}
+		client := sqs.NewFromConfig(cfg)
+		d.Queue = sqsqueue.New(client, c.QueueURL)
+		if c.DeadLetterURL != "" {
+			d.DeadLetter = sqsqueue.New(client, c.DeadLetterURL)
+		}
+	} else {
+		dlq := memqueue.New(memqueue.Options{})
+		d.DeadLetter = dlq
+		d.Queue = memqueue.New(memqueue.Options{MaxReceiveCount: 5, DeadLetter: dlq})
+	}
+	secret := c.MarkerSecret
+	if len(secret) == 0 {
+		// Local only (FromEnv requires it in Lambda): markers last as long as the process.
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+	}
+	if d.Markers, err = marker.New(secret); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close releases the file store, if any.
+func (d *Deps) Close() error {
+	var errs []error
+	for _, c := range d.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Service is the API's use cases over these dependencies.
+func (d *Deps) Service() *api.Service {
+	return &api.Service{Store: d.Store, Queue: d.Queue, Types: d.Types, Markers: d.Markers, Now: d.Now, Log: d.Log}
+}
+
+// Handler is the API Gateway handler of one function ("" for all routes).
+func (d *Deps) Handler(function string) *apigw.Handler {
+	return apigw.New(d.Service(), function, d.Config.Claims, d.Log)
+}
+
+// Worker is the work-queue (and dead-letter) consumer over these dependencies.
+func (d *Deps) Worker() *worker.Worker {
+	return &worker.Worker{Store: d.Store, Queue: d.Queue, Types: d.Types, Now: d.Now, Log: d.Log,
+		BackoffBase: d.Config.BackoffBase, Reserve: 5 * time.Second}
+}
+
+// Sweeper is the stale-task sweeper over these dependencies.
+func (d *Deps) Sweeper() *worker.Sweeper {
+	return &worker.Sweeper{Store: d.Store, Queue: d.Queue, Now: d.Now, Log: d.Log,
+		PendingAfter: d.Config.PendingAfter, ProcessingAfter: d.Config.ProcessingAfter, Batch: 100}
+}
