@@ -1,0 +1,311 @@
+package localrun_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/tasklane/tasklane/shared/awstest"
+	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/dynamostore"
+	"github.com/tasklane/tasklane/shared/localrun"
+	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/sqsqueue"
+)
+
+// The contract tests run every behaviour of the API through HTTP against the local runner
+// (the same handlers Lambda runs), once on the embedded backends (file store, in-process
+// queue) and once on DynamoDB and SQS (the emulators `make test` starts).
+var backends = []string{"embedded", "aws"}
+
+// clock is the test's injectable clock: real time plus an offset the test can advance.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().UTC().Add(c.offset)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// env is one running Tasklane: HTTP server, worker, dependencies and clock.
+type env struct {
+	t       *testing.T
+	backend string
+	url     string
+	deps    *config.Deps
+	clock   *clock
+	stop    context.CancelFunc
+	stopped chan struct{}
+}
+
+// options change what setup builds.
+type options struct {
+	noWorker bool                          // leave tasks pending
+	wrap     func(queue.Queue) queue.Queue // fault injection around the work queue
+	sweep    time.Duration                 // run the sweeper this often
+	pending  time.Duration                 // sweeper's PendingAfter
+}
+
+// eachBackend runs f as a parallel subtest per backend.
+func eachBackend(t *testing.T, f func(t *testing.T, e *env), opts ...func(*options)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			f(t, setup(t, b, opts...))
+		})
+	}
+}
+
+func noWorker(o *options) { o.noWorker = true }
+
+// setup starts a fresh Tasklane on backend: a new file or a new table and queues.
+func setup(t *testing.T, backend string, opts ...func(*options)) *env {
+	t.Helper()
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx := context.Background()
+	cfg := config.Config{
+		DataFile:        t.TempDir() + "/tasklane.db",
+		MarkerSecret:    []byte("contract-test-secret"),
+		BackoffBase:     0,
+		PendingAfter:    o.pending,
+		ProcessingAfter: time.Hour,
+	}
+	cfg.Claims.Tenant, cfg.Claims.Roles = "tenant", "roles"
+	wait := 20 * time.Millisecond
+	if backend == "aws" {
+		awsCfg := awstest.Config(t, "DYNAMODB", "SQS")
+		name := awstest.Name("tasks")
+		if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg), name); err != nil {
+			t.Fatalf("create table: %v", err)
+		}
+		qurl, dlq, err := sqsqueue.CreateQueues(ctx, sqs.NewFromConfig(awsCfg), name, 5, 30*time.Second)
+		if err != nil {
+			t.Fatalf("create queues: %v", err)
+		}
+		cfg.TableName, cfg.QueueURL, cfg.DeadLetterURL = name, qurl, dlq
+		wait = time.Second
+	}
+	level := slog.LevelWarn
+	if os.Getenv("TASKLANE_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	deps, err := config.Open(ctx, cfg, slog.New(slog.NewTextHandler(&testWriter{t: t}, &slog.HandlerOptions{Level: level})))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	c := &clock{}
+	deps.Now = c.Now
+	if o.wrap != nil {
+		deps.Queue = o.wrap(deps.Queue)
+	}
+	srv := httptest.NewServer(localrun.NewServer(deps))
+	wctx, stop := context.WithCancel(ctx)
+	e := &env{t: t, backend: backend, url: srv.URL, deps: deps, clock: c, stop: stop, stopped: make(chan struct{})}
+	if o.noWorker {
+		close(e.stopped)
+	} else {
+		go func() {
+			defer close(e.stopped)
+			localrun.RunWorkers(wctx, deps, localrun.Options{Visibility: 30 * time.Second, Wait: wait, SweepEvery: o.sweep})
+		}()
+	}
+	t.Cleanup(func() {
+		stop()
+		<-e.stopped
+		srv.Close()
+		_ = deps.Close()
+	})
+	return e
+}
+
+// testWriter sends logs to t.Log, so they show only for failing tests.
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// reply is an HTTP response with its body read.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// json decodes the body into a generic map.
+func (r reply) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v\n%s", err, r.body)
+	}
+	return m
+}
+
+// do sends a request; headers are name, value pairs. A body that is not []byte or string
+// is marshalled as JSON with Content-Type application/json.
+func (e *env) do(method, path string, body any, headers ...string) reply {
+	e.t.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+		ct = "application/json"
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: raw}
+}
+
+// as returns the Authorization header pair of a dev token for tenant (with roles).
+func as(tenant string, roles ...string) []string {
+	tok := "dev:" + tenant
+	for _, r := range roles {
+		tok += ":" + r
+	}
+	return []string{"Authorization", "Bearer " + tok}
+}
+
+// create makes a demo task and returns its id, failing the test unless it is a 202.
+func (e *env) create(input map[string]any, headers ...string) string {
+	e.t.Helper()
+	body := map[string]any{"type": "demo", "name": "test task"}
+	if input != nil {
+		body["input"] = input
+	}
+	r := e.do("POST", "/v1/tasks", body, headers...)
+	if r.status != http.StatusAccepted {
+		e.t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	return r.json(e.t)["id"].(string)
+}
+
+// steps builds a demo input.
+func steps(s ...map[string]any) map[string]any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return map[string]any{"steps": out}
+}
+
+// step is one demo step with optional fields as name, value pairs.
+func step(name string, kv ...any) map[string]any {
+	m := map[string]any{"name": name}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1]
+	}
+	return m
+}
+
+// waitStatus polls the task (redirect=false) until it has status, or fails after a while.
+func (e *env) waitStatus(id, status string, headers ...string) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		r := e.do("GET", "/v1/tasks/"+id+"?redirect=false", nil, headers...)
+		if r.status == http.StatusOK {
+			last = r.json(e.t)
+			if last["status"] == status {
+				return last
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("task %s never reached %s; last: %v", id, status, last)
+	return nil
+}
+
+// waitFor polls cond until it holds, or fails after a while.
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("timed out waiting for %s", what)
+}
+
+// problem checks a problem+json reply's status and errorCode.
+func problem(t *testing.T, r reply, status int, code string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("Content-Type %q, want application/problem+json", ct)
+	}
+	p := r.json(t)
+	if p["errorCode"] != code {
+		t.Errorf("errorCode %v, want %s", p["errorCode"], code)
+	}
+	for _, k := range []string{"type", "title", "status", "detail", "errorCode"} {
+		if _, ok := p[k]; !ok {
+			t.Errorf("problem lacks %q: %s", k, r.body)
+		}
+	}
+	if p["status"] != float64(status) {
+		t.Errorf("problem status %v, want %d", p["status"], status)
+	}
+	if r.header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id on an error")
+	}
+}
