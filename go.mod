@@ -28,4 +28,5 @@ require (
 	github.com/aws/smithy-go v1.28.9 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
