@@ -1,0 +1,47 @@
+// Command bootstrap creates, on the endpoints the SDK's standard variables name (the
+// emulators of `make run-aws`), the table and queues template.yaml declares, with the same
+// definitions the code holds (dynamostore.TableInput, sqsqueue.CreateQueues), and prints the
+// environment the local runner needs as shell exports.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	tlconfig "github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/dynamostore"
+	"github.com/tasklane/tasklane/shared/sqsqueue"
+)
+
+func main() {
+	table := flag.String("table", "tasklane", "table name")
+	queue := flag.String("queue", "tasklane", "work queue name (its dead-letter queue is <name>-dlq)")
+	flag.Parse()
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(cfg), *table)
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		log.Fatalf("create table %s: %v", *table, err)
+	}
+	// Five receives before the dead-letter queue, as in template.yaml; the visibility is the
+	// template's too (six times the worker's timeout).
+	qurl, dlq, err := sqsqueue.CreateQueues(ctx, sqs.NewFromConfig(cfg), *queue, 5, 6*30*time.Second)
+	if err != nil {
+		log.Fatalf("create queues %s: %v", *queue, err)
+	}
+	fmt.Printf("export %s=%s\nexport %s=%s\nexport %s=%s\n",
+		tlconfig.EnvTableName, *table, tlconfig.EnvQueueURL, qurl, tlconfig.EnvDeadLetterURL, dlq)
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make test`: starts the AWS emulators (installing them on first use), runs go vet and every
+# Go test with the race detector against them, then the deployment checks, and stops the
+# emulators whatever happens. A failure anywhere fails the run; nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CI="${CI:-}"
+
+infra/emulators.sh start
+trap 'infra/emulators.sh stop' EXIT
+# shellcheck disable=SC1091
+source .tools/emulators.env
+
+echo "== go vet"
+go vet ./...
+echo "== go test (embedded backends and emulators)"
+go test -race -count=1 ./...
+
+if [ -x infra/check-deploy.sh ]; then
+	echo "== deployment checks"
+	infra/check-deploy.sh
+fi
