@@ -135,7 +135,9 @@ func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger)
 		switch {
 		case t.Status == task.Pending:
 			step = func(t task.Task) (task.Change, error) { return t.Claim(w.Now()) }
-		case t.CancelRequested:
+		case t.CancelRequested && t.NextSubTask() >= 0:
+			// Between subtasks: honour the cancel. (When the subtask that was running
+			// was the last, the work is done and the task succeeds below.)
 			step = func(t task.Task) (task.Change, error) { return t.ConfirmCancel(w.Now()) }
 		case t.NextSubTask() < 0:
 			res, url, err := w.result(typ, &t)
