@@ -1,0 +1,76 @@
+// Package dynamostore is the deployed task.Store: tasks and idempotency records in one
+// DynamoDB table, read only through GetItem and Query (never Scan, whose cost grows with the
+// whole table rather than with the answer).
+//
+// # Table
+//
+// One table, hash key pk (S) only. A single table keeps IAM, alarms, backups and the
+// CloudFormation template to one resource, and lets Create write a task and its idempotency
+// record in one transaction. There is no sort key because every item is addressed by itself:
+//
+//	task                 pk = "T#<id>"
+//	idempotency record   pk = "I#<owner>#<key>"   taskId, bodyHash, owner, idemKey,
+//	                                              expiresAt (N, TTL), expiresAtNs (N)
+//
+// In the idempotency pk a '%' or '#' in the owner is percent-escaped so that tenant "a" with
+// key "b#c" and tenant "a#b" with key "c" can never share a record (the key, last, may hold
+// anything). expiresAtNs keeps the record's exact expiry, because the TTL attribute has whole
+// seconds only and "live" is decided to the nanosecond, as the file store does.
+//
+// A task item holds:
+//
+//	doc        S  JSON of the task without Input and Result: what a list shows
+//	in, res    S  input and result JSON, absent when empty: only Get reads them, and they
+//	              are the bulk of an item, so no index carries them
+//	st, v, ty  S/N/S  status, version and type, outside doc so that conditions
+//	              (st = :from AND v = :ver) and filters (ty = :ty) can see them
+//	expiresAt  N  epoch seconds, only once the task is terminal: the table's TTL attribute
+//	o          S  owner                              ┐
+//	os         S  owner + "#" + status               │ index keys
+//	c, u       S  createdAt/updatedAt as             │
+//	              "2006-01-02T15:04:05.000Z" + "#" + id
+//	act        S  "A#<fnv32a(id) % 8>", only while pending or processing
+//
+// c and u are fixed width, so string order is time order, and end in the id, so that every
+// value is unique and can serve as a paging cursor with ties broken by id. expiresAt is the
+// exact expiry rounded up to a whole second: TTL may delete an item only after it expired,
+// never before. Go, not DynamoDB, has the last word on expiry: Get and List drop a task whose
+// ExpiresAt is not after the caller's now, because TTL deletes expired items only eventually
+// (typically within days) and its attribute has whole seconds.
+//
+// # Indexes
+//
+//	byCreated        (o, c)    ┐ INCLUDE doc, st, ty, expiresAt: what a list needs; every
+//	byUpdated        (o, u)    │ projected byte is written (and paid for) again on every
+//	byStatusCreated  (os, c)   │ change of the task, and listed tasks omit input and result,
+//	byStatusUpdated  (os, u)   ┘ so in and res are not projected
+//	byActive         (act, u)  KEYS_ONLY, for Stale
+//
+// Lists are per tenant, so every list index is partitioned by owner (or owner and status). A
+// status filter of one status reads one byStatus* partition; several statuses read one
+// partition each and merge them (see List); no filter, or all five statuses, reads byCreated
+// or byUpdated. byActive is sparse, since act exists only on active tasks, so the sweeper
+// reads only the tasks it may have to act on; it is spread over 8 shards so that a burst of
+// active tasks does not make one hot partition, and it is keys-only because the sweeper needs
+// only ids. Billing is PAY_PER_REQUEST: the traffic is bursty and unknown in advance.
+//
+// # Writes
+//
+// Create puts the task with attribute_not_exists(pk); with an idempotency key it puts the
+// task and the record in one TransactWriteItems, the record conditional on being absent or
+// expired, so that a key is never bound to two tasks. Apply puts the whole new item
+// conditional on st and v still being those the change was computed from (optimistic
+// concurrency: a lost race is a *task.ConflictError and writes nothing). Whole-item puts keep
+// every derived attribute (os, u, act, expiresAt) consistent with doc by construction.
+//
+// # Paging
+//
+// List pages by key-range seek: the cursor is the sort-key value (c or u) up to which the
+// previous page read, and the next page's key condition is c < :after (descending) or
+// c > :after (ascending). Unlike ExclusiveStartKey, such a cursor is valid in every status
+// partition at once, which the multi-status merge needs, and stays valid when the item it
+// names has since been deleted or has moved.
+//
+// Every call asks for ReturnConsumedCapacity INDEXES and hands it to the WithCapacity
+// callback, so that the cost of each operation, index writes included, can be measured.
+package dynamostore

@@ -1,0 +1,268 @@
+package dynamostore
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/tasklane/tasklane/shared/awstest"
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// base is the tests' clock: times are base plus offsets, never the wall clock.
+var base = time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
+
+func at(d time.Duration) time.Time { return base.Add(d) }
+
+const (
+	typeAlpha = "alpha"
+	typeBeta  = "beta"
+)
+
+var registry = func() *task.Registry {
+	run := func(context.Context, task.Attempt) error { return nil }
+	plan := func(json.RawMessage) ([]task.Step, error) {
+		return []task.Step{{Name: "One"}, {Name: "Two", Description: "second"}}, nil
+	}
+	r, err := task.NewRegistry(
+		task.Type{Name: typeAlpha, Plan: plan, Run: run},
+		task.Type{Name: typeBeta, Plan: plan, Run: run},
+	)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+// opLog records every DynamoDB operation a client sends, below any wrapper of API, so that a
+// store reaching past its API interface would still be caught.
+type opLog struct {
+	mu  sync.Mutex
+	ops []string
+}
+
+func (l *opLog) add(op string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ops = append(l.ops, op)
+}
+
+func (l *opLog) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.ops...)
+}
+
+func (l *opLog) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("dynamostoreTestOpLog",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				l.add(middleware.GetOperationName(ctx))
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	})
+}
+
+// env is one test's fresh table.
+type env struct {
+	client *dynamodb.Client
+	table  string
+	ops    *opLog // every operation sent by client, CreateTable's included
+}
+
+// newEnv creates a fresh table (a random name, so parallel tests share nothing) and deletes
+// it when the test ends.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	cfg := awstest.Config(t, "DYNAMODB")
+	e := &env{table: awstest.Name("tasks"), ops: &opLog{}}
+	e.client = dynamodb.NewFromConfig(cfg, e.ops.option)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := CreateTable(ctx, e.client, e.table); err != nil {
+		t.Fatalf("CreateTable: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := e.client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(e.table)}); err != nil {
+			t.Errorf("DeleteTable %s: %v", e.table, err)
+		}
+	})
+	return e
+}
+
+func (e *env) store(opts ...Option) *Store { return New(e.client, e.table, opts...) }
+
+// rawItem reads an item as stored, bypassing the store.
+func (e *env) rawItem(t *testing.T, pk string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := e.client.GetItem(t.Context(), &dynamodb.GetItemInput{
+		TableName:      aws.String(e.table),
+		Key:            map[string]types.AttributeValue{attrPK: str(pk)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("raw GetItem %s: %v", pk, err)
+	}
+	return out.Item
+}
+
+// call is one call through a recorder.
+type call struct {
+	op        string
+	requested types.ReturnConsumedCapacity
+	cc        []types.ConsumedCapacity // as the response carried it
+	failed    bool
+}
+
+// recorder wraps an API and records every call, its capacity request and its response's
+// capacity.
+type recorder struct {
+	api   API
+	mu    sync.Mutex
+	calls []call
+}
+
+func (r *recorder) add(c call) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, c)
+}
+
+func (r *recorder) reset() []call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.calls
+	r.calls = nil
+	return c
+}
+
+func one(cc *types.ConsumedCapacity) []types.ConsumedCapacity {
+	if cc == nil {
+		return nil
+	}
+	return []types.ConsumedCapacity{*cc}
+}
+
+func (r *recorder) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	out, err := r.api.GetItem(ctx, in, o...)
+	c := call{op: OpGetItem, requested: in.ReturnConsumedCapacity}
+	if c.failed = err != nil; !c.failed {
+		c.cc = one(out.ConsumedCapacity)
+	}
+	r.add(c)
+	return out, err
+}
+
+func (r *recorder) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	out, err := r.api.PutItem(ctx, in, o...)
+	c := call{op: OpPutItem, requested: in.ReturnConsumedCapacity}
+	if c.failed = err != nil; !c.failed {
+		c.cc = one(out.ConsumedCapacity)
+	}
+	r.add(c)
+	return out, err
+}
+
+func (r *recorder) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	out, err := r.api.Query(ctx, in, o...)
+	c := call{op: OpQuery, requested: in.ReturnConsumedCapacity}
+	if c.failed = err != nil; !c.failed {
+		c.cc = one(out.ConsumedCapacity)
+	}
+	r.add(c)
+	return out, err
+}
+
+func (r *recorder) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	out, err := r.api.TransactWriteItems(ctx, in, o...)
+	c := call{op: OpTransactWriteItems, requested: in.ReturnConsumedCapacity}
+	if c.failed = err != nil; !c.failed {
+		c.cc = out.ConsumedCapacity
+	}
+	r.add(c)
+	return out, err
+}
+
+// newTask makes a pending task the way the API does.
+func newTask(t *testing.T, owner, typ string, created time.Time) task.Task {
+	t.Helper()
+	tk, err := registry.New(task.NewID(created), owner, task.Spec{
+		Type: typ, Name: "task of " + owner, Input: json.RawMessage(`{"n": 1}`),
+	}, created)
+	if err != nil {
+		t.Fatalf("registry.New: %v", err)
+	}
+	return tk
+}
+
+func mustCreate(t *testing.T, s task.Store, tk task.Task) task.Task {
+	t.Helper()
+	if err := s.Create(t.Context(), tk, nil); err != nil {
+		t.Fatalf("Create(%s): %v", tk.ID, err)
+	}
+	return tk
+}
+
+// applier returns a function that stores a transition's change, failing t if the
+// transition was refused or the store refuses it: tk = applier(t, s)(tk.Claim(now)).
+func applier(t *testing.T, s task.Store) func(task.Change, error) task.Task {
+	return func(c task.Change, err error) task.Task {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("transition: %v", err)
+		}
+		if err := s.Apply(t.Context(), c); err != nil {
+			t.Fatalf("Apply(%s → %s): %v", c.Task.ID, c.Task.Status, err)
+		}
+		return c.Task
+	}
+}
+
+// drive takes a stored pending task to status to, every change at when.
+func drive(t *testing.T, s task.Store, tk task.Task, to task.Status, when time.Time) task.Task {
+	t.Helper()
+	apply := applier(t, s)
+	switch to {
+	case task.Pending:
+	case task.Processing:
+		tk = apply(tk.Claim(when))
+	case task.Success:
+		tk = apply(tk.Claim(when))
+		for range tk.SubTasks {
+			c, i, err := tk.StartAttempt(when)
+			tk = apply(c, err)
+			tk = apply(tk.FinishSubTask(i, when))
+		}
+		tk = apply(tk.Succeed(json.RawMessage(`{"ok": true}`), "", when))
+	case task.Failure:
+		tk = apply(tk.Claim(when))
+		tk = apply(tk.Fail(task.Error{ErrorCode: "BROKE", Message: "it broke"}, when))
+	case task.Cancelled:
+		tk = apply(tk.Cancel(when))
+	default:
+		t.Fatalf("drive: unknown status %q", to)
+	}
+	if tk.Status != to {
+		t.Fatalf("drive: %s ended %s, want %s", tk.ID, tk.Status, to)
+	}
+	return tk
+}
+
+// asJSON is a task's JSON, to compare tasks field by field with a readable diff.
+func asJSON(t *testing.T, tk task.Task) string {
+	t.Helper()
+	b, err := json.Marshal(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,266 @@
+package dynamostore
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// walk follows Next from the first page to the last and returns every task listed, checking
+// that no page exceeds the limit and that listed tasks carry no input or result.
+func walk(t *testing.T, s task.Store, q task.ListQuery) []task.Task {
+	t.Helper()
+	var all []task.Task
+	q.After = nil
+	for pages := 0; ; pages++ {
+		if pages > 500 {
+			t.Fatalf("List %+v: no end after %d pages", q, pages)
+		}
+		p, err := s.List(t.Context(), q)
+		if err != nil {
+			t.Fatalf("List %+v: %v", q, err)
+		}
+		if len(p.Tasks) > q.Limit {
+			t.Fatalf("List %+v: a page of %d tasks", q, len(p.Tasks))
+		}
+		for _, tk := range p.Tasks {
+			if tk.Input != nil || tk.Result != nil {
+				t.Errorf("listed task %s carries input or result", tk.ID)
+			}
+		}
+		all = append(all, p.Tasks...)
+		if p.Next == nil {
+			return all
+		}
+		if string(p.Next) == string(q.After) {
+			t.Fatalf("List %+v: Next did not move", q)
+		}
+		q.After = p.Next
+	}
+}
+
+func ids(ts []task.Task) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, t.ID)
+	}
+	return out
+}
+
+// expected is what a list must return over the whole walk, computed in Go from the stored
+// tasks: the owner's, matching, unexpired, ordered by (time to the millisecond, id).
+func expected(stored []task.Task, q task.ListQuery) []task.Task {
+	var out []task.Task
+	for _, t := range stored {
+		if t.Owner != q.Owner || t.Expired(q.Now) || (q.Type != "" && t.Type != q.Type) ||
+			(len(q.Statuses) > 0 && !slices.Contains(q.Statuses, t.Status)) {
+			continue
+		}
+		out = append(out, t)
+	}
+	key := func(t task.Task) string {
+		if q.SortKey == task.SortUpdated {
+			return sortValue(t.UpdatedAt, t.ID)
+		}
+		return sortValue(t.CreatedAt, t.ID)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if q.Desc {
+			return key(out[i]) > key(out[j])
+		}
+		return key(out[i]) < key(out[j])
+	})
+	return out
+}
+
+// TestListWalks walks every kind of list (sort key, direction, no/one/several/all statuses,
+// type filter, several limits) over tasks whose statuses, types and times are mixed so that
+// filters shorten pages and partitions of a merge stop at different places; each walk must
+// return exactly the expected tasks, in order, each as stored (less input and result).
+func TestListWalks(t *testing.T) {
+	t.Parallel()
+	s := newEnv(t).store()
+	rng := rand.New(rand.NewPCG(1, 2))
+	statuses := []task.Status{task.Pending, task.Pending, task.Processing, task.Success, task.Failure, task.Cancelled}
+	var stored []task.Task
+	for i := range 40 {
+		owner := "o"
+		if i%7 == 3 {
+			owner = "other"
+		}
+		typ := typeAlpha
+		if rng.IntN(4) == 0 {
+			typ = typeBeta
+		}
+		created := at(time.Duration(i/2) * time.Second) // pairs share a millisecond: ties by id
+		spec := task.Spec{Type: typ, Name: fmt.Sprint("t", i), Retention: time.Duration(1+rng.IntN(3)) * time.Hour}
+		tk, err := registry.New(task.NewID(created), owner, spec, created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, s, tk)
+		tk = drive(t, s, tk, statuses[rng.IntN(len(statuses))], at(time.Duration(rng.IntN(40))*time.Second))
+		tk.Input, tk.Result = nil, nil
+		stored = append(stored, tk)
+	}
+	now := at(90 * time.Minute) // some terminal tasks have expired (1 h retention), some not
+	expiredSome := false
+	for _, tk := range stored {
+		expiredSome = expiredSome || tk.Expired(now)
+	}
+	if !expiredSome {
+		t.Fatal("the data has no expired task")
+	}
+	byID := map[string]task.Task{}
+	for _, tk := range stored {
+		byID[tk.ID] = tk
+	}
+
+	if got := walk(t, s, task.ListQuery{Owner: "nobody", Limit: 5, Now: now}); len(got) != 0 {
+		t.Errorf("an unknown owner listed %v", ids(got))
+	}
+	filters := [][]task.Status{
+		nil,
+		{task.Pending},
+		{task.Failure, task.Pending},
+		{task.Pending, task.Processing, task.Success},
+		task.Statuses,
+	}
+	for _, sk := range []task.SortKey{task.SortCreated, task.SortUpdated} {
+		for _, desc := range []bool{false, true} {
+			for _, st := range filters {
+				for _, typ := range []string{"", typeBeta} {
+					q := task.ListQuery{Owner: "o", Statuses: st, Type: typ, SortKey: sk, Desc: desc, Now: now}
+					t.Run(fmt.Sprintf("%s/desc=%v/%v/type=%q", sk, desc, st, typ), func(t *testing.T) {
+						t.Parallel()
+						for _, limit := range []int{2, 5, 100} {
+							q.Limit = limit
+							got := walk(t, s, q)
+							want := expected(stored, q)
+							if !slices.Equal(ids(got), ids(want)) {
+								t.Errorf("limit %d:\n got %v\nwant %v", limit, ids(got), ids(want))
+								continue
+							}
+							for _, g := range got {
+								if a, b := asJSON(t, g), asJSON(t, byID[g.ID]); a != b {
+									t.Errorf("listed %s\nstored %s", a, b)
+								}
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestListMergeFrontier pins the merge's boundary: one partition's page is cut short by the
+// type filter (its frontier lags), the other fills the limit; the page must stop at the lagging
+// frontier so that the walk misses nothing, and still move forward.
+func TestListMergeFrontier(t *testing.T) {
+	t.Parallel()
+	s := newEnv(t).store()
+	var want []string
+	for i := range 10 {
+		// pending: alpha tasks at even seconds, with one beta at the end
+		typ := typeAlpha
+		if i == 9 {
+			typ = typeBeta
+		}
+		p := mustCreate(t, s, newTask(t, "o", typ, at(time.Duration(2*i)*time.Second)))
+		// failure: beta tasks at odd seconds
+		f := mustCreate(t, s, newTask(t, "o", typeBeta, at(time.Duration(2*i+1)*time.Second)))
+		drive(t, s, f, task.Failure, at(time.Hour))
+		want = append(want, f.ID)
+		if i == 9 {
+			want = append(want[:len(want)-1], p.ID, f.ID)
+		}
+	}
+	q := task.ListQuery{Owner: "o", Statuses: []task.Status{task.Pending, task.Failure}, Type: typeBeta, Limit: 3, Now: at(time.Hour)}
+	p, err := s.List(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pending read 3 alpha tasks (0, 2, 4 s) and listed none: the page ends at 4 s.
+	if got := ids(p.Tasks); !slices.Equal(got, want[:2]) || p.Next == nil {
+		t.Errorf("first page %v (next %q), want %v and a next", got, p.Next, want[:2])
+	}
+	if got := ids(walk(t, s, q)); !slices.Equal(got, want) {
+		t.Errorf("walk %v\nwant %v", got, want)
+	}
+	q.Desc = true
+	slices.Reverse(want)
+	if got := ids(walk(t, s, q)); !slices.Equal(got, want) {
+		t.Errorf("desc walk %v\nwant %v", got, want)
+	}
+}
+
+// TestListChangesDuringWalk: tasks created, cancelled and moved between pages; every task that
+// exists and matches throughout is listed exactly once, in order.
+func TestListChangesDuringWalk(t *testing.T) {
+	t.Parallel()
+	s := newEnv(t).store()
+	var tasks []task.Task
+	for i := range 12 {
+		tasks = append(tasks, mustCreate(t, s, newTask(t, "o", typeAlpha, at(time.Duration(i)*time.Second))))
+	}
+	for _, desc := range []bool{false, true} {
+		q := task.ListQuery{Owner: "o", Statuses: []task.Status{task.Pending, task.Cancelled}, Limit: 2, Desc: desc, Now: at(time.Hour)}
+		seen := map[string]int{}
+		var order []string
+		for page := 0; ; page++ {
+			p, err := s.List(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tk := range p.Tasks {
+				seen[tk.ID]++
+				order = append(order, sortValue(tk.CreatedAt, tk.ID))
+			}
+			// Between pages: a new task, and a pending task cancelled (it moves partition).
+			mustCreate(t, s, newTask(t, "o", typeAlpha, at(time.Duration(100+page)*time.Second)))
+			i := page * 3 % len(tasks)
+			if cur, err := s.Get(t.Context(), tasks[i].ID, at(time.Hour)); err == nil && cur.Status == task.Pending {
+				drive(t, s, cur, task.Cancelled, at(time.Minute))
+			}
+			if p.Next == nil {
+				break
+			}
+			q.After = p.Next
+		}
+		for _, tk := range tasks {
+			if seen[tk.ID] != 1 {
+				t.Errorf("desc=%v: task %s listed %d times", desc, tk.ID, seen[tk.ID])
+			}
+		}
+		if !sort.SliceIsSorted(order, func(i, j int) bool {
+			if desc {
+				return order[i] > order[j]
+			}
+			return order[i] < order[j]
+		}) {
+			t.Errorf("desc=%v: out of order: %v", desc, order)
+		}
+	}
+}
+
+func TestListRefusesBadQueries(t *testing.T) {
+	t.Parallel()
+	s := newEnv(t).store()
+	for _, q := range []task.ListQuery{
+		{Owner: "", Limit: 1},
+		{Owner: "o", Limit: 0},
+		{Owner: "o", Limit: 1, After: []byte("garbage")},
+		{Owner: "o", Limit: 1, Statuses: []task.Status{"nope"}},
+		{Owner: "o", Limit: 1, SortKey: "name"},
+	} {
+		if _, err := s.List(t.Context(), q); err == nil {
+			t.Errorf("List %+v succeeded", q)
+		}
+	}
+}

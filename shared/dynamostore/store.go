@@ -1,0 +1,366 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// API is the part of *dynamodb.Client the store calls, and all of it: tests wrap it to count
+// and inspect calls, and its method set is the least privilege the service's IAM role needs.
+// It has no Scan on purpose: every read is addressed by a key or an index partition.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Operation names passed to the WithCapacity callback: the DynamoDB operation called.
+const (
+	OpGetItem            = "GetItem"
+	OpPutItem            = "PutItem"
+	OpQuery              = "Query"
+	OpTransactWriteItems = "TransactWriteItems"
+)
+
+// Store is the task.Store on one DynamoDB table (see the package comment for its layout). It
+// is safe for concurrent use: it keeps no state besides its configuration.
+type Store struct {
+	api      API
+	table    string
+	capacity func(op string, cc []types.ConsumedCapacity)
+}
+
+var _ task.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithCapacity makes the store hand fn the ConsumedCapacity of every successful call, with the
+// DynamoDB operation's name (OpGetItem, ...), so that the cost of each store operation,
+// index writes included, can be logged as a metric or asserted in tests. fn is called on the
+// caller's goroutine and must be safe for concurrent use if the store is. cc may be empty
+// when the service (or an emulator) returns no capacity; failed calls report none because
+// DynamoDB's error responses carry none.
+func WithCapacity(fn func(op string, cc []types.ConsumedCapacity)) Option {
+	return func(s *Store) { s.capacity = fn }
+}
+
+// New returns a store on table, calling api (usually a *dynamodb.Client). The table must have
+// been made from TableInput.
+func New(api API, table string, opts ...Option) *Store {
+	s := &Store{api: api, table: table}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func (s *Store) report(op string, cc ...types.ConsumedCapacity) {
+	if s.capacity != nil {
+		s.capacity(op, cc)
+	}
+}
+
+func reportOne(s *Store, op string, cc *types.ConsumedCapacity) {
+	if cc == nil {
+		s.report(op)
+		return
+	}
+	s.report(op, *cc)
+}
+
+// maxTransactAttempts bounds Create's retries of a transaction cancelled by a concurrent
+// transaction or by an idempotency record that turned out to be expired.
+const maxTransactAttempts = 5
+
+// Create implements task.Store. Without idem it is one conditional PutItem; with idem, one
+// TransactWriteItems of the task and the record, so that neither exists without the other.
+func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency) error {
+	if t.ID == "" || t.Owner == "" {
+		return fmt.Errorf("dynamostore: create: a task needs an id and an owner")
+	}
+	item, err := taskItem(t)
+	if err != nil {
+		return err
+	}
+	if idem == nil {
+		out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                aws.String(s.table),
+			Item:                     item,
+			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+			ReturnConsumedCapacity:   types.ReturnConsumedCapacityIndexes,
+		})
+		var ccf *types.ConditionalCheckFailedException
+		switch {
+		case errors.As(err, &ccf):
+			return fmt.Errorf("dynamostore: create: task %s already exists", t.ID)
+		case err != nil:
+			return fmt.Errorf("dynamostore: create task %s: %w", t.ID, err)
+		}
+		reportOne(s, OpPutItem, out.ConsumedCapacity)
+		return nil
+	}
+	return s.createIdem(ctx, t, item, *idem)
+}
+
+// createIdem writes the task and its idempotency record in one transaction. The record's
+// condition lets it replace a record that expired (by whole TTL seconds, which is as fine as
+// a condition can see); when the condition fails, the record is read and judged to the
+// nanosecond: a live one is the IdempotencyExistsError, an expired one is replaced by a
+// retry whose condition names that very record (its taskId), so a record written meanwhile
+// by someone else is never overwritten.
+func (s *Store) createIdem(ctx context.Context, t task.Task, item map[string]types.AttributeValue, idem task.Idempotency) error {
+	if idem.Owner == "" {
+		return fmt.Errorf("dynamostore: create: an idempotency record needs an owner")
+	}
+	rec := idemItem(idem)
+	stale := "" // taskId of an expired record the next attempt may replace
+	var lastErr error
+	for attempt := 0; attempt < maxTransactAttempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, time.Duration(attempt*attempt)*20*time.Millisecond); err != nil {
+				return fmt.Errorf("dynamostore: create task %s: %w", t.ID, err)
+			}
+		}
+		cond := "attribute_not_exists(#pk) OR #exp < :now"
+		names := map[string]string{"#pk": attrPK, "#exp": attrExpiresAt}
+		values := map[string]types.AttributeValue{":now": num(t.CreatedAt.Unix())}
+		if stale != "" {
+			cond += " OR #tid = :stale"
+			names["#tid"] = attrTaskID
+			values[":stale"] = str(stale)
+		}
+		out, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems: []types.TransactWriteItem{
+				{Put: &types.Put{
+					TableName:                aws.String(s.table),
+					Item:                     item,
+					ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+					ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+				}},
+				{Put: &types.Put{
+					TableName:                 aws.String(s.table),
+					Item:                      rec,
+					ConditionExpression:       aws.String(cond),
+					ExpressionAttributeNames:  names,
+					ExpressionAttributeValues: values,
+				}},
+			},
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes,
+		})
+		if err == nil {
+			s.report(OpTransactWriteItems, out.ConsumedCapacity...)
+			return nil
+		}
+		var tc *types.TransactionCanceledException
+		if !errors.As(err, &tc) {
+			return fmt.Errorf("dynamostore: create task %s: %w", t.ID, err)
+		}
+		taskCode, idemCode := reasonCode(tc, 0), reasonCode(tc, 1)
+		switch {
+		case idemCode == "ConditionalCheckFailed":
+			existing, found, err := s.getIdem(ctx, idem.Owner, idem.Key)
+			if err != nil {
+				return err
+			}
+			if found && t.CreatedAt.Before(existing.ExpiresAt) {
+				return &task.IdempotencyExistsError{Existing: existing}
+			}
+			if found {
+				stale = existing.TaskID
+			}
+		case taskCode == "ConditionalCheckFailed":
+			return fmt.Errorf("dynamostore: create: task %s already exists", t.ID)
+		case taskCode == "TransactionConflict" || idemCode == "TransactionConflict":
+			// A concurrent transaction held one of the items; the retry sees its outcome.
+		default:
+			return fmt.Errorf("dynamostore: create task %s: %w", t.ID, err)
+		}
+		lastErr = err
+	}
+	return fmt.Errorf("dynamostore: create task %s: gave up after %d attempts: %w", t.ID, maxTransactAttempts, lastErr)
+}
+
+func reasonCode(tc *types.TransactionCanceledException, i int) string {
+	if i >= len(tc.CancellationReasons) {
+		return ""
+	}
+	return aws.ToString(tc.CancellationReasons[i].Code)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// getIdem reads an idempotency record, consistently: it was just found in the way of a write.
+func (s *Store) getIdem(ctx context.Context, owner, key string) (task.Idempotency, bool, error) {
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:              aws.String(s.table),
+		Key:                    map[string]types.AttributeValue{attrPK: str(idemPK(owner, key))},
+		ConsistentRead:         aws.Bool(true),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes,
+	})
+	if err != nil {
+		return task.Idempotency{}, false, fmt.Errorf("dynamostore: read idempotency record: %w", err)
+	}
+	reportOne(s, OpGetItem, out.ConsumedCapacity)
+	if out.Item == nil {
+		return task.Idempotency{}, false, nil
+	}
+	r, err := itemIdem(out.Item)
+	return r, err == nil, err
+}
+
+// Get implements task.Store with a strongly consistent GetItem, so that a client reads its
+// own writes (a 202 followed by a GET never 404s).
+func (s *Store) Get(ctx context.Context, id string, now time.Time) (task.Task, error) {
+	if id == "" {
+		return task.Task{}, task.ErrNotFound
+	}
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:              aws.String(s.table),
+		Key:                    map[string]types.AttributeValue{attrPK: str(taskPK(id))},
+		ConsistentRead:         aws.Bool(true),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes,
+	})
+	if err != nil {
+		return task.Task{}, fmt.Errorf("dynamostore: get task %s: %w", id, err)
+	}
+	reportOne(s, OpGetItem, out.ConsumedCapacity)
+	if out.Item == nil {
+		return task.Task{}, task.ErrNotFound
+	}
+	t, err := itemTask(out.Item)
+	if err != nil {
+		return task.Task{}, err
+	}
+	if t.Expired(now) { // TTL deletes late; expiry is decided here, to the nanosecond
+		return task.Task{}, task.ErrNotFound
+	}
+	return t, nil
+}
+
+// Apply implements task.Store: a put of the whole new item, conditional on the stored status
+// and version being those the change was computed from.
+func (s *Store) Apply(ctx context.Context, c task.Change) error {
+	if c.Task.ID == "" || c.Task.Owner == "" {
+		return fmt.Errorf("dynamostore: apply: a task needs an id and an owner")
+	}
+	item, err := taskItem(c.Task)
+	if err != nil {
+		return err
+	}
+	out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND #st = :from AND #v = :ver"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#st": attrStatus, "#v": attrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":from": str(string(c.FromStatus)),
+			":ver":  num(c.FromVersion),
+		},
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return &task.ConflictError{ID: c.Task.ID, FromStatus: c.FromStatus, FromVersion: c.FromVersion}
+	case err != nil:
+		return fmt.Errorf("dynamostore: apply to task %s: %w", c.Task.ID, err)
+	}
+	reportOne(s, OpPutItem, out.ConsumedCapacity)
+	return nil
+}
+
+// Stale implements task.Store from the sparse byActive index: one Query per shard for
+// u < cutoff, oldest first. u has milliseconds only, so a task updated in cutoff's own
+// millisecond is read (GetItem) to compare to the nanosecond; that is rare and costs one read.
+func (s *Store) Stale(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	cutoff = cutoff.UTC()
+	floor := cutoff.Truncate(time.Millisecond)
+	upper := floor // every u below it may be stale
+	if floor.Before(cutoff) {
+		upper = floor.Add(time.Millisecond)
+	}
+	ambiguous := ""
+	if floor.Before(cutoff) {
+		ambiguous = floor.Format(sortLayout) + "#"
+	}
+	type hit struct{ u, id string }
+	var hits []hit
+	for shard := 0; shard < activeShards; shard++ {
+		var start map[string]types.AttributeValue
+		n := 0
+		for {
+			out, err := s.api.Query(ctx, &dynamodb.QueryInput{
+				TableName:                aws.String(s.table),
+				IndexName:                aws.String(IndexByActive),
+				KeyConditionExpression:   aws.String("#act = :act AND #u < :cutoff"),
+				ExpressionAttributeNames: map[string]string{"#act": attrActive, "#u": attrUpdated},
+				ExpressionAttributeValues: map[string]types.AttributeValue{
+					":act":    str(fmt.Sprintf("A#%d", shard)),
+					":cutoff": str(upper.Format(sortLayout)),
+				},
+				ScanIndexForward:       aws.Bool(true),
+				Limit:                  aws.Int32(int32(min(limit, math.MaxInt32))),
+				ExclusiveStartKey:      start,
+				ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("dynamostore: stale tasks: %w", err)
+			}
+			reportOne(s, OpQuery, out.ConsumedCapacity)
+			for _, it := range out.Items {
+				pk := stringAttr(it, attrPK)
+				hits = append(hits, hit{u: stringAttr(it, attrUpdated), id: strings.TrimPrefix(pk, "T#")})
+			}
+			n += len(out.Items)
+			if out.LastEvaluatedKey == nil || n >= limit {
+				break
+			}
+			start = out.LastEvaluatedKey
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool { return hits[i].u < hits[j].u })
+	ids := make([]string, 0, min(limit, len(hits)))
+	for _, h := range hits {
+		if len(ids) == limit {
+			break
+		}
+		if ambiguous != "" && strings.HasPrefix(h.u, ambiguous) {
+			t, err := s.Get(ctx, h.id, time.Time{})
+			if errors.Is(err, task.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !t.Status.Active() || !t.UpdatedAt.Before(cutoff) {
+				continue
+			}
+		}
+		ids = append(ids, h.id)
+	}
+	return ids, nil
+}
