@@ -28,7 +28,7 @@ start() {
 	install
 	stop_quiet
 	port=$(free_port)
-	"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$tools/moto.log" 2>&1 &
+	"$venv/bin/python" infra/moto_server.py -H 127.0.0.1 -p "$port" >"$tools/moto.log" 2>&1 &
 	echo $! >"$pidfile"
 	for _ in $(seq 1 100); do
 		if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then

@@ -2,6 +2,7 @@ package task
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -123,7 +124,7 @@ func (t Task) Clone() Task {
 	if t.Errors != nil {
 		c.Errors = make([]Error, len(t.Errors))
 		for i, e := range t.Errors {
-			e.Causes = append([]string(nil), e.Causes...)
+			e.Causes = slices.Clone(e.Causes) // keeps an empty list empty (JSON [])
 			c.Errors[i] = e
 		}
 	}

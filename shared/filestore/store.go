@@ -1,0 +1,546 @@
+// Package filestore is the embedded task.Store for `make run`: every task lives in one local
+// bbolt file, so a developer's tasks survive a restart without DynamoDB. It keeps the same
+// promises as the DynamoDB store (and passes the same conformance suite, shared/storetest):
+// conditional writes on status and version, idempotency records written atomically with their
+// task, expiry judged by the caller's clock, and list pages that resume from the last key
+// returned, so that a walk never repeats or skips a task that exists throughout it.
+//
+// Layout of the file (one bucket each):
+//
+//	tasks       id                                      → the task as JSON
+//	by_created  owner · createdAt (ms) · id             → listEntry (status, type, expiresAt)
+//	by_updated  owner · updatedAt (ms) · id             → listEntry
+//	active      updatedAt (ns) · id                     → empty; pending and processing only
+//	idem        owner · key                             → the Idempotency record as JSON
+//	meta        "schema"                                → layout version
+//
+// owner is length-prefixed, so no owner's range can contain another owner's keys whatever
+// bytes the names hold; times are big-endian with the sign bit flipped, so bytes sort as
+// instants do. The list indexes keep status, type and expiry in their values, so filters and
+// expiry are judged without decoding tasks that are not returned.
+//
+// Expired tasks are hidden, never deleted, so the file only grows; it is a development
+// store, and deleting the file starts afresh.
+package filestore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+var (
+	bucketTasks   = []byte("tasks")
+	bucketCreated = []byte("by_created")
+	bucketUpdated = []byte("by_updated")
+	bucketActive  = []byte("active")
+	bucketIdem    = []byte("idem")
+	bucketMeta    = []byte("meta")
+
+	keySchema = []byte("schema")
+)
+
+// schemaVersion names the layout above; a file written by another layout is refused at Open
+// rather than misread.
+const schemaVersion = "1"
+
+// maxScan bounds the index entries one List call examines, so that a filter matching few
+// tasks does not hold a read transaction over the whole file; a page cut short by it still
+// has a Next.
+const maxScan = 10000
+
+// lockTimeout is how long Open waits for another process to release the file's lock before
+// failing, instead of hanging forever on a second `make run`.
+const lockTimeout = 2 * time.Second
+
+// Store is a task.Store kept in one bbolt file. It is safe for concurrent use: bbolt runs one
+// writing transaction at a time and any number of readers, which is what makes Apply's check
+// and write one atomic step.
+type Store struct {
+	db *bolt.DB
+}
+
+var _ task.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store file at path. Only one process may have it open;
+// another Open of the same file fails after a short wait.
+func Open(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("filestore: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketTasks, bucketCreated, bucketUpdated, bucketActive, bucketIdem, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get(keySchema); {
+		case v == nil:
+			return meta.Put(keySchema, []byte(schemaVersion))
+		case string(v) != schemaVersion:
+			return fmt.Errorf("file has layout version %q, this build reads %q", v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("filestore: open %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close releases the file, so that the next Open (this process or another) can take it.
+func (s *Store) Close() error {
+	return s.db.Close()
+}
+
+// Create stores a new task, and with idem non-nil its idempotency record, in one
+// transaction: either both are written or neither. An idempotency record counts as live
+// while t.CreatedAt is before its ExpiresAt; a live one makes Create fail with
+// *task.IdempotencyExistsError, an expired one is replaced. A task id that is already stored
+// is an error; nothing is overwritten.
+func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkTask(t); err != nil {
+		return err
+	}
+	var idemKey []byte
+	if idem != nil {
+		var err error
+		if idemKey, err = ownerKey(idem.Owner, []byte(idem.Key)); err != nil {
+			return err
+		}
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("filestore: encode task %s: %w", t.ID, err)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		tasks := tx.Bucket(bucketTasks)
+		if tasks.Get([]byte(t.ID)) != nil {
+			return fmt.Errorf("filestore: task %s already exists", t.ID)
+		}
+		if idem != nil {
+			b := tx.Bucket(bucketIdem)
+			if raw := b.Get(idemKey); raw != nil {
+				var old task.Idempotency
+				if err := json.Unmarshal(raw, &old); err != nil {
+					return fmt.Errorf("filestore: decode idempotency record: %w", err)
+				}
+				if t.CreatedAt.Before(old.ExpiresAt) {
+					return &task.IdempotencyExistsError{Existing: old}
+				}
+			}
+			rec, err := json.Marshal(idem)
+			if err != nil {
+				return fmt.Errorf("filestore: encode idempotency record: %w", err)
+			}
+			if err := b.Put(idemKey, rec); err != nil {
+				return err
+			}
+		}
+		if err := tasks.Put([]byte(t.ID), body); err != nil {
+			return err
+		}
+		return putIndexes(tx, t)
+	})
+}
+
+// Get returns the task with id as stored, or an error wrapping task.ErrNotFound if there is
+// none or it has expired at now. An expired task is hidden, not deleted: judging by the
+// caller's now keeps one clock for expiry, as the DynamoDB store does before its TTL runs.
+func (s *Store) Get(ctx context.Context, id string, now time.Time) (task.Task, error) {
+	if err := ctx.Err(); err != nil {
+		return task.Task{}, err
+	}
+	var t task.Task
+	err := s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketTasks).Get([]byte(id))
+		if raw == nil {
+			return fmt.Errorf("%w: %s", task.ErrNotFound, id)
+		}
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return fmt.Errorf("filestore: decode task %s: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return task.Task{}, err
+	}
+	if t.Expired(now) {
+		return task.Task{}, fmt.Errorf("%w: %s", task.ErrNotFound, id)
+	}
+	return t, nil
+}
+
+// Apply writes c.Task if the stored task is still at c.FromStatus and c.FromVersion, checked
+// and written in one transaction; otherwise (or if there is no such task) it returns a
+// *task.ConflictError and writes nothing. Every index entry of the old state is replaced by
+// those of the new one, so lists and Stale see the change at once. An empty change (one that
+// changed nothing) is checked but not written.
+func (s *Store) Apply(ctx context.Context, c task.Change) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkTask(c.Task); err != nil {
+		return err
+	}
+	body, err := json.Marshal(c.Task)
+	if err != nil {
+		return fmt.Errorf("filestore: encode task %s: %w", c.Task.ID, err)
+	}
+	conflict := &task.ConflictError{ID: c.Task.ID, FromStatus: c.FromStatus, FromVersion: c.FromVersion}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		tasks := tx.Bucket(bucketTasks)
+		raw := tasks.Get([]byte(c.Task.ID))
+		if raw == nil {
+			return conflict
+		}
+		var cur task.Task
+		if err := json.Unmarshal(raw, &cur); err != nil {
+			return fmt.Errorf("filestore: decode task %s: %w", c.Task.ID, err)
+		}
+		if cur.Status != c.FromStatus || cur.Version != c.FromVersion {
+			return conflict
+		}
+		if c.Empty() {
+			return nil
+		}
+		if err := deleteIndexes(tx, cur); err != nil {
+			return err
+		}
+		if err := tasks.Put([]byte(c.Task.ID), body); err != nil {
+			return err
+		}
+		return putIndexes(tx, c.Task)
+	})
+}
+
+// List returns one page of q.Owner's tasks in q's order, skipping tasks expired at q.Now and
+// those the filters exclude. Next is the index position (sort time and id, never an offset)
+// of the last task returned, or of the last entry examined when maxScan cut the page short,
+// so the following page starts strictly after it whatever was created or changed meanwhile;
+// it is nil once the owner's index holds no further match.
+func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
+	if err := ctx.Err(); err != nil {
+		return task.Page{}, err
+	}
+	if q.Limit <= 0 {
+		return task.Page{}, fmt.Errorf("filestore: list limit %d is not positive", q.Limit)
+	}
+	var bucket []byte
+	var tag byte
+	switch q.SortKey {
+	case task.SortCreated, "":
+		bucket, tag = bucketCreated, tagCreated
+	case task.SortUpdated:
+		bucket, tag = bucketUpdated, tagUpdated
+	default:
+		return task.Page{}, fmt.Errorf("filestore: unknown sort key %q", q.SortKey)
+	}
+	prefix, err := ownerKey(q.Owner, nil)
+	if err != nil {
+		return task.Page{}, err
+	}
+	var after []byte
+	if q.After != nil {
+		if after, err = decodeCursor(q.After, tag); err != nil {
+			return task.Page{}, err
+		}
+	}
+
+	var page task.Page
+	err = s.db.View(func(tx *bolt.Tx) error {
+		tasks := tx.Bucket(bucketTasks)
+		it := newScan(tx.Bucket(bucket).Cursor(), prefix, after, q.Desc)
+		// returned is the index key suffix of the last task returned, examined of the last
+		// entry looked at; both are valid only inside this transaction.
+		var returned, examined []byte
+		for scanned := 0; ; scanned++ {
+			k, v := it.next()
+			if k == nil {
+				return nil // the owner's range is exhausted: no Next
+			}
+			if scanned == maxScan {
+				// Cut short: resume after the last entry examined.
+				page.Next = encodeCursor(tag, examined)
+				return nil
+			}
+			var e listEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("filestore: decode index entry: %w", err)
+			}
+			suffix := k[len(prefix):]
+			if len(suffix) < timeLen {
+				return fmt.Errorf("filestore: malformed index key %q", k)
+			}
+			examined = suffix
+			if !e.matches(q) {
+				continue
+			}
+			if len(page.Tasks) == q.Limit {
+				// A further match exists: the next page starts after the last task returned.
+				page.Next = encodeCursor(tag, returned)
+				return nil
+			}
+			id := suffix[timeLen:]
+			raw := tasks.Get(id)
+			if raw == nil {
+				return fmt.Errorf("filestore: index names task %s, which is not stored", id)
+			}
+			var t task.Task
+			if err := json.Unmarshal(raw, &t); err != nil {
+				return fmt.Errorf("filestore: decode task %s: %w", id, err)
+			}
+			page.Tasks = append(page.Tasks, t)
+			returned = suffix
+		}
+	})
+	if err != nil {
+		return task.Page{}, err
+	}
+	return page, nil
+}
+
+// Stale returns up to limit ids of pending or processing tasks whose updatedAt is before
+// cutoff, oldest first, from the active index: terminal tasks are not in it, so the sweeper
+// never reads them.
+func (s *Store) Stale(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	end := appendNanos(nil, cutoff)
+	var ids []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketActive).Cursor()
+		for k, _ := c.First(); k != nil && len(ids) < limit; k, _ = c.Next() {
+			if bytes.Compare(k[:timeLen], end) >= 0 {
+				break
+			}
+			ids = append(ids, string(k[timeLen:]))
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// listEntry is the value of a list index entry: what filters and expiry need, so that they
+// are judged without decoding the task.
+type listEntry struct {
+	Status    task.Status `json:"s"`
+	Type      string      `json:"t"`
+	ExpiresAt *time.Time  `json:"e,omitempty"`
+}
+
+func (e listEntry) matches(q task.ListQuery) bool {
+	if e.ExpiresAt != nil && !q.Now.Before(*e.ExpiresAt) {
+		return false
+	}
+	if q.Type != "" && e.Type != q.Type {
+		return false
+	}
+	return len(q.Statuses) == 0 || slices.Contains(q.Statuses, e.Status)
+}
+
+// checkTask refuses what the key layout cannot hold.
+func checkTask(t task.Task) error {
+	if t.ID == "" {
+		return errors.New("filestore: task has no id")
+	}
+	if len(t.Owner) > maxOwner {
+		return fmt.Errorf("filestore: owner of task %s is longer than %d bytes", t.ID, maxOwner)
+	}
+	return nil
+}
+
+// indexKeys are the keys of t's entries in the list indexes and, when t is active, in the
+// active index (nil otherwise).
+func indexKeys(t task.Task) (created, updated, active []byte, err error) {
+	id := []byte(t.ID)
+	if created, err = ownerKey(t.Owner, append(appendMillis(nil, t.CreatedAt), id...)); err != nil {
+		return nil, nil, nil, err
+	}
+	if updated, err = ownerKey(t.Owner, append(appendMillis(nil, t.UpdatedAt), id...)); err != nil {
+		return nil, nil, nil, err
+	}
+	if t.Status.Active() {
+		active = append(appendNanos(nil, t.UpdatedAt), id...)
+	}
+	return created, updated, active, nil
+}
+
+func putIndexes(tx *bolt.Tx, t task.Task) error {
+	created, updated, active, err := indexKeys(t)
+	if err != nil {
+		return err
+	}
+	entry, err := json.Marshal(listEntry{Status: t.Status, Type: t.Type, ExpiresAt: t.ExpiresAt})
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketCreated).Put(created, entry); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketUpdated).Put(updated, entry); err != nil {
+		return err
+	}
+	if active != nil {
+		return tx.Bucket(bucketActive).Put(active, nil)
+	}
+	return nil
+}
+
+func deleteIndexes(tx *bolt.Tx, t task.Task) error {
+	created, updated, active, err := indexKeys(t)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketCreated).Delete(created); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketUpdated).Delete(updated); err != nil {
+		return err
+	}
+	if active != nil {
+		return tx.Bucket(bucketActive).Delete(active)
+	}
+	return nil
+}
+
+// maxOwner is the longest owner the two-byte length prefix can hold.
+const maxOwner = 1<<16 - 1
+
+// ownerKey is owner, length-prefixed, followed by rest. The prefix keeps "tenant" from being
+// a byte prefix of "tenant-a"'s keys and keeps (owner, key) pairs apart whatever they contain.
+func ownerKey(owner string, rest []byte) ([]byte, error) {
+	if len(owner) > maxOwner {
+		return nil, fmt.Errorf("filestore: owner is longer than %d bytes", maxOwner)
+	}
+	k := make([]byte, 0, 2+len(owner)+len(rest))
+	k = binary.BigEndian.AppendUint16(k, uint16(len(owner)))
+	k = append(k, owner...)
+	return append(k, rest...), nil
+}
+
+// timeLen is the width of an encoded time in a key.
+const timeLen = 8
+
+// appendMillis encodes t's milliseconds so that bytes sort as instants. Lists order by
+// milliseconds, then id, because that is the precision clients see: two tasks shown with the
+// same createdAt are ordered by id, as the API promises.
+func appendMillis(b []byte, t time.Time) []byte {
+	return binary.BigEndian.AppendUint64(b, uint64(t.UnixMilli())^1<<63)
+}
+
+// appendNanos encodes t's nanoseconds so that bytes sort as instants; the active index needs
+// the exact instant to compare with Stale's cutoff.
+func appendNanos(b []byte, t time.Time) []byte {
+	return binary.BigEndian.AppendUint64(b, uint64(t.UnixNano())^1<<63)
+}
+
+// Cursor tags: a position made for one sort key is refused for the other.
+const (
+	tagCreated byte = 'c'
+	tagUpdated byte = 'u'
+)
+
+// encodeCursor makes Page.Next: a tag and the index key after the owner. The owner is left
+// out and supplied by the next query, so a position can never reach another owner's range.
+func encodeCursor(tag byte, suffix []byte) []byte {
+	return append([]byte{tag}, suffix...)
+}
+
+func decodeCursor(b []byte, tag byte) ([]byte, error) {
+	if len(b) < 1+timeLen || b[0] != tag {
+		return nil, errors.New("filestore: list position is not one of this store's for this sort key")
+	}
+	return b[1:], nil
+}
+
+// scan walks the keys of one owner's range of an index, ascending or descending, starting
+// strictly after a position (or at the range's start).
+type scan struct {
+	c      *bolt.Cursor
+	prefix []byte
+	after  []byte // prefix + position, nil for the start
+	desc   bool
+	begun  bool
+}
+
+func newScan(c *bolt.Cursor, prefix, position []byte, desc bool) *scan {
+	s := &scan{c: c, prefix: prefix, desc: desc}
+	if position != nil {
+		s.after = append(slices.Clip(prefix), position...)
+	}
+	return s
+}
+
+// next returns the next key in the owner's range and its value, or nil at the range's end.
+func (s *scan) next() (k, v []byte) {
+	if !s.begun {
+		s.begun = true
+		k, v = s.first()
+	} else if s.desc {
+		k, v = s.c.Prev()
+	} else {
+		k, v = s.c.Next()
+	}
+	if k == nil || !bytes.HasPrefix(k, s.prefix) {
+		return nil, nil
+	}
+	return k, v
+}
+
+func (s *scan) first() (k, v []byte) {
+	if !s.desc {
+		if s.after == nil {
+			return s.c.Seek(s.prefix)
+		}
+		k, v = s.c.Seek(s.after)
+		if bytes.Equal(k, s.after) {
+			k, v = s.c.Next()
+		}
+		return k, v
+	}
+	// Descending: the greatest key below the bound, where the bound is the position, or the
+	// first key past the owner's range.
+	bound := s.after
+	if bound == nil {
+		bound = successor(s.prefix)
+	}
+	if bound == nil {
+		return s.c.Last()
+	}
+	if k, _ = s.c.Seek(bound); k == nil {
+		return s.c.Last()
+	}
+	return s.c.Prev()
+}
+
+// successor is the smallest key greater than every key starting with p, or nil if none is.
+func successor(p []byte) []byte {
+	s := slices.Clone(p)
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] < 0xff {
+			s[i]++
+			return s[:i+1]
+		}
+	}
+	return nil
+}

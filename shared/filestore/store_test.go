@@ -1,0 +1,270 @@
+package filestore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/tasklane/tasklane/shared/storetest"
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+func mustOpen(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) task.Store {
+		s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"))
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		return s
+	})
+}
+
+// TestReopen: tasks, their changes, the indexes and idempotency records are in the file, not
+// in memory, so a restart of `make run` keeps them.
+func TestReopen(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	base := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
+	reg, err := task.NewRegistry(task.Type{
+		Name: "demo",
+		Plan: func(json.RawMessage) ([]task.Step, error) { return []task.Step{{Name: "One"}, {Name: "Two"}}, nil },
+		Run:  func(context.Context, task.Attempt) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTask := func(at time.Time) task.Task {
+		tk, err := reg.New(task.NewID(at), "tenant-a", task.Spec{Type: "demo", Input: json.RawMessage(`{"x":1}`)}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+
+	s := mustOpen(t, path)
+	first, second := newTask(base), newTask(base.Add(time.Second))
+	idem := &task.Idempotency{Owner: "tenant-a", Key: "k", BodyHash: "h", TaskID: first.ID, ExpiresAt: base.Add(task.IdempotencyTTL)}
+	if err := s.Create(ctx, first, idem); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, second, nil); err != nil {
+		t.Fatal(err)
+	}
+	claim, err := second.Claim(base.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx, claim); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s = mustOpen(t, path)
+	t.Cleanup(func() { _ = s.Close() })
+	now := base.Add(time.Hour)
+	for _, want := range []task.Task{first, claim.Task} {
+		got, err := s.Get(ctx, want.ID, now)
+		if err != nil {
+			t.Fatalf("Get(%s) after reopen: %v", want.ID, err)
+		}
+		if got.Status != want.Status || got.Version != want.Version || !got.UpdatedAt.Equal(want.UpdatedAt) || string(got.Input) != string(want.Input) {
+			t.Errorf("after reopen got %s %s v%d updated %s, want %s v%d updated %s", got.ID, got.Status, got.Version, got.UpdatedAt, want.Status, want.Version, want.UpdatedAt)
+		}
+	}
+	p, err := s.List(ctx, task.ListQuery{Owner: "tenant-a", SortKey: task.SortUpdated, Desc: true, Limit: 10, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(p.Tasks), []string{second.ID, first.ID}; !slices.Equal(got, want) {
+		t.Errorf("List after reopen = %v, want %v", got, want)
+	}
+	stale, err := s.Stale(ctx, now, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{first.ID, second.ID}; !slices.Equal(stale, want) {
+		t.Errorf("Stale after reopen = %v, want %v (oldest first)", stale, want)
+	}
+	third := newTask(base.Add(2 * time.Second))
+	err = s.Create(ctx, third, &task.Idempotency{Owner: "tenant-a", Key: "k", BodyHash: "h2", TaskID: third.ID, ExpiresAt: third.CreatedAt.Add(task.IdempotencyTTL)})
+	if e, ok := task.AsIdempotencyExists(err); !ok || e.Existing.TaskID != first.ID {
+		t.Errorf("Create with a key used before the restart = %v, want IdempotencyExistsError naming %s", err, first.ID)
+	}
+	// The refused claim from version 1 still conflicts: the version is in the file too.
+	if err := s.Apply(ctx, claim); !task.IsConflict(err) {
+		t.Errorf("re-Apply of an applied change after reopen = %v, want a conflict", err)
+	}
+}
+
+// TestOpenLocked: a second Open of a file in use fails instead of waiting forever.
+func TestOpenLocked(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	s := mustOpen(t, path)
+	t.Cleanup(func() { _ = s.Close() })
+	if s2, err := Open(path); err == nil {
+		_ = s2.Close()
+		t.Fatal("second Open of a file in use succeeded")
+	}
+}
+
+// TestOpenOtherLayout: a file of another layout version is refused, not misread.
+func TestOpenOtherLayout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	s := mustOpen(t, path)
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, []byte("99")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := Open(path); err == nil {
+		_ = s2.Close()
+		t.Fatal("Open of a file with layout 99 succeeded")
+	}
+}
+
+// TestListPosition: a position is the store's own and tied to its sort key; a malformed one
+// or one of the other order is an error, never a silent restart from the first page.
+func TestListPosition(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"))
+	t.Cleanup(func() { _ = s.Close() })
+	now := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
+	created := encodeCursor(tagCreated, append(appendMillis(nil, now), "X"...))
+	for _, tc := range []struct {
+		name  string
+		key   task.SortKey
+		after []byte
+	}{
+		{"empty", task.SortCreated, []byte{}},
+		{"short", task.SortCreated, []byte("c123")},
+		{"other sort key", task.SortUpdated, created},
+	} {
+		_, err := s.List(t.Context(), task.ListQuery{Owner: "tenant-a", SortKey: tc.key, Limit: 5, After: tc.after, Now: now})
+		if err == nil {
+			t.Errorf("%s: List accepted position %q", tc.name, tc.after)
+		}
+	}
+	if _, err := s.List(t.Context(), task.ListQuery{Owner: "tenant-a", SortKey: task.SortCreated, Limit: 5, After: created, Now: now}); err != nil {
+		t.Errorf("List with a position of its own: %v", err)
+	}
+	if _, err := s.List(t.Context(), task.ListQuery{Owner: "tenant-a", Limit: 0, Now: now}); err == nil {
+		t.Error("List with limit 0 succeeded")
+	}
+}
+
+// TestListScanBudget: a filter that matches nothing among more than maxScan entries ends
+// the page early with a Next, and the walk still ends.
+func TestListScanBudget(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"))
+	t.Cleanup(func() { _ = s.Close() })
+	base := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
+	reg, err := task.NewRegistry(task.Type{
+		Name: "demo",
+		Plan: func(json.RawMessage) ([]task.Step, error) { return []task.Step{{Name: "One"}}, nil },
+		Run:  func(context.Context, task.Attempt) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written in one transaction, so that the set-up stays fast.
+	n := maxScan + maxScan/2
+	var last task.Task
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for i := range n {
+			at := base.Add(time.Duration(i) * time.Millisecond)
+			tk, err := reg.New(task.NewID(at), "tenant-a", task.Spec{Type: "demo"}, at)
+			if err != nil {
+				return err
+			}
+			b, err := json.Marshal(tk)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketTasks).Put([]byte(tk.ID), b); err != nil {
+				return err
+			}
+			if err := putIndexes(tx, tk); err != nil {
+				return err
+			}
+			last = tk
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim, err := last.Claim(base.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(t.Context(), claim); err != nil {
+		t.Fatal(err)
+	}
+	q := task.ListQuery{Owner: "tenant-a", Statuses: []task.Status{task.Processing}, Limit: 10, Now: base.Add(2 * time.Hour)}
+	var seen []string
+	pages := 0
+	for {
+		p, err := s.List(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		seen = append(seen, ids(p.Tasks)...)
+		if p.Next == nil {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("the walk does not end")
+		}
+		q.After = p.Next
+	}
+	if pages != 2 || !slices.Equal(seen, []string{last.ID}) {
+		t.Errorf("walk took %d pages and saw %v, want 2 pages (the first cut short) and [%s]", pages, seen, last.ID)
+	}
+}
+
+func TestContextCancelled(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"))
+	t.Cleanup(func() { _ = s.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	now := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
+	if _, err := s.Get(ctx, "X", now); !errors.Is(err, context.Canceled) {
+		t.Errorf("Get with a cancelled context = %v", err)
+	}
+	if err := s.Create(ctx, task.Task{ID: "X", Owner: "o"}, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Create with a cancelled context = %v", err)
+	}
+	if _, err := s.Get(t.Context(), "X", now); !errors.Is(err, task.ErrNotFound) {
+		t.Errorf("Create with a cancelled context wrote the task: Get = %v", err)
+	}
+}
+
+func ids(ts []task.Task) []string {
+	out := make([]string, len(ts))
+	for i, tk := range ts {
+		out[i] = tk.ID
+	}
+	return out
+}

@@ -1,0 +1,191 @@
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// fullTask is a task with every field set (to values no transition would produce together;
+// a store must not care), so that a round trip shows any field a store drops.
+func fullTask(t *testing.T) task.Task {
+	t.Helper()
+	tk := newTaskSpec(t, "tenant-full", task.Spec{
+		Type:      typeAlpha,
+		Name:      "Provision web-01",
+		Input:     json.RawMessage(`{ "steps": [ {"name": "Validate", "durationMs": 50} ], "flag": true, "ratio": 0.25 }`),
+		Resources: []task.Resource{{ResourceID: "host-1", Type: "HOST"}, {ResourceID: "net-7", Type: "NETWORK"}},
+		Retention: 3 * time.Hour,
+	}, at(123*time.Millisecond))
+	started, finished, expires := at(2*time.Second+7*time.Millisecond), at(9*time.Second+999*time.Millisecond), at(3*time.Hour+9*time.Second+999*time.Millisecond)
+	s0, f0, s1 := at(2*time.Second+8*time.Millisecond), at(3*time.Second), at(4*time.Second)
+	tk.Status = task.Failure
+	tk.CancelRequested = true
+	tk.Result = json.RawMessage(`{"steps":3,"nested":{"a":[1,2,{"b":null}]}}`)
+	tk.ResultURL = "https://example.test/hosts/host-1"
+	tk.Message = "subtask Allocate failed: no capacity"
+	tk.Progress = 33
+	tk.SubTasks[0] = task.SubTask{Name: "Validate", Description: "check the input", Status: task.Success, Attempts: 1, StartedAt: &s0, FinishedAt: &f0}
+	tk.SubTasks[1] = task.SubTask{Name: "Allocate", Description: "find a host", Status: task.Failure, Attempts: 3, StartedAt: &s1, FinishedAt: &finished}
+	tk.Errors = []task.Error{
+		{ErrorCode: "STEP_RETRYABLE", ErrorType: task.ErrorTypeWarning, Message: "attempt 1 of 3 failed", SubTask: "Allocate", Causes: []string{"timeout", "again"}, At: at(5 * time.Second)},
+		{ErrorCode: "STEP_FAILED", ErrorType: task.ErrorTypeError, Message: "no capacity", SubTask: "Allocate", Causes: []string{}, At: finished},
+	}
+	tk.RetryCount = 2
+	tk.MaxAttempts = 5
+	tk.UpdatedAt = finished
+	tk.StartedAt = &started
+	tk.FinishedAt = &finished
+	tk.ExpiresAt = &expires
+	tk.Version = 7
+	return tk
+}
+
+// assertEveryFieldSet fails when a field of v (a struct) is zero: a field added to the domain
+// later must be added to fullTask, or the round trip would not cover it.
+func assertEveryFieldSet(t *testing.T, what string, v any) {
+	t.Helper()
+	rv := reflect.ValueOf(v)
+	for i := range rv.NumField() {
+		if rv.Field(i).IsZero() {
+			t.Errorf("fullTask: %s.%s is not set; set it so that the round trip covers it", what, rv.Type().Field(i).Name)
+		}
+	}
+}
+
+func testCreateRoundTrip(t *testing.T, newStore newStoreFunc) {
+	s := newStore(t)
+	full := fullTask(t)
+	assertEveryFieldSet(t, "Task", full)
+	assertEveryFieldSet(t, "SubTask", full.SubTasks[1])
+	assertEveryFieldSet(t, "Error", full.Errors[0])
+	assertEveryFieldSet(t, "Resource", full.Resources[0])
+
+	fresh := newTask(t, "tenant-a", typeBeta, at(time.Second))
+	noInput := newTaskSpec(t, "tenant-a", task.Spec{Type: typeAlpha}, at(time.Second))
+
+	for _, tc := range []struct {
+		name string
+		tk   task.Task
+	}{
+		{"every field", full},
+		{"as created", fresh},
+		{"no input, name or resources", noInput},
+	} {
+		mustCreate(t, s, tc.tk)
+		now := tc.tk.UpdatedAt
+		got := mustGet(t, s, tc.tk.ID, now)
+		assertSameTask(t, tc.name, tc.tk, got)
+		// The stored task is the store's own: changing what Get returned changes nothing.
+		if len(got.SubTasks) > 0 {
+			got.SubTasks[0].Status = "mutated"
+		}
+		assertSameTask(t, tc.name+", read again", tc.tk, mustGet(t, s, tc.tk.ID, now))
+	}
+}
+
+func testCreateExistingID(t *testing.T, newStore newStoreFunc) {
+	orig := newTask(t, "tenant-a", typeAlpha, at(0))
+	tests := []struct {
+		name   string
+		second func(task.Task) task.Task
+	}{
+		{"identical", func(tk task.Task) task.Task { return tk }},
+		{"changed fields", func(tk task.Task) task.Task {
+			tk = tk.Clone()
+			tk.Name = "overwritten"
+			tk.Type = typeBeta
+			tk.UpdatedAt = at(time.Minute)
+			return tk
+		}},
+		{"another owner", func(tk task.Task) task.Task {
+			tk = tk.Clone()
+			tk.Owner = "tenant-b"
+			return tk
+		}},
+		{"a later version", func(tk task.Task) task.Task {
+			tk = tk.Clone()
+			tk.Version = 5
+			tk.Status = task.Processing
+			return tk
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			mustCreate(t, s, orig)
+			second := tc.second(orig)
+			if err := s.Create(t.Context(), second, nil); err == nil {
+				t.Fatalf("second Create of id %s succeeded, want an error", orig.ID)
+			}
+			assertSameTask(t, "after a refused second Create", orig, mustGet(t, s, orig.ID, at(time.Hour)))
+			p, err := s.List(t.Context(), task.ListQuery{Owner: second.Owner, Limit: 10, Now: at(time.Hour)})
+			if err != nil {
+				t.Fatalf("List: %v", err)
+			}
+			if second.Owner != orig.Owner && len(p.Tasks) != 0 {
+				t.Errorf("List of %s after a refused Create returned %v, want nothing", second.Owner, ids(p.Tasks))
+			}
+			if second.Owner == orig.Owner && (len(p.Tasks) != 1 || p.Tasks[0].ID != orig.ID) {
+				t.Errorf("List of %s returned %v, want only %s", second.Owner, ids(p.Tasks), orig.ID)
+			}
+		})
+	}
+}
+
+func testGetNotFound(t *testing.T, newStore newStoreFunc) {
+	s := newStore(t)
+	stored := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, at(0)))
+	for _, id := range []string{
+		task.NewID(at(0)),
+		"not-a-ulid",
+		stored.ID[:25],
+		stored.ID + "0",
+	} {
+		got, err := s.Get(t.Context(), id, at(time.Second))
+		if !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("Get(%q) = (task %q, %v), want an error wrapping task.ErrNotFound", id, got.ID, err)
+		}
+	}
+	mustGet(t, s, stored.ID, at(time.Second))
+}
+
+func testGetExpired(t *testing.T, newStore newStoreFunc) {
+	s := newStore(t)
+	// Expired through Apply: a cancel starts the retention.
+	applied := mustCreate(t, s, newTaskSpec(t, "tenant-a", task.Spec{Type: typeAlpha, Retention: task.MinRetention}, at(0)))
+	applied = drive(t, s, applied, task.Cancelled, at(time.Second))
+	// Stored already terminal by Create.
+	created := newTask(t, "tenant-a", typeBeta, at(0))
+	created = transition(t, created, func(x task.Task) (task.Change, error) { return x.Cancel(at(2 * time.Second)) }).Task
+	mustCreate(t, s, created)
+
+	for _, tk := range []task.Task{applied, created} {
+		if tk.ExpiresAt == nil {
+			t.Fatalf("task %s has no expiresAt after cancel", tk.ID)
+		}
+		exp := *tk.ExpiresAt
+		for _, tc := range []struct {
+			now   time.Time
+			found bool
+		}{
+			{exp.Add(-time.Millisecond), true},
+			{exp, false},
+			{exp.Add(time.Millisecond), false},
+			{exp.Add(365 * 24 * time.Hour), false},
+			// Still stored: an earlier clock sees it again.
+			{exp.Add(-time.Second), true},
+		} {
+			if tc.found {
+				assertSameTask(t, "Get before expiry", tk, mustGet(t, s, tk.ID, tc.now))
+			} else {
+				assertNotFound(t, s, tk.ID, tc.now)
+			}
+		}
+	}
+}
