@@ -29,7 +29,8 @@
 //	os         S  owner + "#" + status               │ index keys
 //	c, u       S  createdAt/updatedAt as             │
 //	              "2006-01-02T15:04:05.000Z" + "#" + id
-//	act        S  "A#<fnv32a(id) % 8>", only while pending or processing
+//	act        S  "<status>#<fnv32a(id) % 8>", e.g. "pending#3", only while pending or
+//	              processing
 //
 // c and u are fixed width, so string order is time order, and end in the id, so that every
 // value is unique and can serve as a paging cursor with ties broken by id. expiresAt is the
@@ -53,6 +54,21 @@
 // reads only the tasks it may have to act on; it is spread over 8 shards so that a burst of
 // active tasks does not make one hot partition, and it is keys-only because the sweeper needs
 // only ids. Billing is PAY_PER_REQUEST: the traffic is bursty and unknown in advance.
+//
+// act carries the status because the sweeper asks about each active status with its own
+// cutoff: pending tasks untouched for a minute (their message was lost), processing ones
+// untouched for longer than the longest retry backoff. Were both statuses in the same
+// shards, a query for "untouched for a minute" would return, oldest first, the processing
+// tasks waiting out a backoff too; with enough of them every limited batch is full of tasks
+// the sweeper skips, and a pending task behind them is never re-sent (starvation), while each
+// skipped id costs its share of the Query and a GetItem to judge it. A FilterExpression on st
+// would not help: the index does not project st, and even if it did, DynamoDB applies Limit
+// before the filter and bills the items filtered out. With the status
+// in the partition key, Stale(status) reads only "<status>#0".."<status>#7", each with its
+// own cutoff, so a processing task is not even read until it is itself stale. The price is 16
+// Queries per sweep instead of 8 (one that finds nothing costs half a read request unit), and
+// a status change moves the task to another byActive partition, which costs no extra write:
+// its index entry is rewritten on every change anyway, since u changes.
 //
 // # Writes
 //

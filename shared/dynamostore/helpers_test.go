@@ -121,6 +121,8 @@ type call struct {
 	requested types.ReturnConsumedCapacity
 	cc        []types.ConsumedCapacity // as the response carried it
 	failed    bool
+	index     string // a Query's index
+	act       string // a Query's :act value (the byActive partition Stale reads)
 }
 
 // recorder wraps an API and records every call, its capacity request and its response's
@@ -174,7 +176,7 @@ func (r *recorder) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...
 
 func (r *recorder) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	out, err := r.api.Query(ctx, in, o...)
-	c := call{op: OpQuery, requested: in.ReturnConsumedCapacity}
+	c := call{op: OpQuery, requested: in.ReturnConsumedCapacity, index: aws.ToString(in.IndexName), act: stringAttr(in.ExpressionAttributeValues, ":act")}
 	if c.failed = err != nil; !c.failed {
 		c.cc = one(out.ConsumedCapacity)
 	}

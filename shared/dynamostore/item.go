@@ -43,12 +43,19 @@ func idemPK(owner, key string) string {
 	return "I#" + owner + "#" + key
 }
 
-// activeShard spreads active tasks over the byActive partitions; fnv32a is cheap and stable
-// across processes and releases, unlike Go's map hash.
-func activeShard(id string) string {
+// activeShard is the act value of an active task: its status, so that Stale reads the tasks
+// of one status only (see the package comment), and a shard number that spreads them over
+// activeShards byActive partitions. fnv32a is cheap and stable across processes and
+// releases, unlike Go's map hash, so a task stays in its shard as long as its status lasts.
+func activeShard(status task.Status, id string) string {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(id))
-	return "A#" + strconv.Itoa(int(h.Sum32()%activeShards))
+	return activePartition(status, int(h.Sum32()%activeShards))
+}
+
+// activePartition is the act value of one shard of one status: "<status>#<shard>".
+func activePartition(status task.Status, shard int) string {
+	return string(status) + "#" + strconv.Itoa(shard)
 }
 
 // ttlSeconds is an expiry as TTL epoch seconds, rounded up: TTL may delete an item late but
@@ -97,7 +104,7 @@ func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 		item[attrExpiresAt] = num(ttlSeconds(*t.ExpiresAt))
 	}
 	if t.Status.Active() {
-		item[attrActive] = str(activeShard(t.ID))
+		item[attrActive] = str(activeShard(t.Status, t.ID))
 	}
 	return item, nil
 }

@@ -28,7 +28,8 @@ const (
 	// IndexByStatusUpdated lists a tenant's tasks of one status by updatedAt: key (os, u).
 	IndexByStatusUpdated = "byStatusUpdated"
 	// IndexByActive holds only pending and processing tasks, keys only, by updatedAt in 8
-	// shards: key (act, u). The sweeper (Stale) reads it.
+	// shards per status: key (act, u) with act = "<status>#<shard>". The sweeper (Stale)
+	// reads it, one status at a time.
 	IndexByActive = "byActive"
 )
 
@@ -56,7 +57,8 @@ const (
 	attrExpiresAtNs = "expiresAtNs"
 )
 
-// activeShards is how many byActive partitions the active tasks are spread over.
+// activeShards is how many byActive partitions the tasks of each active status are spread
+// over.
 const activeShards = 8
 
 // listProjection is what the list indexes carry besides their keys: what a listed task shows

@@ -290,10 +290,15 @@ func (s *Store) Apply(ctx context.Context, c task.Change) error {
 	return nil
 }
 
-// Stale implements task.Store from the sparse byActive index: one Query per shard for
-// u < cutoff, oldest first. u has milliseconds only, so a task updated in cutoff's own
-// millisecond is read (GetItem) to compare to the nanosecond; that is rare and costs one read.
-func (s *Store) Stale(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+// Stale implements task.Store from the sparse byActive index: one Query for u < cutoff,
+// oldest first, on each of status's activeShards partitions and on no other status's, so
+// that the tasks of another status, however many and however old, are neither read nor paid
+// for. u has milliseconds only, so a task updated in cutoff's own millisecond is read
+// (GetItem) to compare to the nanosecond; that is rare and costs one read.
+func (s *Store) Stale(ctx context.Context, status task.Status, cutoff time.Time, limit int) ([]string, error) {
+	if !status.Active() {
+		return nil, fmt.Errorf("dynamostore: stale tasks: status %q is not active (pending or processing)", status)
+	}
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -319,7 +324,7 @@ func (s *Store) Stale(ctx context.Context, cutoff time.Time, limit int) ([]strin
 				KeyConditionExpression:   aws.String("#act = :act AND #u < :cutoff"),
 				ExpressionAttributeNames: map[string]string{"#act": attrActive, "#u": attrUpdated},
 				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":act":    str(fmt.Sprintf("A#%d", shard)),
+					":act":    str(activePartition(status, shard)),
 					":cutoff": str(upper.Format(sortLayout)),
 				},
 				ScanIndexForward:       aws.Bool(true),
@@ -356,7 +361,7 @@ func (s *Store) Stale(ctx context.Context, cutoff time.Time, limit int) ([]strin
 			if err != nil {
 				return nil, err
 			}
-			if !t.Status.Active() || !t.UpdatedAt.Before(cutoff) {
+			if t.Status != status || !t.UpdatedAt.Before(cutoff) {
 				continue
 			}
 		}

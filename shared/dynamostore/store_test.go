@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"reflect"
 	"slices"
 	"sort"
@@ -45,7 +46,7 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 		"ty":  typeAlpha,
 		"c":   "2026-11-22T08:30:00.123Z#" + tk.ID,
 		"u":   "2026-11-22T08:30:00.123Z#" + tk.ID,
-		"act": activeShard(tk.ID),
+		"act": "pending#" + strconv.Itoa(int(fnv32a(tk.ID)%8)),
 		"in":  `{"n": 1}`,
 	}
 	for k, v := range want {
@@ -67,6 +68,15 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 	}
 	if _, ok := doc["input"]; ok {
 		t.Errorf("doc holds the input: %v", doc)
+	}
+
+	// Processing (another task, as drive starts from pending): act names the new status and
+	// the same shard, which depends on the id only.
+	other := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, created))
+	other = drive(t, s, other, task.Processing, at(time.Second))
+	wantAct := "processing#" + strconv.Itoa(int(fnv32a(other.ID)%8))
+	if got := stringAttr(e.rawItem(t, "T#"+other.ID), attrActive); got != wantAct {
+		t.Errorf("processing task's item[act] = %q, want %q", got, wantAct)
 	}
 
 	// Terminal: act gone, expiresAt = finishedAt + retention rounded up to a second, result
@@ -319,41 +329,54 @@ func TestTTL(t *testing.T) {
 func TestStale(t *testing.T) {
 	t.Parallel()
 	s := newEnv(t).store()
-	// Ten active tasks updated at 0..9 s (+0.5 ms), some pending and some processing; and
+	// Ten active tasks updated at 0..9 s (+0.5 ms), pending and processing in turn; and
 	// terminal ones, which are never stale.
-	var want []string
+	want := map[task.Status][]string{}
 	for i := range 10 {
 		tk := mustCreate(t, s, newTask(t, "o", typeAlpha, at(time.Duration(i)*time.Second+500*time.Microsecond)))
 		if i%2 == 1 {
 			tk = drive(t, s, tk, task.Processing, tk.CreatedAt)
 		}
-		want = append(want, tk.ID)
+		want[tk.Status] = append(want[tk.Status], tk.ID)
 	}
 	for i, st := range []task.Status{task.Success, task.Failure, task.Cancelled} {
 		tk := mustCreate(t, s, newTask(t, "o", typeAlpha, at(time.Duration(i)*time.Millisecond)))
 		drive(t, s, tk, st, tk.CreatedAt)
 	}
+	p, q := want[task.Pending], want[task.Processing] // updated at 0, 2, 4, ... s and 1, 3, 5, ... s
 	for _, c := range []struct {
+		status task.Status
 		cutoff time.Time
 		limit  int
 		want   []string
 	}{
-		{at(0), 100, nil},
-		{at(500 * time.Microsecond), 100, nil},        // not before the cutoff itself
-		{at(500*time.Microsecond + 1), 100, want[:1]}, // a nanosecond after: stale
-		{at(3 * time.Second), 100, want[:3]},
-		{at(3*time.Second + 500*time.Microsecond), 100, want[:3]},
-		{at(3*time.Second + 600*time.Microsecond), 100, want[:4]},
-		{at(time.Hour), 100, want},
-		{at(time.Hour), 4, want[:4]}, // the oldest first
-		{at(time.Hour), 0, nil},
+		{task.Pending, at(0), 100, nil},
+		{task.Pending, at(500 * time.Microsecond), 100, nil},      // not before the cutoff itself
+		{task.Pending, at(500*time.Microsecond + 1), 100, p[:1]},  // a nanosecond after: stale
+		{task.Processing, at(500*time.Microsecond + 1), 100, nil}, // the pending task only
+		{task.Processing, at(time.Second + 500*time.Microsecond), 100, nil},
+		{task.Processing, at(time.Second + 500*time.Microsecond + 1), 100, q[:1]},
+		{task.Pending, at(4 * time.Second), 100, p[:2]},
+		{task.Processing, at(4 * time.Second), 100, q[:2]},
+		{task.Pending, at(4*time.Second + 500*time.Microsecond), 100, p[:2]},
+		{task.Pending, at(4*time.Second + 600*time.Microsecond), 100, p[:3]},
+		{task.Pending, at(time.Hour), 100, p},
+		{task.Processing, at(time.Hour), 100, q},
+		{task.Pending, at(time.Hour), 2, p[:2]}, // the oldest first
+		{task.Processing, at(time.Hour), 3, q[:3]},
+		{task.Processing, at(time.Hour), 0, nil},
 	} {
-		got, err := s.Stale(t.Context(), c.cutoff, c.limit)
+		got, err := s.Stale(t.Context(), c.status, c.cutoff, c.limit)
 		if err != nil {
 			t.Fatalf("Stale: %v", err)
 		}
 		if !slices.Equal(got, c.want) {
-			t.Errorf("Stale(%s, %d) = %v, want %v", c.cutoff.Format(time.RFC3339Nano), c.limit, got, c.want)
+			t.Errorf("Stale(%s, %s, %d) = %v, want %v", c.status, c.cutoff.Format(time.RFC3339Nano), c.limit, got, c.want)
+		}
+	}
+	for _, st := range []task.Status{task.Success, task.Failure, task.Cancelled, ""} {
+		if _, err := s.Stale(t.Context(), st, at(time.Hour), 10); err == nil {
+			t.Errorf("Stale(%q) succeeded", st)
 		}
 	}
 }
@@ -394,10 +417,32 @@ func TestAPIUse(t *testing.T) {
 	if _, err := s.Get(t.Context(), tasks[0].ID, at(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Stale(t.Context(), at(time.Hour), 10); err != nil {
+	if _, err := s.Stale(t.Context(), task.Pending, at(time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
 	rec.reset()
+
+	// Stale reads the byActive shards of the status asked for, each once, and no other
+	// partition: not the other status's, which may hold any number of old tasks.
+	for _, st := range []task.Status{task.Pending, task.Processing} {
+		if _, err := s.Stale(t.Context(), st, at(time.Hour), 10); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, c := range rec.reset() {
+			if c.op != OpQuery || c.index != IndexByActive {
+				t.Errorf("Stale(%s) made a %s on %q", st, c.op, c.index)
+			}
+			parts = append(parts, c.act)
+		}
+		var want []string
+		for i := range activeShards {
+			want = append(want, string(st)+"#"+strconv.Itoa(i))
+		}
+		if slices.Sort(parts); !slices.Equal(parts, want) {
+			t.Errorf("Stale(%s) queried %v, want %v", st, parts, want)
+		}
+	}
 
 	now := at(2 * time.Hour)
 	for _, q := range []task.ListQuery{
@@ -480,7 +525,7 @@ func TestCapacity(t *testing.T) {
 	if _, err := s.List(t.Context(), task.ListQuery{Owner: "o", Limit: 5, Now: at(time.Hour), Statuses: []task.Status{task.Pending, task.Processing}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Stale(t.Context(), at(time.Hour), 5); err != nil {
+	if _, err := s.Stale(t.Context(), task.Processing, at(time.Hour), 5); err != nil {
 		t.Fatal(err)
 	}
 
@@ -621,4 +666,12 @@ func projection(p *types.Projection) string {
 		s += " " + strings.Join(na, ",")
 	}
 	return s
+}
+
+// fnv32a is the hash act's shard is taken from, computed here independently of the store's
+// code so that a change of the value's format or of the hash fails the item layout test.
+func fnv32a(s string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum32()
 }

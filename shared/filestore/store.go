@@ -10,14 +10,21 @@
 //	tasks       id                                      → the task as JSON
 //	by_created  owner · createdAt (ms) · id             → listEntry (status, type, expiresAt)
 //	by_updated  owner · updatedAt (ms) · id             → listEntry
-//	active      updatedAt (ns) · id                     → empty; pending and processing only
+//	active      status · updatedAt (ns) · id            → empty; pending and processing only
 //	idem        owner · key                             → the Idempotency record as JSON
 //	meta        "schema"                                → layout version
 //
-// owner is length-prefixed, so no owner's range can contain another owner's keys whatever
-// bytes the names hold; times are big-endian with the sign bit flipped, so bytes sort as
-// instants do. The list indexes keep status, type and expiry in their values, so filters and
-// expiry are judged without decoding tasks that are not returned.
+// owner and status are length-prefixed, so no owner's (or status's) range can contain
+// another's keys whatever bytes the names hold; times are big-endian with the sign bit
+// flipped, so bytes sort as instants do. The list indexes keep status, type and expiry in
+// their values, so filters and expiry are judged without decoding tasks that are not
+// returned.
+//
+// The active index leads with the status because the sweeper asks about each active status
+// with its own cutoff (a minute for pending, longer than any retry backoff for processing):
+// in one range ordered by time alone, old processing tasks waiting out a backoff would come
+// first in every limited answer for "untouched for a minute", and a pending task behind them
+// would never be re-sent. Per status, each answer holds only tasks of that status.
 //
 // Expired tasks are hidden, never deleted, so the file only grows; it is a development
 // store, and deleting the file starts afresh.
@@ -50,8 +57,8 @@ var (
 )
 
 // schemaVersion names the layout above; a file written by another layout is refused at Open
-// rather than misread.
-const schemaVersion = "1"
+// rather than misread. Version 2 added the status to the active index's keys.
+const schemaVersion = "2"
 
 // maxScan bounds the index entries one List call examines, so that a filter matching few
 // tasks does not hold a read transaction over the whole file; a page cut short by it still
@@ -89,7 +96,7 @@ func Open(path string) (*Store, error) {
 		case v == nil:
 			return meta.Put(keySchema, []byte(schemaVersion))
 		case string(v) != schemaVersion:
-			return fmt.Errorf("file has layout version %q, this build reads %q", v, schemaVersion)
+			return fmt.Errorf("file has layout version %q, this build reads %q (delete the file to start afresh)", v, schemaVersion)
 		}
 		return nil
 	})
@@ -315,25 +322,35 @@ func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 	return page, nil
 }
 
-// Stale returns up to limit ids of pending or processing tasks whose updatedAt is before
-// cutoff, oldest first, from the active index: terminal tasks are not in it, so the sweeper
-// never reads them.
-func (s *Store) Stale(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+// Stale returns up to limit ids of tasks in status (pending or processing) whose updatedAt
+// is before cutoff, oldest first, from status's range of the active index: terminal tasks are
+// not in it and tasks of the other status are in another range, so the sweeper reads neither.
+func (s *Store) Stale(ctx context.Context, status task.Status, cutoff time.Time, limit int) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if !status.Active() {
+		return nil, fmt.Errorf("filestore: stale tasks: status %q is not active (pending or processing)", status)
 	}
 	if limit <= 0 {
 		return nil, nil
 	}
-	end := appendNanos(nil, cutoff)
+	prefix := activePrefix(status)
+	end := appendNanos(slices.Clip(prefix), cutoff)
 	var ids []string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketActive).Cursor()
-		for k, _ := c.First(); k != nil && len(ids) < limit; k, _ = c.Next() {
-			if bytes.Compare(k[:timeLen], end) >= 0 {
+		for k, _ := c.Seek(prefix); k != nil && len(ids) < limit; k, _ = c.Next() {
+			if !bytes.HasPrefix(k, prefix) {
 				break
 			}
-			ids = append(ids, string(k[timeLen:]))
+			if len(k) <= len(end) {
+				return fmt.Errorf("filestore: malformed active index key %q", k)
+			}
+			if bytes.Compare(k[:len(end)], end) >= 0 {
+				break
+			}
+			ids = append(ids, string(k[len(end):]))
 		}
 		return nil
 	})
@@ -380,7 +397,7 @@ func indexKeys(t task.Task) (created, updated, active []byte, err error) {
 		return nil, nil, nil, err
 	}
 	if t.Status.Active() {
-		active = append(appendNanos(nil, t.UpdatedAt), id...)
+		active = append(appendNanos(activePrefix(t.Status), t.UpdatedAt), id...)
 	}
 	return created, updated, active, nil
 }
@@ -421,6 +438,12 @@ func deleteIndexes(tx *bolt.Tx, t task.Task) error {
 		return tx.Bucket(bucketActive).Delete(active)
 	}
 	return nil
+}
+
+// activePrefix is the start of every key of status in the active index: the status,
+// length-prefixed so that no status's range can hold another's keys.
+func activePrefix(status task.Status) []byte {
+	return append([]byte{byte(len(status))}, status...)
 }
 
 // maxOwner is the longest owner the two-byte length prefix can hold.

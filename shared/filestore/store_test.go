@@ -97,12 +97,17 @@ func TestReopen(t *testing.T) {
 	if got, want := ids(p.Tasks), []string{second.ID, first.ID}; !slices.Equal(got, want) {
 		t.Errorf("List after reopen = %v, want %v", got, want)
 	}
-	stale, err := s.Stale(ctx, now, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{first.ID, second.ID}; !slices.Equal(stale, want) {
-		t.Errorf("Stale after reopen = %v, want %v (oldest first)", stale, want)
+	for _, c := range []struct {
+		status task.Status
+		want   []string
+	}{{task.Pending, []string{first.ID}}, {task.Processing, []string{second.ID}}} {
+		stale, err := s.Stale(ctx, c.status, now, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(stale, c.want) {
+			t.Errorf("Stale(%s) after reopen = %v, want %v", c.status, stale, c.want)
+		}
 	}
 	third := newTask(base.Add(2 * time.Second))
 	err = s.Create(ctx, third, &task.Idempotency{Owner: "tenant-a", Key: "k", BodyHash: "h2", TaskID: third.ID, ExpiresAt: third.CreatedAt.Add(task.IdempotencyTTL)})
@@ -127,19 +132,22 @@ func TestOpenLocked(t *testing.T) {
 	}
 }
 
-// TestOpenOtherLayout: a file of another layout version is refused, not misread.
+// TestOpenOtherLayout: a file of another layout version is refused, not misread; among them
+// version 1, whose active index had no status in its keys.
 func TestOpenOtherLayout(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tasks.db")
-	s := mustOpen(t, path)
-	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, []byte("99")) }); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s2, err := Open(path); err == nil {
-		_ = s2.Close()
-		t.Fatal("Open of a file with layout 99 succeeded")
+	for _, v := range []string{"1", "99"} {
+		path := filepath.Join(t.TempDir(), "tasks.db")
+		s := mustOpen(t, path)
+		if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, []byte(v)) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s2, err := Open(path); err == nil {
+			_ = s2.Close()
+			t.Errorf("Open of a file with layout %s succeeded", v)
+		}
 	}
 }
 
@@ -258,6 +266,9 @@ func TestContextCancelled(t *testing.T) {
 	}
 	if _, err := s.Get(t.Context(), "X", now); !errors.Is(err, task.ErrNotFound) {
 		t.Errorf("Create with a cancelled context wrote the task: Get = %v", err)
+	}
+	if _, err := s.Stale(ctx, task.Pending, now, 10); !errors.Is(err, context.Canceled) {
+		t.Errorf("Stale with a cancelled context = %v", err)
 	}
 }
 

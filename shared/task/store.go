@@ -24,9 +24,13 @@ type Store interface {
 	Apply(ctx context.Context, c Change) error
 	// List returns one page of a tenant's tasks in the query's order.
 	List(ctx context.Context, q ListQuery) (Page, error)
-	// Stale returns up to limit ids of active (pending or processing) tasks whose
-	// updatedAt is before cutoff, for the sweeper that re-sends their messages.
-	Stale(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
+	// Stale returns up to limit ids of tasks in status whose updatedAt is before cutoff,
+	// oldest first, for the sweeper that re-sends their messages. status must be active
+	// (pending or processing); any other is an error. It takes one status because the
+	// sweeper judges each by its own threshold: with one cutoff for both, old processing
+	// tasks waiting out a retry backoff could fill every batch and starve a pending task
+	// whose message was lost.
+	Stale(ctx context.Context, status Status, cutoff time.Time, limit int) ([]string, error)
 }
 
 // SortKey is the attribute a list is ordered by.
