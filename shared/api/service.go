@@ -127,6 +127,11 @@ func (s *Service) Get(ctx context.Context, p Principal, id string) (task.Task, e
 		return task.Task{}, task.ErrNotFound
 	}
 	t, err := s.Store.Get(ctx, id, s.Now())
+	if errors.Is(err, task.ErrNotFound) {
+		// The bare sentinel: a store's wrapped error (naming the id) would tell an unknown
+		// or expired task's 404 from that of another tenant's task.
+		return task.Task{}, task.ErrNotFound
+	}
 	if err != nil {
 		return task.Task{}, err
 	}

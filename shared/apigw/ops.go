@@ -28,11 +28,13 @@ const (
 
 // createBody is the create request document; unknown fields are refused.
 type createBody struct {
-	Type             *string         `json:"type"`
-	Name             *string         `json:"name"`
-	Input            json.RawMessage `json:"input"`
-	Resources        []task.Resource `json:"resources"`
-	RetentionSeconds *json.Number    `json:"retentionSeconds"`
+	Type      *string         `json:"type"`
+	Name      *string         `json:"name"`
+	Input     json.RawMessage `json:"input"`
+	Resources []task.Resource `json:"resources"`
+	// RetentionSeconds is kept raw so that only a JSON number is accepted ("3600", a string,
+	// is refused); re-encoded it is the same bytes a json.Number gave, so BodyHash is unchanged.
+	RetentionSeconds json.RawMessage `json:"retentionSeconds"`
 }
 
 func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
@@ -91,8 +93,8 @@ func (b *createBody) spec() (task.Spec, error) {
 			return task.Spec{}, &api.ValidationError{Field: fmt.Sprintf("resources[%d]", i), Reason: "needs resourceId and type"}
 		}
 	}
-	if b.RetentionSeconds != nil {
-		n, err := strconv.ParseInt(b.RetentionSeconds.String(), 10, 64)
+	if len(b.RetentionSeconds) > 0 && string(b.RetentionSeconds) != "null" {
+		n, err := strconv.ParseInt(string(b.RetentionSeconds), 10, 64)
 		min, max := int64(task.MinRetention/time.Second), int64(task.MaxRetention/time.Second)
 		if err != nil || n < min || n > max {
 			return task.Spec{}, &api.ValidationError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be a whole number from %d to %d", min, max)}

@@ -107,8 +107,10 @@ func allowed(path string) []string {
 
 // matchPath matches a path against a template whose segments may be {name}.
 func matchPath(template, path string) (map[string]string, bool) {
-	ts := strings.Split(strings.Trim(template, "/"), "/")
-	ps := strings.Split(strings.Trim(path, "/"), "/")
+	// Only the leading slash is dropped: API Gateway routes "/v1/tasks/" apart from
+	// "/v1/tasks", and so must the local runner.
+	ts := strings.Split(strings.TrimPrefix(template, "/"), "/")
+	ps := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	if len(ts) != len(ps) {
 		return nil, false
 	}

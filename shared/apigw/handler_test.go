@@ -1,0 +1,478 @@
+package apigw_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tasklane/tasklane/shared/api"
+	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// The events in testdata/ are API Gateway HTTP API (payload format 2.0) events as the
+// deployed functions receive them. "{{taskId}}" in a file stands for the id of the task the
+// case prepares (or of a task that does not exist when the case prepares none).
+
+// absentID is a well-formed id no test creates.
+const absentID = "01JDK6Q8W7C2N3X9RT0V5M4B1A"
+
+// tenant is the tenant the testdata's claims name (get-other-tenant.json excepted).
+const tenant = "tenant-a"
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// open wires a Tasklane on a file store in a fresh directory with the in-process queue.
+func open(t *testing.T) *config.Deps {
+	t.Helper()
+	cfg := config.Config{
+		DataFile:     filepath.Join(t.TempDir(), "tasklane.db"),
+		MarkerSecret: []byte("handler-test-marker-secret"),
+		Claims:       apigw.DefaultClaims,
+	}
+	log := slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	deps, err := config.Open(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { _ = deps.Close() })
+	return deps
+}
+
+// load reads testdata/name as an event, with {{taskId}} replaced by id. Unknown fields are
+// refused so that a misspelt field cannot silently drop out of the event.
+func load(t *testing.T, name, id string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id == "" {
+		id = absentID
+	}
+	raw = bytes.ReplaceAll(raw, []byte("{{taskId}}"), []byte(id))
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var ev events.APIGatewayV2HTTPRequest
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return ev
+}
+
+// prepare makes a task of tenant in the given state ("" makes none) and returns its id.
+func prepare(t *testing.T, deps *config.Deps, state string) string {
+	t.Helper()
+	if state == "" {
+		return ""
+	}
+	ctx := context.Background()
+	input := json.RawMessage(`{"steps": [{"name": "Validate"}, {"name": "Allocate"}, {"name": "Configure"}]}`)
+	if state == "failure" {
+		input = json.RawMessage(`{"steps": [{"name": "Validate"}, {"name": "Broken", "failUntilRetry": 1}]}`)
+	}
+	c, err := deps.Service().Create(ctx, api.Principal{Tenant: tenant}, api.CreateRequest{Spec: task.Spec{Type: "demo", Name: "prepared", Input: input}})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	id := c.Task.ID
+	if state == "pending" {
+		return id
+	}
+	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "prepare-1", ReceiptHandle: "prepare-1", Body: queue.Message{TaskID: id}.Encode(), EventSource: "aws:sqs"}}}
+	resp, err := deps.Worker().Handle(ctx, ev)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("worker: %v %v", resp, err)
+	}
+	got, err := deps.Store.Get(ctx, id, time.Now())
+	if err != nil || string(got.Status) != state {
+		t.Fatalf("prepared task is %s (%v), want %s", got.Status, err, state)
+	}
+	return id
+}
+
+// body decodes a JSON response body.
+func body(t *testing.T, resp events.APIGatewayV2HTTPResponse) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v\n%s", err, resp.Body)
+	}
+	return m
+}
+
+// wantHeaders checks response headers exactly by name.
+func wantHeaders(t *testing.T, resp events.APIGatewayV2HTTPResponse, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got, ok := resp.Headers[k]; !ok || got != v {
+			t.Errorf("header %s = %q (present %t), want %q", k, got, ok, v)
+		}
+	}
+}
+
+type handlerCase struct {
+	file     string
+	function string
+	state    string // the task the case prepares: "", pending, failure, success
+	status   int
+	code     string // errorCode of an error; "*" any non-empty one
+	check    func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string)
+}
+
+var handlerCases = []handlerCase{
+	{"create.json", apigw.FunctionCreate, "", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		b := body(t, resp)
+		id, _ := b["id"].(string)
+		url := "/v1/tasks/" + id
+		wantHeaders(t, resp, map[string]string{"Location": url, "Content-Location": url, "Retry-After": "1", "Content-Type": "application/json"})
+		if b["status"] != "pending" || b["owner"] != tenant || b["name"] != "Provision web-01" || b["self"] != url || b["type"] != "demo" {
+			t.Errorf("created task: %s", resp.Body)
+		}
+		if res, _ := b["resources"].([]any); len(res) != 1 {
+			t.Errorf("resources: %v", b["resources"])
+		}
+		if _, ok := resp.Headers["Idempotent-Replayed"]; ok {
+			t.Error("a first create says it was replayed")
+		}
+	}},
+	{"create-base64.json", apigw.FunctionCreate, "", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		if b := body(t, resp); b["name"] != "Provision web-02" || len(b["subTasks"].([]any)) != 3 {
+			t.Errorf("created task: %s", resp.Body)
+		}
+	}},
+	{"create-bad-body.json", apigw.FunctionCreate, "", http.StatusBadRequest, "VALIDATION_FAILED", nil},
+	{"create-unknown-type.json", apigw.FunctionCreate, "", http.StatusBadRequest, "UNKNOWN_TASK_TYPE", nil},
+	{"create-text.json", apigw.FunctionCreate, "", http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", nil},
+	{"create-no-claims.json", apigw.FunctionCreate, "", http.StatusUnauthorized, "UNAUTHENTICATED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		wantHeaders(t, resp, map[string]string{"WWW-Authenticate": "Bearer"})
+	}},
+	{"get.json", apigw.FunctionGet, "pending", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
+		wantHeaders(t, resp, map[string]string{"Retry-After": "1", "Content-Type": "application/json", "Content-Location": "/v1/tasks/" + id})
+		if resp.Headers["ETag"] == "" {
+			t.Error("no ETag")
+		}
+		if _, ok := resp.Headers["Expires"]; ok {
+			t.Error("Expires on a pending task")
+		}
+		b := body(t, resp)
+		if b["id"] != id || b["status"] != "pending" || b["isCancellable"] != true {
+			t.Errorf("task: %s", resp.Body)
+		}
+		if _, ok := b["input"]; !ok {
+			t.Error("a task read alone lacks input")
+		}
+	}},
+	{"get.json", apigw.FunctionGet, "", http.StatusNotFound, "TASK_NOT_FOUND", nil},
+	{"get-other-tenant.json", apigw.FunctionGet, "pending", http.StatusNotFound, "TASK_NOT_FOUND", nil},
+	{"get-admin.json", apigw.FunctionGet, "success", http.StatusSeeOther, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
+		wantHeaders(t, resp, map[string]string{"Location": "/v1/tasks/" + id + "/result"})
+		if resp.Headers["Expires"] == "" || resp.Headers["ETag"] == "" {
+			t.Errorf("303 headers: %v", resp.Headers)
+		}
+		if b := body(t, resp); b["id"] != id || b["owner"] != tenant {
+			t.Errorf("303 body: %s", resp.Body)
+		}
+	}},
+	{"result.json", apigw.FunctionGet, "success", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		if b := body(t, resp); b["steps"] != float64(3) {
+			t.Errorf("result: %s", resp.Body)
+		}
+	}},
+	{"result.json", apigw.FunctionGet, "pending", http.StatusConflict, "TASK_NOT_FINISHED", nil},
+	{"list.json", apigw.FunctionList, "pending", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
+		b := body(t, resp)
+		tasks, _ := b["tasks"].([]any)
+		if len(tasks) != 1 || tasks[0].(map[string]any)["id"] != id {
+			t.Fatalf("list: %s", resp.Body)
+		}
+		if _, ok := tasks[0].(map[string]any)["input"]; ok {
+			t.Error("a listed task has input")
+		}
+		if b["schema"] != "/v1/schemas/tasks" || !strings.HasPrefix(b["first"].(string), "/v1/tasks?") {
+			t.Errorf("list page: %s", resp.Body)
+		}
+		if _, ok := b["next"]; ok {
+			t.Error("next on the only page")
+		}
+	}},
+	{"list-bad-limit.json", apigw.FunctionList, "", http.StatusBadRequest, "INVALID_PARAMETER", nil},
+	{"cancel.json", apigw.FunctionCancel, "pending", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
+		wantHeaders(t, resp, map[string]string{"Location": "/v1/tasks/" + id})
+		if b := body(t, resp); b["status"] != "cancelled" || b["finishedAt"] == nil {
+			t.Errorf("cancelled task: %s", resp.Body)
+		}
+	}},
+	{"cancel.json", apigw.FunctionCancel, "failure", http.StatusConflict, "TASK_NOT_CANCELLABLE", nil},
+	{"cancel-post.json", apigw.FunctionCancel, "pending", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		if b := body(t, resp); b["status"] != "cancelled" {
+			t.Errorf("cancelled task: %s", resp.Body)
+		}
+	}},
+	{"retry.json", apigw.FunctionRetry, "failure", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
+		wantHeaders(t, resp, map[string]string{"Location": "/v1/tasks/" + id, "Retry-After": "1"})
+		b := body(t, resp)
+		if b["status"] != "pending" || b["retryCount"] != float64(1) {
+			t.Errorf("retried task: %s", resp.Body)
+		}
+		if errs, _ := b["errors"].([]any); len(errs) != 1 {
+			t.Errorf("errors after retry: %v", b["errors"])
+		}
+	}},
+	{"retry.json", apigw.FunctionRetry, "pending", http.StatusConflict, "TASK_NOT_RETRYABLE", nil},
+	{"retry-patch.json", apigw.FunctionRetry, "failure", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		if b := body(t, resp); b["status"] != "pending" || b["retryCount"] != float64(1) {
+			t.Errorf("retried task: %s", resp.Body)
+		}
+	}},
+	{"retry-patch.json", apigw.FunctionRetry, "success", http.StatusConflict, "TASK_NOT_RETRYABLE", nil},
+	{"task-types.json", apigw.FunctionList, "", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		types, _ := body(t, resp)["taskTypes"].([]any)
+		if len(types) == 0 || types[0].(map[string]any)["name"] != "demo" || types[0].(map[string]any)["maxAttempts"] != float64(3) {
+			t.Errorf("task types: %s", resp.Body)
+		}
+	}},
+	{"schema-task.json", apigw.FunctionList, "", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		if b := body(t, resp); b["$id"] != "/v1/schemas/task" {
+			t.Errorf("schema: %s", resp.Body)
+		}
+	}},
+	{"put-task.json", apigw.FunctionGet, "pending", http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		allow := strings.Split(resp.Headers["Allow"], ", ")
+		slices.Sort(allow)
+		if !slices.Equal(allow, []string{"DELETE", "GET", "PATCH"}) {
+			t.Errorf("Allow %q", resp.Headers["Allow"])
+		}
+	}},
+	{"unknown-path.json", apigw.FunctionGet, "", http.StatusNotFound, "*", nil},
+}
+
+func TestHandlerEvents(t *testing.T) {
+	t.Parallel()
+	for _, c := range handlerCases {
+		name := strings.TrimSuffix(c.file, ".json") + "/" + c.state
+		if c.state == "" {
+			name += "none"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			deps := open(t)
+			id := prepare(t, deps, c.state)
+			ev := load(t, c.file, id)
+			resp, err := deps.Handler(c.function).Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatalf("handler returned an error: %v", err)
+			}
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, resp.Body)
+			}
+			wantID := ev.RequestContext.RequestID
+			if v := ev.Headers["x-request-id"]; v != "" {
+				wantID = v
+			}
+			if got := resp.Headers["X-Request-Id"]; got != wantID {
+				t.Errorf("X-Request-Id %q, want %q", got, wantID)
+			}
+			if resp.IsBase64Encoded {
+				t.Error("a JSON response is base64-encoded")
+			}
+			if c.code != "" {
+				checkProblem(t, resp, c.status, c.code)
+			}
+			if c.check != nil {
+				c.check(t, resp, id)
+			}
+		})
+	}
+}
+
+// checkProblem checks an RFC 9457 problem response.
+func checkProblem(t *testing.T, resp events.APIGatewayV2HTTPResponse, status int, code string) {
+	t.Helper()
+	if ct := resp.Headers["Content-Type"]; ct != "application/problem+json" {
+		t.Errorf("Content-Type %q, want application/problem+json", ct)
+	}
+	p := body(t, resp)
+	for _, k := range []string{"type", "title", "status", "detail", "errorCode"} {
+		if _, ok := p[k]; !ok {
+			t.Errorf("problem lacks %q: %s", k, resp.Body)
+		}
+	}
+	if p["status"] != float64(status) {
+		t.Errorf("problem status %v, want %d", p["status"], status)
+	}
+	got, _ := p["errorCode"].(string)
+	if code == "*" {
+		if got == "" {
+			t.Errorf("no errorCode: %s", resp.Body)
+		}
+	} else if got != code {
+		t.Errorf("errorCode %q, want %s", got, code)
+	}
+}
+
+// TestHandlerEventsAreRealistic keeps the testdata honest: each event's route key is one
+// API Gateway is configured with, and the fields API Gateway repeats agree.
+func TestHandlerEventsAreRealistic(t *testing.T) {
+	t.Parallel()
+	keys := map[string]bool{}
+	for _, r := range apigw.Routes() {
+		keys[r.Key()] = true
+	}
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata: %v", err)
+	}
+	covered := map[string]bool{}
+	for _, c := range handlerCases {
+		covered[c.file] = true
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		if !covered[name] {
+			t.Errorf("%s is in no test case", name)
+		}
+		ev := load(t, name, "")
+		if ev.Version != "2.0" || !keys[ev.RouteKey] || ev.RequestContext.RouteKey != ev.RouteKey {
+			t.Errorf("%s: version %q routeKey %q / %q", name, ev.Version, ev.RouteKey, ev.RequestContext.RouteKey)
+		}
+		if ev.RawPath != ev.RequestContext.HTTP.Path || ev.RequestContext.HTTP.Method == "" || ev.RequestContext.RequestID == "" {
+			t.Errorf("%s: rawPath %q, http %+v, requestId %q", name, ev.RawPath, ev.RequestContext.HTTP, ev.RequestContext.RequestID)
+		}
+		if m := strings.Fields(ev.RouteKey)[0]; m != "ANY" && m != ev.RequestContext.HTTP.Method {
+			t.Errorf("%s: routeKey %q for method %s", name, ev.RouteKey, ev.RequestContext.HTTP.Method)
+		}
+		for k := range ev.Headers {
+			if k != strings.ToLower(k) {
+				t.Errorf("%s: header %q is not lower-case, as HTTP APIs send them", name, k)
+			}
+		}
+	}
+}
+
+// TestHandlerOtherFunctionsRouteKey: each function serves only its own routes; an event with
+// another function's route key is a 404, and changes nothing.
+func TestHandlerOtherFunctionsRouteKey(t *testing.T) {
+	t.Parallel()
+	deps := open(t)
+	id := prepare(t, deps, "pending")
+	seen := map[string]bool{}
+	for _, c := range handlerCases {
+		if seen[c.file] {
+			continue
+		}
+		seen[c.file] = true
+		ev := load(t, c.file, id)
+		for _, f := range apigw.Functions() {
+			if f == c.function {
+				continue
+			}
+			resp, err := deps.Handler(f).Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatalf("%s to %s: %v", c.file, f, err)
+			}
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("%s given to function %s: %d %s, want 404", c.file, f, resp.StatusCode, resp.Body)
+				continue
+			}
+			checkProblem(t, resp, http.StatusNotFound, "*")
+		}
+	}
+	got, err := deps.Store.Get(context.Background(), id, time.Now())
+	if err != nil || got.Status != task.Pending || got.Version != 1 {
+		t.Errorf("task after misrouted events: %s v%d (%v)", got.Status, got.Version, err)
+	}
+	if tasks, _ := deps.Store.List(context.Background(), task.ListQuery{Owner: tenant, SortKey: task.SortCreated, Limit: 10, Now: time.Now()}); len(tasks.Tasks) != 1 {
+		t.Errorf("misrouted creates made %d tasks", len(tasks.Tasks)-1)
+	}
+}
+
+// secret is what a broken store says; it must never reach a client.
+const secret = "arn:aws:dynamodb:eu-west-1:123456789012:table/tasklane-prod RequestID: Q9J1K2 secret-token-hunter2"
+
+// brokenStore panics or fails in every read.
+type brokenStore struct {
+	task.Store
+	panics bool
+}
+
+func (s brokenStore) Get(ctx context.Context, id string, now time.Time) (task.Task, error) {
+	if s.panics {
+		panic("store exploded: " + secret)
+	}
+	return task.Task{}, errors.New("AccessDeniedException: " + secret)
+}
+
+func (s brokenStore) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
+	if s.panics {
+		panic("store exploded: " + secret)
+	}
+	return task.Page{}, errors.New("AccessDeniedException: " + secret)
+}
+
+func TestHandlerStoreFailureIsOpaque500(t *testing.T) {
+	t.Parallel()
+	for _, panics := range []bool{true, false} {
+		for _, c := range []struct{ file, function string }{
+			{"get.json", apigw.FunctionGet},
+			{"list.json", apigw.FunctionList},
+			{"cancel.json", apigw.FunctionCancel},
+			{"retry.json", apigw.FunctionRetry},
+		} {
+			name := c.file + "/error"
+			if panics {
+				name = c.file + "/panic"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				deps := open(t)
+				id := prepare(t, deps, "pending")
+				deps.Store = brokenStore{Store: deps.Store, panics: panics}
+				ev := load(t, c.file, id)
+				resp, err := deps.Handler(c.function).Handle(context.Background(), ev)
+				if err != nil {
+					t.Fatalf("handler returned an error (API Gateway would send a bare 500): %v", err)
+				}
+				if resp.StatusCode != http.StatusInternalServerError {
+					t.Fatalf("status %d, want 500: %s", resp.StatusCode, resp.Body)
+				}
+				checkProblem(t, resp, http.StatusInternalServerError, "INTERNAL")
+				for _, leak := range []string{"hunter2", "arn:aws", "RequestID", "exploded", "AccessDenied", "goroutine", ".go:"} {
+					if strings.Contains(resp.Body, leak) {
+						t.Errorf("500 body shows %q: %s", leak, resp.Body)
+					}
+					for k, v := range resp.Headers {
+						if strings.Contains(v, leak) {
+							t.Errorf("500 header %s shows %q", k, leak)
+						}
+					}
+				}
+				reqID := ev.RequestContext.RequestID
+				if v := ev.Headers["x-request-id"]; v != "" {
+					reqID = v
+				}
+				if resp.Headers["X-Request-Id"] != reqID || !strings.Contains(body(t, resp)["detail"].(string), reqID) {
+					t.Errorf("500 does not give the request id %q to quote: %v %s", reqID, resp.Headers, resp.Body)
+				}
+			})
+		}
+	}
+}
