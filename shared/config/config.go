@@ -16,13 +16,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -30,9 +28,7 @@ import (
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
-	"github.com/tasklane/tasklane/shared/filestore"
 	"github.com/tasklane/tasklane/shared/marker"
-	"github.com/tasklane/tasklane/shared/memqueue"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
@@ -182,7 +178,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
 	var awsCfg *aws.Config
 	loadAWS := func() (aws.Config, error) {
 		if awsCfg == nil {
-			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			cfg, err := loadAWSConfig(ctx)
 			if err != nil {
 				return aws.Config{}, fmt.Errorf("aws config: %w", err)
 			}
@@ -195,34 +191,29 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.Store = dynamostore.New(dynamodb.NewFromConfig(cfg), c.TableName)
+		d.Store = dynamostore.New(dynamodb.NewFromConfig(cfg, serviceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), c.TableName)
 	} else {
-		if dir := filepath.Dir(c.DataFile); dir != "." {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, err
-			}
-		}
-		fs, err := filestore.Open(c.DataFile)
+		store, closer, err := openFileStore(c.DataFile)
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", c.DataFile, err)
+			return nil, err
 		}
-		d.Store = fs
-		d.closers = append(d.closers, fs)
+		d.Store = store
+		d.closers = append(d.closers, closer)
 	}
 	if c.QueueURL != "" {
 		cfg, err := loadAWS()
 		if err != nil {
 			return nil, err
 		}
-		client := sqs.NewFromConfig(cfg)
+		client := sqs.NewFromConfig(cfg, serviceEndpoint("SQS", func(o *sqs.Options, u *string) { o.BaseEndpoint = u }))
 		d.Queue = sqsqueue.New(client, c.QueueURL)
 		if c.DeadLetterURL != "" {
 			d.DeadLetter = sqsqueue.New(client, c.DeadLetterURL)
 		}
 	} else {
-		dlq := memqueue.New(memqueue.Options{})
-		d.DeadLetter = dlq
-		d.Queue = memqueue.New(memqueue.Options{MaxReceiveCount: 5, DeadLetter: dlq})
+		if d.Queue, d.DeadLetter, err = memQueues(); err != nil {
+			return nil, err
+		}
 	}
 	secret := c.MarkerSecret
 	if len(secret) == 0 {

@@ -19,10 +19,12 @@ import (
 
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/localrun"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
+	"github.com/tasklane/tasklane/shared/task"
 )
 
 // The contract tests run every behaviour of the API through HTTP against the local runner
@@ -65,6 +67,7 @@ type options struct {
 	wrap     func(queue.Queue) queue.Queue // fault injection around the work queue
 	sweep    time.Duration                 // run the sweeper this often
 	pending  time.Duration                 // sweeper's PendingAfter
+	types    []task.Type                   // registered besides demo
 }
 
 // eachBackend runs f as a parallel subtest per backend.
@@ -117,6 +120,11 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 	deps, err := config.Open(ctx, cfg, slog.New(slog.NewTextHandler(&testWriter{t: t}, &slog.HandlerOptions{Level: level})))
 	if err != nil {
 		t.Fatalf("open: %v", err)
+	}
+	if len(o.types) > 0 {
+		if deps.Types, err = task.NewRegistry(append([]task.Type{demo.Type()}, o.types...)...); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c := &clock{}
 	deps.Now = c.Now
