@@ -25,3 +25,58 @@ test-go:
 bench:
 	infra/emulators.sh start
 	source .tools/emulators.env && $(GO) test -run '^$$' -bench . -benchmem ./... ; rc=$$?; infra/emulators.sh stop; exit $$rc
+
+# ---------------------------------------------------------------- AWS SAM
+# `sam build` (BuildMethod: makefile, CodeUri: .) runs `make build-<LogicalId>` with
+# ARTIFACTS_DIR set; each target builds one command under functions/ into
+# $(ARTIFACTS_DIR)/bootstrap for provided.al2023 on arm64. infra/template's drift test checks
+# that these targets and template.yaml's functions are the directories under functions/.
+SAM ?= $(if $(wildcard .tools/sam-venv/bin/sam),.tools/sam-venv/bin/sam,sam)
+export SAM_CLI_TELEMETRY ?= 0
+LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: `sam build` sets it; `make sizes` builds into bin/))CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w" -o "$(ARTIFACTS_DIR)/bootstrap"
+
+.PHONY: build deploy sizes build-CreateFunction build-GetFunction build-ListFunction \
+	build-RetryFunction build-CancelFunction build-WorkerFunction build-DeadLetterFunction \
+	build-SweeperFunction
+
+build-CreateFunction:
+	$(LAMBDA_BUILD) ./functions/create
+
+build-GetFunction:
+	$(LAMBDA_BUILD) ./functions/get
+
+build-ListFunction:
+	$(LAMBDA_BUILD) ./functions/list
+
+build-RetryFunction:
+	$(LAMBDA_BUILD) ./functions/retry
+
+build-CancelFunction:
+	$(LAMBDA_BUILD) ./functions/cancel
+
+build-WorkerFunction:
+	$(LAMBDA_BUILD) ./functions/worker
+
+build-DeadLetterFunction:
+	$(LAMBDA_BUILD) ./functions/deadletter
+
+build-SweeperFunction:
+	$(LAMBDA_BUILD) ./functions/sweeper
+
+## build: every function with `sam build` into .aws-sam/build (no Docker needed)
+build:
+	$(SAM) build --build-in-source --parallel
+
+## deploy: build and deploy; the first run asks for the stack's settings (sam deploy --guided)
+## and saves them in samconfig.toml, later runs reuse them
+deploy: build
+	if grep -q '^\[default\.deploy\.parameters\]' samconfig.toml 2>/dev/null; then \
+		$(SAM) deploy; \
+	else \
+		$(SAM) deploy --guided; \
+	fi
+
+## sizes: build each function for linux/arm64 into bin/<name>/bootstrap and print its size;
+## fails when one is over the 10 MiB budget
+sizes:
+	infra/sizes.sh

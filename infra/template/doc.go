@@ -1,0 +1,7 @@
+// Package template holds the tests that keep the deployment files equal to the code:
+// template.yaml (AWS SAM), the Makefile's build-<LogicalId> targets and localstack/ are
+// compared with the route table (apigw.Routes), the table definition
+// (dynamostore.TableInput), the environment variables (config.Vars), the functions under
+// functions/ and the rules the worker and the sweeper rely on (queue redrive and visibility,
+// timeouts). The package has no code of its own; see template_test.go.
+package template

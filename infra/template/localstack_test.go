@@ -1,0 +1,313 @@
+package template
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/awstest"
+	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/queue"
+)
+
+var hookScript = filepath.Join(repoRoot, "localstack", "init", "ready.d", "10-tasklane.sh")
+
+// TestLocalStackInitHook runs localstack/init/ready.d/10-tasklane.sh against the test
+// emulator, twice (it must be idempotent), and compares the table and queues it created with
+// template.yaml's TasksTable, WorkQueue and DeadLetterQueue.
+//
+// The hook needs the AWS CLI, which a fresh machine may lack: infra/check-deploy.sh (part of
+// `make test`) installs it if needed and runs this test with AWS_CLI set to it. Without
+// AWS_CLI the test is skipped, so that `go test ./...` does not run it a second time.
+func TestLocalStackInitHook(t *testing.T) {
+	t.Parallel() // the AWS CLI starts slowly; let the other tests run meanwhile
+	cli := os.Getenv("AWS_CLI")
+	if cli == "" {
+		t.Skip("AWS_CLI is not set: infra/check-deploy.sh runs this test with the AWS CLI it installs")
+	}
+	if _, err := exec.LookPath(cli); err != nil {
+		t.Fatalf("AWS_CLI=%s: %v", cli, err)
+	}
+	cfg := awstest.Config(t, "DYNAMODB", "SQS")
+	src, err := readSources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := src.parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, queueName := awstest.Name("tasklane-hook"), awstest.Name("tasklane-hook")
+	ctx := context.Background()
+	ddb, sq := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	t.Cleanup(func() {
+		_, _ = ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+		for _, q := range []string{queueName, queueName + "-dlq"} {
+			if out, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(q)}); err == nil {
+				_, _ = sq.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl})
+			}
+		}
+	})
+
+	var printed map[string]string
+	for run := 1; run <= 2; run++ {
+		cmd := exec.Command("bash", hookScript)
+		cmd.Env = append(os.Environ(), "TASKLANE_TABLE="+table, "TASKLANE_QUEUE="+queueName, "AWS_CLI="+cli,
+			"AWS_REGION="+cfg.Region)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("run %d of the init hook: %v\n%s", run, err, stderr.String())
+		}
+		printed = map[string]string{}
+		sc := bufio.NewScanner(strings.NewReader(string(out)))
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+				printed[k] = v
+			}
+		}
+	}
+	if printed[config.EnvTableName] != table || printed[config.EnvQueueURL] == "" || printed[config.EnvDeadLetterURL] == "" {
+		t.Fatalf("the hook printed %v", printed)
+	}
+
+	// The table: equal to the template's TasksTable.
+	desc, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := mapAt(p.resource("TasksTable"), "Properties")
+	d := desc.Table
+	if d.BillingModeSummary == nil || string(d.BillingModeSummary.BillingMode) != strAt(tbl, "BillingMode") {
+		t.Errorf("billing mode %+v, template %s", d.BillingModeSummary, strAt(tbl, "BillingMode"))
+	}
+	gotAttrs := map[string]string{}
+	for _, a := range d.AttributeDefinitions {
+		gotAttrs[aws.ToString(a.AttributeName)] = string(a.AttributeType)
+	}
+	wantAttrs := map[string]string{}
+	for _, a := range listAt(tbl, "AttributeDefinitions") {
+		wantAttrs[strAt(a, "AttributeName")] = strAt(a, "AttributeType")
+	}
+	if !reflect.DeepEqual(gotAttrs, wantAttrs) {
+		t.Errorf("attribute definitions %v, template %v", gotAttrs, wantAttrs)
+	}
+	var key []string
+	for _, k := range d.KeySchema {
+		key = append(key, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+	}
+	if want := keySchema(listAt(tbl, "KeySchema")); !slices.Equal(key, want) {
+		t.Errorf("key schema %v, template %v", key, want)
+	}
+	gotIdx := map[string]string{}
+	for _, g := range d.GlobalSecondaryIndexes {
+		var keys []string
+		for _, k := range g.KeySchema {
+			keys = append(keys, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+		}
+		nk := append([]string(nil), g.Projection.NonKeyAttributes...)
+		sort.Strings(nk)
+		gotIdx[aws.ToString(g.IndexName)] = fmt.Sprint(keys, g.Projection.ProjectionType, nk)
+	}
+	wantIdx := map[string]string{}
+	for _, g := range listAt(tbl, "GlobalSecondaryIndexes") {
+		var nk []string
+		for _, a := range listAt(g, "Projection", "NonKeyAttributes") {
+			nk = append(nk, fmt.Sprint(a))
+		}
+		sort.Strings(nk)
+		wantIdx[strAt(g, "IndexName")] = fmt.Sprint(keySchema(listAt(g, "KeySchema")), strAt(g, "Projection", "ProjectionType"), nk)
+	}
+	if !reflect.DeepEqual(gotIdx, wantIdx) {
+		t.Errorf("indexes\n got %v\nwant %v (template)", gotIdx, wantIdx)
+	}
+	if boolAt(tbl, "SSESpecification", "SSEEnabled") && (d.SSEDescription == nil || d.SSEDescription.Status != "ENABLED") {
+		t.Errorf("SSE is %+v, the template enables it", d.SSEDescription)
+	}
+	ttl, err := ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(ttl.TimeToLiveDescription.AttributeName); got != strAt(tbl, "TimeToLiveSpecification", "AttributeName") ||
+		(ttl.TimeToLiveDescription.TimeToLiveStatus != "ENABLED" && ttl.TimeToLiveDescription.TimeToLiveStatus != "ENABLING") {
+		t.Errorf("TTL %s on %q, template: enabled on %s", ttl.TimeToLiveDescription.TimeToLiveStatus, got, strAt(tbl, "TimeToLiveSpecification", "AttributeName"))
+	}
+	backups, err := ddb.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pitr := backups.ContinuousBackupsDescription.PointInTimeRecoveryDescription; boolAt(tbl, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") &&
+		(pitr == nil || pitr.PointInTimeRecoveryStatus != "ENABLED") {
+		t.Errorf("point-in-time recovery %+v, the template enables it", pitr)
+	}
+
+	// The queues: the attributes the template sets.
+	attrs := func(url string) map[string]string {
+		out, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Attributes
+	}
+	work, dlq := attrs(printed[config.EnvQueueURL]), attrs(printed[config.EnvDeadLetterURL])
+	for _, q := range []struct {
+		id    string
+		attrs map[string]string
+	}{{"WorkQueue", work}, {"DeadLetterQueue", dlq}} {
+		props := mapAt(p.resource(q.id), "Properties")
+		for _, a := range []string{"VisibilityTimeout", "MessageRetentionPeriod"} {
+			if want, ok := intAt(props, a); ok && q.attrs[a] != strconv.Itoa(want) {
+				t.Errorf("%s: %s is %s, template %d", q.id, a, q.attrs[a], want)
+			}
+		}
+		if boolAt(props, "SqsManagedSseEnabled") && q.attrs["SqsManagedSseEnabled"] != "true" {
+			t.Errorf("%s: SqsManagedSseEnabled is %q, the template enables it", q.id, q.attrs["SqsManagedSseEnabled"])
+		}
+	}
+	var redrive struct {
+		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+		MaxReceiveCount     any    `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(work["RedrivePolicy"]), &redrive); err != nil {
+		t.Fatalf("work queue redrive policy %q: %v", work["RedrivePolicy"], err)
+	}
+	if redrive.DeadLetterTargetArn != dlq["QueueArn"] {
+		t.Errorf("the work queue's dead-letter target is %s, not the dead-letter queue %s", redrive.DeadLetterTargetArn, dlq["QueueArn"])
+	}
+	want, _ := intAt(mapAt(p.resource("WorkQueue"), "Properties"), "RedrivePolicy", "maxReceiveCount")
+	if got, _ := intAt(map[string]any{"n": redrive.MaxReceiveCount}, "n"); got != want {
+		t.Errorf("maxReceiveCount is %v, template %d", redrive.MaxReceiveCount, want)
+	}
+	if !strings.HasSuffix(printed[config.EnvDeadLetterURL], "/"+queueName+"-dlq") {
+		t.Errorf("dead-letter queue %s is not named %s-dlq", printed[config.EnvDeadLetterURL], queueName)
+	}
+}
+
+// TestSampleEvents runs localstack/events/*.json through the very handlers the functions run
+// (on the embedded store and queue), so that the samples `sam local invoke` uses stay valid:
+// create accepts, get and list answer, the worker completes the created task from the SQS
+// sample, the dead-letter sample decodes, the sweeper sample is a scheduled event.
+func TestSampleEvents(t *testing.T) {
+	ctx := context.Background()
+	deps, err := config.Open(ctx, config.Config{
+		DataFile: filepath.Join(t.TempDir(), "tasks.db"), Claims: apigw.DefaultClaims,
+		BackoffBase: time.Millisecond, PendingAfter: time.Minute, ProcessingAfter: 20 * time.Minute,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = deps.Close() })
+	load := func(name string, into any) {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(repoRoot, "localstack", "events", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, into); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	keys := map[string]string{}
+	for _, r := range apigw.Routes() {
+		keys[r.Key()] = r.Function
+	}
+	call := func(name string, ev events.APIGatewayV2HTTPRequest, status int) map[string]any {
+		t.Helper()
+		fn, ok := keys[ev.RouteKey]
+		if !ok || ev.RequestContext.RouteKey != ev.RouteKey {
+			t.Fatalf("%s: route key %q is no route of apigw.Routes()", name, ev.RouteKey)
+		}
+		resp, err := deps.Handler(fn).Handle(ctx, ev)
+		if err != nil || resp.StatusCode != status {
+			t.Fatalf("%s (function %s): status %d, err %v, want %d; body %s", name, fn, resp.StatusCode, err, status, resp.Body)
+		}
+		var body map[string]any
+		if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+			t.Fatalf("%s: body %q: %v", name, resp.Body, err)
+		}
+		return body
+	}
+
+	var create events.APIGatewayV2HTTPRequest
+	load("create.json", &create)
+	created := call("create.json", create, 202)
+	id, _ := created["id"].(string)
+	if id == "" {
+		t.Fatalf("create.json: no id in %v", created)
+	}
+
+	var get events.APIGatewayV2HTTPRequest
+	load("get.json", &get)
+	call("get.json (sample id)", get, 404) // authenticated and routed, but no such task
+	sample := get.PathParameters["id"]
+	get.PathParameters["id"] = id
+	get.RawPath = strings.ReplaceAll(get.RawPath, sample, id)
+	get.RequestContext.HTTP.Path = get.RawPath
+	call("get.json (created id)", get, 200)
+
+	var list events.APIGatewayV2HTTPRequest
+	load("list.json", &list)
+	call("list.json", list, 200)
+
+	var work events.SQSEvent
+	load("worker.json", &work)
+	if len(work.Records) == 0 {
+		t.Fatal("worker.json: no records")
+	}
+	m, err := queue.Decode(work.Records[0].Body)
+	if err != nil {
+		t.Fatalf("worker.json: %v", err)
+	}
+	if m.TaskID != sample {
+		t.Errorf("worker.json names task %s, get.json %s; keep them the same so the README's steps line up", m.TaskID, sample)
+	}
+	work.Records[0].Body = queue.Message{TaskID: id, Run: 0}.Encode()
+	resp, err := deps.Worker().Handle(ctx, work)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("worker.json: %+v, %v", resp, err)
+	}
+	// A finished task answers 303 See Other, pointing at its result.
+	if done := call("get.json (after the worker)", get, 303); done["status"] != "success" {
+		t.Errorf("after the worker the task is %v, want success", done["status"])
+	}
+
+	var dead events.SQSEvent
+	load("deadletter.json", &dead)
+	if len(dead.Records) == 0 {
+		t.Fatal("deadletter.json: no records")
+	}
+	if _, err := queue.Decode(dead.Records[0].Body); err != nil {
+		t.Fatalf("deadletter.json: %v", err)
+	}
+	if resp, err := deps.Worker().HandleDeadLetter(ctx, dead); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("deadletter.json: %+v, %v", resp, err)
+	}
+
+	var sweep events.EventBridgeEvent
+	load("sweeper.json", &sweep)
+	if sweep.DetailType != "Scheduled Event" || sweep.Source != "aws.events" {
+		t.Errorf("sweeper.json is not a scheduled event: %+v", sweep)
+	}
+}

@@ -1,0 +1,894 @@
+package template
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/demo"
+	"github.com/tasklane/tasklane/shared/dynamostore"
+	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/sqsqueue"
+)
+
+// problems collects what a check finds wrong.
+type problems []string
+
+func (ps *problems) add(format string, args ...any) { *ps = append(*ps, fmt.Sprintf(format, args...)) }
+
+// check is one comparison of the deployment files with the code.
+type check struct {
+	name string
+	run  func(p *project) problems
+}
+
+var checks = []check{
+	{"functions", checkFunctions},
+	{"routes", checkRoutes},
+	{"table", checkTable},
+	{"environment", checkEnvironment},
+	{"permissions", checkPermissions},
+	{"queues", checkQueues},
+	{"api", checkAPI},
+	{"localstack", checkLocalStack},
+}
+
+// TestTemplate compares template.yaml, the Makefile and localstack/env.json with the code.
+func TestTemplate(t *testing.T) {
+	src, err := readSources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := src.parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			for _, msg := range c.run(p) {
+				t.Error(msg)
+			}
+		})
+	}
+}
+
+// TestChecksCatchDrift makes sure that the checks can fail: each case changes one thing in a
+// copy of the real files, as a careless edit would, and expects its check to object.
+func TestChecksCatchDrift(t *testing.T) {
+	type mutation struct {
+		file     string // "template", "makefile", "env"
+		old, new string
+	}
+	cases := []struct {
+		name  string
+		check string
+		edits []mutation
+	}{
+		{"route path renamed", "routes", []mutation{{"template", "Path: /v1/tasks/{id}/cancel", "Path: /v1/tasks/{id}/abort"}}},
+		{"route method changed", "routes", []mutation{{"template", "Method: PATCH", "Method: PUT"}}},
+		{"REST API event instead of HttpApi", "routes", []mutation{{"template", "        GetTaskResult:\n          Type: HttpApi", "        GetTaskResult:\n          Type: Api"}}},
+		{"catch-all route missing", "routes", []mutation{{"template", "Path: /{proxy+}", "Path: /v1/{proxy+}"}}},
+		{"runtime changed", "functions", []mutation{{"template", "Runtime: provided.al2023", "Runtime: provided.al2"}}},
+		{"x86 instead of arm64", "functions", []mutation{{"template", "Architectures: [arm64]", "Architectures: [x86_64]"}}},
+		{"build target builds another command", "functions", []mutation{{"makefile", "$(LAMBDA_BUILD) ./functions/sweeper", "$(LAMBDA_BUILD) ./functions/worker"}}},
+		{"build without lambda.norpc", "functions", []mutation{{"makefile", "-tags lambda.norpc ", ""}}},
+		{"function directory without a function", "functions", []mutation{{"template", "  SweeperFunction:\n", "  SweepFunction:\n"}}},
+		{"index projection differs", "table", []mutation{{"template", "ProjectionType: KEYS_ONLY", "ProjectionType: ALL"}}},
+		{"index renamed", "table", []mutation{{"template", "IndexName: byStatusUpdated", "IndexName: byStatusAndUpdated"}}},
+		{"projected attribute missing", "table", []mutation{{"template", "NonKeyAttributes: [doc, st, ty, expiresAt]", "NonKeyAttributes: [doc, st, ty]"}}},
+		{"index key swapped", "table", []mutation{{"template", "- {AttributeName: os, KeyType: HASH}\n            - {AttributeName: c, KeyType: RANGE}", "- {AttributeName: os, KeyType: HASH}\n            - {AttributeName: u, KeyType: RANGE}"}}},
+		{"TTL attribute renamed", "table", []mutation{{"template", "AttributeName: expiresAt\n        Enabled: true", "AttributeName: ttl\n        Enabled: true"}}},
+		{"no point-in-time recovery", "table", []mutation{{"template", "PointInTimeRecoveryEnabled: true", "PointInTimeRecoveryEnabled: false"}}},
+		{"unknown variable", "environment", []mutation{{"template", "TENANT_CLAIM: !Ref TenantClaim", "TENANT_CLAM: !Ref TenantClaim"}}},
+		{"sender without QUEUE_URL", "environment", []mutation{{"template", "          QUEUE_URL: !Ref WorkQueue\n          TENANT_CLAIM", "          QUEUE_URI: !Ref WorkQueue\n          TENANT_CLAIM"}}},
+		{"marker secret missing", "environment", []mutation{{"template", "        MARKER_SECRET: !Ref MarkerSecret\n", ""}}},
+		{"read-only function may send", "permissions", []mutation{{"template", "Action: [dynamodb:GetItem]\n", "Action: [dynamodb:GetItem, sqs:SendMessage]\n"}}},
+		{"list may write", "permissions", []mutation{{"template", "Action: [dynamodb:Query]\n", "Action: [dynamodb:Query, dynamodb:PutItem]\n"}}},
+		{"worker cannot back off", "permissions", []mutation{{"template", "Action: [sqs:ChangeMessageVisibility]", "Action: [sqs:GetQueueUrl]"}}},
+		{"scan granted to a reader", "permissions", []mutation{{"template", "Action: [dynamodb:GetItem]\n", "Action: [dynamodb:GetItem, dynamodb:Scan]\n"}}},
+		{"maxReceiveCount below 5", "queues", []mutation{{"template", "maxReceiveCount: 5", "maxReceiveCount: 3"}}},
+		{"visibility below 6x the worker timeout", "queues", []mutation{{"template", "VisibilityTimeout: 720", "VisibilityTimeout: 600"}}},
+		{"worker timeout raised alone", "queues", []mutation{{"template", "      Timeout: 120\n", "      Timeout: 180\n"}}},
+		{"no partial batch failures", "queues", []mutation{{"template", "FunctionResponseTypes: [ReportBatchItemFailures]\n            ScalingConfig:\n              MaximumConcurrency: !Ref", "FunctionResponseTypes: []\n            ScalingConfig:\n              MaximumConcurrency: !Ref"}}},
+		{"no SSE on the work queue", "queues", []mutation{{"template", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: true", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: false"}}},
+		{"no default authorizer", "api", []mutation{{"template", "DefaultAuthorizer: JwtAuthorizer", "# DefaultAuthorizer: JwtAuthorizer"}}},
+		{"no dead-letter alarm", "api", []mutation{{"template", "MetricName: ApproximateNumberOfMessagesVisible", "MetricName: NumberOfMessagesSent"}}},
+		{"env.json variable the template does not declare", "localstack", []mutation{{"env", `"LOG_LEVEL": "DEBUG"`, `"LOG_LEVEL": "DEBUG", "AWS_ENDPOINT_URL_SQS": "http://localstack:4566"`}}},
+		{"env.json table name differs", "localstack", []mutation{{"env", `"TABLE_NAME": "tasklane-local"`, `"TABLE_NAME": "tasks"`}}},
+	}
+	orig, err := readSources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]check{}
+	for _, c := range checks {
+		byName[c.name] = c
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := orig
+			for _, e := range tc.edits {
+				f := map[string]*string{"template": &src.template, "makefile": &src.makefile, "env": &src.envJSON}[e.file]
+				if !strings.Contains(*f, e.old) {
+					t.Fatalf("the mutation's text %q is not in %s any more; update the case", e.old, e.file)
+				}
+				*f = strings.Replace(*f, e.old, e.new, 1)
+			}
+			p, err := src.parse()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, ok := byName[tc.check]
+			if !ok {
+				t.Fatalf("no check %q", tc.check)
+			}
+			got := c.run(p)
+			if len(got) == 0 {
+				t.Fatalf("check %q did not notice the change", tc.check)
+			}
+			t.Logf("check %q: %s", tc.check, strings.Join(got, "; "))
+		})
+	}
+}
+
+// ---- functions and their builds
+
+// makeTargets parses the Makefile's build-<LogicalId> targets into their recipes.
+func makeTargets(makefile string) map[string]string {
+	out := map[string]string{}
+	target := ""
+	for _, line := range strings.Split(makefile, "\n") {
+		if m := regexp.MustCompile(`^build-([A-Za-z0-9]+):`).FindStringSubmatch(line); m != nil {
+			target = m[1]
+			out[target] = ""
+			continue
+		}
+		if target != "" && strings.HasPrefix(line, "\t") {
+			out[target] += strings.TrimSpace(line) + "\n"
+			continue
+		}
+		target = ""
+	}
+	return out
+}
+
+func checkFunctions(p *project) problems {
+	var ps problems
+	ids := p.functionIDs()
+	byName := map[string]string{}
+	for _, id := range ids {
+		if !strings.HasSuffix(id, "Function") {
+			ps.add("function %s: logical ids end in Function (CreateFunction builds functions/create)", id)
+		}
+		byName[functionName(id)] = id
+	}
+	for _, dir := range p.functionDirs {
+		if byName[dir] == "" {
+			ps.add("functions/%s has no function in template.yaml (expected a logical id like %sFunction)", dir, strings.ToUpper(dir[:1])+dir[1:])
+		}
+	}
+	for name, id := range byName {
+		if !slices.Contains(p.functionDirs, name) {
+			ps.add("function %s: there is no functions/%s to build it from", id, name)
+		}
+	}
+
+	// Properties every function has, with Globals applied.
+	want := map[string]any{
+		"Runtime": "provided.al2023", "Handler": "bootstrap", "Tracing": "Active", "CodeUri": ".",
+	}
+	for _, id := range ids {
+		for prop, w := range want {
+			if got := p.functionProp(id, prop); got != w {
+				ps.add("function %s: %s is %v, want %v", id, prop, got, w)
+			}
+		}
+		if got := p.functionProp(id, "Architectures"); !reflect.DeepEqual(got, []any{"arm64"}) {
+			ps.add("function %s: Architectures is %v, want [arm64]", id, got)
+		}
+		if got := strAt(p.functionProp(id, "LoggingConfig"), "LogFormat"); got != "JSON" {
+			ps.add("function %s: LoggingConfig.LogFormat is %q, want JSON", id, got)
+		}
+		if got := strAt(p.resource(id), "Metadata", "BuildMethod"); got != "makefile" {
+			ps.add("function %s: Metadata.BuildMethod is %q, want makefile", id, got)
+		}
+	}
+
+	// The Makefile: one build-<LogicalId> target per function, building its command with the
+	// Lambda flags into $(ARTIFACTS_DIR)/bootstrap.
+	targets := makeTargets(p.makefile)
+	flags := regexp.MustCompile(`(?m)^LAMBDA_BUILD\s*=\s*(.*)$`).FindStringSubmatch(p.makefile)
+	if flags == nil {
+		ps.add("Makefile: no LAMBDA_BUILD definition")
+	}
+	for _, id := range ids {
+		recipe, ok := targets[id]
+		if !ok {
+			ps.add("Makefile: no build-%s target (sam build runs it for BuildMethod makefile)", id)
+			continue
+		}
+		if !strings.HasSuffix(strings.TrimSpace(recipe), "./functions/"+functionName(id)) {
+			ps.add("Makefile: build-%s does not build ./functions/%s: %q", id, functionName(id), recipe)
+		}
+		cmd := recipe
+		if flags != nil {
+			cmd = strings.ReplaceAll(recipe, "$(LAMBDA_BUILD)", flags[1])
+		}
+		for _, f := range []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64", " build ", "-trimpath", "-tags lambda.norpc", `-ldflags "-s -w"`, `-o "$(ARTIFACTS_DIR)/bootstrap"`} {
+			if !strings.Contains(cmd, f) {
+				ps.add("Makefile: build-%s lacks %s", id, strings.TrimSpace(f))
+			}
+		}
+	}
+	for target := range targets {
+		if strings.HasSuffix(target, "Function") && !slices.Contains(ids, target) {
+			ps.add("Makefile: build-%s builds a function template.yaml does not have", target)
+		}
+	}
+	return ps
+}
+
+// ---- routes
+
+type route struct{ method, path, function string }
+
+func (r route) String() string { return r.method + " " + r.path + " → " + r.function }
+
+func checkRoutes(p *project) problems {
+	var ps problems
+	want := map[route]bool{}
+	for _, r := range apigw.Routes() {
+		want[route{r.Method, r.Path, r.Function}] = true
+	}
+	got := map[route]bool{}
+	apiFunctions := map[string]bool{}
+	for _, id := range p.functionIDs() {
+		for name, ev := range mapAt(p.resource(id), "Properties", "Events") {
+			typ := strAt(ev, "Type")
+			if typ == "Api" {
+				ps.add("function %s: event %s is a REST API event; the API is the HTTP API (Type: HttpApi)", id, name)
+				continue
+			}
+			if typ != "HttpApi" {
+				continue
+			}
+			props := mapAt(ev, "Properties")
+			r := route{strings.ToUpper(strAt(props, "Method")), strAt(props, "Path"), functionName(id)}
+			if got[r] {
+				ps.add("route %s is declared twice", r)
+			}
+			got[r] = true
+			apiFunctions[r.function] = true
+			if !isRef(props["ApiId"], "HttpApi") {
+				ps.add("function %s: event %s is not on the HttpApi (ApiId: !Ref HttpApi)", id, name)
+			}
+			if v := strAt(props, "PayloadFormatVersion"); v != "" && v != "2.0" {
+				ps.add("function %s: event %s has payload format %s; the handlers read version 2.0", id, name, v)
+			}
+			if props["Auth"] != nil {
+				ps.add("function %s: event %s overrides the JWT authorizer; every route uses the default", id, name)
+			}
+		}
+	}
+	for _, r := range sortedRoutes(want) {
+		if !got[r] {
+			ps.add("route %s of apigw.Routes() is not in template.yaml", r)
+		}
+	}
+	for _, r := range sortedRoutes(got) {
+		if !want[r] {
+			ps.add("route %s of template.yaml is not in apigw.Routes()", r)
+		}
+	}
+	for _, f := range apigw.Functions() {
+		if !apiFunctions[f] {
+			ps.add("API function %s has no route in template.yaml", f)
+		}
+	}
+	for _, typ := range []string{"AWS::ApiGatewayV2::Route", "AWS::Serverless::Api", "AWS::ApiGateway::RestApi"} {
+		if ids := p.resourcesOfType(typ); len(ids) > 0 {
+			ps.add("template.yaml declares %s %v: routes come only from the functions' HttpApi events", typ, ids)
+		}
+	}
+	for _, k := range []string{"DefinitionBody", "DefinitionUri"} {
+		if mapAt(p.resource("HttpApi"), "Properties")[k] != nil {
+			ps.add("HttpApi has a %s, which could add routes the drift test does not see", k)
+		}
+	}
+	return ps
+}
+
+func sortedRoutes(m map[route]bool) []route {
+	out := make([]route, 0, len(m))
+	for r := range m {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// ---- the table
+
+func checkTable(p *project) problems {
+	var ps problems
+	in := dynamostore.TableInput("x")
+	table := p.resource("TasksTable")
+	if strAt(table, "Type") != "AWS::DynamoDB::Table" {
+		ps.add("TasksTable is not an AWS::DynamoDB::Table")
+		return ps
+	}
+	props := mapAt(table, "Properties")
+	if got := strAt(props, "BillingMode"); got != string(in.BillingMode) {
+		ps.add("TasksTable: BillingMode is %q, the store's is %q", got, in.BillingMode)
+	}
+	if props["ProvisionedThroughput"] != nil {
+		ps.add("TasksTable: ProvisionedThroughput with on-demand billing")
+	}
+	wantAttrs := map[string]string{}
+	for _, a := range in.AttributeDefinitions {
+		wantAttrs[aws.ToString(a.AttributeName)] = string(a.AttributeType)
+	}
+	gotAttrs := map[string]string{}
+	for _, a := range listAt(props, "AttributeDefinitions") {
+		gotAttrs[strAt(a, "AttributeName")] = strAt(a, "AttributeType")
+	}
+	if !reflect.DeepEqual(gotAttrs, wantAttrs) {
+		ps.add("TasksTable: AttributeDefinitions are %v, the store's are %v", gotAttrs, wantAttrs)
+	}
+	var wantKey []string
+	for _, k := range in.KeySchema {
+		wantKey = append(wantKey, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+	}
+	if got := keySchema(listAt(props, "KeySchema")); !slices.Equal(got, wantKey) {
+		ps.add("TasksTable: KeySchema is %v, the store's is %v", got, wantKey)
+	}
+
+	type index struct {
+		keys       []string
+		projection string
+		nonKey     []string
+	}
+	want := map[string]index{}
+	for _, g := range in.GlobalSecondaryIndexes {
+		var keys []string
+		for _, k := range g.KeySchema {
+			keys = append(keys, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+		}
+		nk := append([]string(nil), g.Projection.NonKeyAttributes...)
+		sort.Strings(nk)
+		want[aws.ToString(g.IndexName)] = index{keys, string(g.Projection.ProjectionType), nk}
+	}
+	got := map[string]index{}
+	for _, g := range listAt(props, "GlobalSecondaryIndexes") {
+		var nk []string
+		for _, a := range listAt(g, "Projection", "NonKeyAttributes") {
+			nk = append(nk, fmt.Sprint(a))
+		}
+		sort.Strings(nk)
+		got[strAt(g, "IndexName")] = index{keySchema(listAt(g, "KeySchema")), strAt(g, "Projection", "ProjectionType"), nk}
+	}
+	for _, name := range sortedKeys(want) {
+		g, ok := got[name]
+		if !ok {
+			ps.add("TasksTable: index %s of the store is missing", name)
+			continue
+		}
+		w := want[name]
+		if !slices.Equal(g.keys, w.keys) {
+			ps.add("TasksTable: index %s has key %v, the store's is %v", name, g.keys, w.keys)
+		}
+		if g.projection != w.projection || !slices.Equal(g.nonKey, w.nonKey) {
+			ps.add("TasksTable: index %s projects %s %v, the store's projects %s %v", name, g.projection, g.nonKey, w.projection, w.nonKey)
+		}
+	}
+	for _, name := range sortedKeys(got) {
+		if _, ok := want[name]; !ok {
+			ps.add("TasksTable: index %s is not one of the store's", name)
+		}
+	}
+	if len(in.LocalSecondaryIndexes) != len(listAt(props, "LocalSecondaryIndexes")) {
+		ps.add("TasksTable: local secondary indexes differ from the store's")
+	}
+	if (in.StreamSpecification != nil) != (props["StreamSpecification"] != nil) {
+		ps.add("TasksTable: StreamSpecification differs from the store's")
+	}
+	if got := strAt(props, "TimeToLiveSpecification", "AttributeName"); got != dynamostore.TTLAttribute || !boolAt(props, "TimeToLiveSpecification", "Enabled") {
+		ps.add("TasksTable: TTL must be enabled on %s (dynamostore.TTLAttribute), it is on %q enabled=%v", dynamostore.TTLAttribute, got, boolAt(props, "TimeToLiveSpecification", "Enabled"))
+	}
+	if !boolAt(props, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") {
+		ps.add("TasksTable: point-in-time recovery is not enabled")
+	}
+	if !boolAt(props, "SSESpecification", "SSEEnabled") {
+		ps.add("TasksTable: SSESpecification.SSEEnabled is not true")
+	}
+	if strAt(table, "DeletionPolicy") != "Retain" {
+		ps.add("TasksTable: DeletionPolicy should be Retain (the tasks outlive a deleted stack)")
+	}
+	return ps
+}
+
+func keySchema(l []any) []string {
+	var out []string
+	for _, k := range l {
+		out = append(out, strAt(k, "AttributeName")+" "+strAt(k, "KeyType"))
+	}
+	return out
+}
+
+// ---- environment
+
+// sdkVars are the SDK's standard variables the template may declare besides config.Vars: the
+// endpoint override, empty in AWS and set by localstack/env.json for sam local.
+var sdkVars = []string{"AWS_ENDPOINT_URL"}
+
+// What each function needs to find (see config.FromEnv and config.Open):
+var (
+	// queueUsers send to the work queue (api.Service.announce, worker.Sweeper) or change its
+	// messages' visibility (the worker); the others get the in-process queue, never used.
+	queueUsers = []string{apigw.FunctionCreate, apigw.FunctionRetry, "worker", "sweeper"}
+	// localOnly are read by the local runner only: Lambda has no file store, and its event
+	// source mapping delivers the dead-letter queue.
+	localOnly = []string{config.EnvDataFile, config.EnvDeadLetterURL}
+)
+
+func checkEnvironment(p *project) problems {
+	var ps problems
+	known := append(append([]string(nil), config.Vars...), sdkVars...)
+	api := apigw.Functions()
+	for _, id := range p.functionIDs() {
+		name := functionName(id)
+		env := p.env(id)
+		for _, k := range sortedKeys(env) {
+			if !slices.Contains(known, k) {
+				ps.add("function %s: variable %s is not one config reads (config.Vars)", id, k)
+			}
+			if slices.Contains(localOnly, k) {
+				ps.add("function %s: %s is for the local runner only", id, k)
+			}
+		}
+		if v, ok := env["AWS_ENDPOINT_URL"]; ok && v != "" {
+			ps.add("function %s: AWS_ENDPOINT_URL must be empty in the template (localstack/env.json sets it locally)", id)
+		}
+		requireRef := func(v, ref string) {
+			if !isRef(env[v], ref) {
+				ps.add("function %s: %s must be !Ref %s, it is %v", id, v, ref, env[v])
+			}
+		}
+		requireRef(config.EnvTableName, "TasksTable")
+		requireRef(config.EnvMarkerSecret, "MarkerSecret") // config.FromEnv requires it in Lambda
+		if slices.Contains(api, name) {
+			requireRef(config.EnvTenantClaim, "TenantClaim")
+			requireRef(config.EnvRolesClaim, "RolesClaim")
+		}
+		if slices.Contains(queueUsers, name) {
+			requireRef(config.EnvQueueURL, "WorkQueue")
+		} else if _, ok := env[config.EnvQueueURL]; ok {
+			ps.add("function %s: has QUEUE_URL but neither sends nor changes visibility", id)
+		}
+	}
+	params := mapAt(p.tpl, "Parameters")
+	if got := strAt(params, "TenantClaim", "Default"); got != apigw.DefaultClaims.Tenant {
+		ps.add("parameter TenantClaim defaults to %q, the code's default is %q", got, apigw.DefaultClaims.Tenant)
+	}
+	if got := strAt(params, "RolesClaim", "Default"); got != apigw.DefaultClaims.Roles {
+		ps.add("parameter RolesClaim defaults to %q, the code's default is %q", got, apigw.DefaultClaims.Roles)
+	}
+	if !boolAt(params, "MarkerSecret", "NoEcho") {
+		ps.add("parameter MarkerSecret must be NoEcho")
+	}
+	if n, _ := intAt(params, "MarkerSecret", "MinLength"); n < 16 {
+		ps.add("parameter MarkerSecret needs MinLength 16 (config.FromEnv refuses shorter), has %d", n)
+	}
+	return ps
+}
+
+// ---- permissions
+
+// grant is one Allow statement of a function's role.
+type grant struct {
+	actions   []string
+	resources []any
+	source    string
+}
+
+// samPolicies are the SAM policy templates the checks understand, with their actions and the
+// parameter naming their resource.
+var samPolicies = map[string]struct {
+	actions []string
+	param   string
+}{
+	"DynamoDBReadPolicy":   {[]string{"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable"}, "TableName"},
+	"DynamoDBWritePolicy":  {[]string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}, "TableName"},
+	"DynamoDBCrudPolicy":   {[]string{"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem"}, "TableName"},
+	"SQSSendMessagePolicy": {[]string{"sqs:SendMessage*"}, "QueueName"},
+	"SQSPollerPolicy":      {[]string{"sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:DeleteMessage", "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"}, "QueueName"},
+}
+
+func (p *project) grants(id string) ([]grant, problems) {
+	var gs []grant
+	var ps problems
+	for i, pol := range listAt(p.resource(id), "Properties", "Policies") {
+		m, ok := pol.(map[string]any)
+		if !ok {
+			ps.add("function %s: policy %v is a managed policy the checks cannot read; use a statement", id, pol)
+			continue
+		}
+		if stmts, ok := m["Statement"]; ok {
+			list, _ := stmts.([]any)
+			if list == nil {
+				list = []any{stmts}
+			}
+			for _, s := range list {
+				if strAt(s, "Effect") != "Allow" {
+					continue
+				}
+				gs = append(gs, grant{strings1(at(s, "Action")), anyList(at(s, "Resource")), fmt.Sprintf("policy %d", i)})
+			}
+			continue
+		}
+		for name, args := range m {
+			tmpl, ok := samPolicies[name]
+			if !ok {
+				ps.add("function %s: policy template %s is unknown to the checks; add it to samPolicies", id, name)
+				continue
+			}
+			gs = append(gs, grant{tmpl.actions, []any{at(args, tmpl.param)}, name})
+		}
+	}
+	return gs, ps
+}
+
+func strings1(v any) []string {
+	var out []string
+	for _, a := range anyList(v) {
+		out = append(out, fmt.Sprint(a))
+	}
+	return out
+}
+
+func anyList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}
+
+// actionMatches matches an IAM action pattern (trailing or lone *) case-insensitively.
+func actionMatches(pattern, action string) bool {
+	pattern, action = strings.ToLower(pattern), strings.ToLower(action)
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(action, prefix)
+	}
+	return pattern == action
+}
+
+// allows reports whether some grant allows action on resource (a logical id).
+func allows(gs []grant, action, resource string) bool {
+	for _, g := range gs {
+		for _, a := range g.actions {
+			if !actionMatches(a, action) {
+				continue
+			}
+			for _, r := range g.resources {
+				if r == "*" || mentions(r, resource) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// needs is what each function calls (see the store's and the queue's callers): an action on
+// a resource of the template.
+var needs = map[string][][2]string{
+	apigw.FunctionCreate: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
+	apigw.FunctionGet:    {{"dynamodb:GetItem", "TasksTable"}},
+	apigw.FunctionList:   {{"dynamodb:Query", "TasksTable"}},
+	apigw.FunctionRetry:  {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
+	apigw.FunctionCancel: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
+	"worker":             {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:ChangeMessageVisibility", "WorkQueue"}},
+	"deadletter":         {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
+	"sweeper":            {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:Query", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
+}
+
+var (
+	// senders are the only functions that may send to a queue: the API's create and retry
+	// (api.Service.announce) and the sweeper. The worker only changes visibility.
+	senders = []string{apigw.FunctionCreate, apigw.FunctionRetry, "sweeper"}
+	// readOnly functions must not write the table.
+	readOnly = []string{apigw.FunctionGet, apigw.FunctionList}
+	// storeActions are the DynamoDB actions behind dynamostore.API's methods; a function is
+	// granted no other DynamoDB action (TransactWriteItems is authorized per item: PutItem).
+	storeActions = map[string][]string{
+		"GetItem": {"dynamodb:GetItem"}, "PutItem": {"dynamodb:PutItem"}, "Query": {"dynamodb:Query"},
+		"TransactWriteItems": {"dynamodb:PutItem"},
+	}
+	// queueActions are the SQS actions behind sqsqueue.API's methods.
+	queueActions = map[string][]string{
+		"SendMessage": {"sqs:SendMessage"}, "ChangeMessageVisibility": {"sqs:ChangeMessageVisibility"},
+		"ReceiveMessage": {"sqs:ReceiveMessage"}, "DeleteMessage": {"sqs:DeleteMessage"},
+	}
+	writeActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+)
+
+func checkPermissions(p *project) problems {
+	var ps problems
+	// The code side: a new store or queue call must be granted in the template first.
+	for _, api := range []struct {
+		name    string
+		typ     reflect.Type
+		actions map[string][]string
+	}{
+		{"dynamostore.API", reflect.TypeFor[dynamostore.API](), storeActions},
+		{"sqsqueue.API", reflect.TypeFor[sqsqueue.API](), queueActions},
+	} {
+		for i := 0; i < api.typ.NumMethod(); i++ {
+			if m := api.typ.Method(i).Name; api.actions[m] == nil {
+				ps.add("%s calls %s: grant it in template.yaml to the functions that need it, then add it to this test", api.name, m)
+			}
+		}
+	}
+	allowedDynamo := map[string]bool{}
+	for _, as := range storeActions {
+		for _, a := range as {
+			allowedDynamo[a] = true
+		}
+	}
+	for _, id := range p.functionIDs() {
+		name := functionName(id)
+		gs, gps := p.grants(id)
+		ps = append(ps, gps...)
+		for _, n := range needs[name] {
+			if !allows(gs, n[0], n[1]) {
+				ps.add("function %s: needs %s on %s", id, n[0], n[1])
+			}
+		}
+		if _, ok := needs[name]; !ok {
+			ps.add("function %s: the test does not know what it calls; add it to needs", id)
+		}
+		mustNot := func(action, why string) {
+			for _, g := range gs {
+				for _, a := range g.actions {
+					if actionMatches(a, action) {
+						ps.add("function %s: %s grants %s, but %s", id, g.source, action, why)
+						return
+					}
+				}
+			}
+		}
+		if !slices.Contains(senders, name) {
+			mustNot("sqs:SendMessage", "only create, retry and the sweeper send")
+		}
+		if slices.Contains(readOnly, name) {
+			for _, a := range writeActions {
+				mustNot(a, "it is read-only")
+			}
+		}
+		for _, g := range gs {
+			for _, a := range g.actions {
+				switch {
+				case strings.Contains(a, "*") && a != "sqs:SendMessage*": // SQSSendMessagePolicy's own
+					ps.add("function %s: %s grants the wildcard action %s", id, g.source, a)
+				case strings.HasPrefix(a, "dynamodb:") && !allowedDynamo[a]:
+					ps.add("function %s: %s grants %s, which the store never calls (least privilege)", id, g.source, a)
+				}
+			}
+		}
+	}
+	return ps
+}
+
+// ---- queues, event sources, timeouts
+
+func checkQueues(p *project) problems {
+	var ps problems
+	work, dlq := mapAt(p.resource("WorkQueue"), "Properties"), mapAt(p.resource("DeadLetterQueue"), "Properties")
+	if strAt(p.resource("WorkQueue"), "Type") != "AWS::SQS::Queue" || strAt(p.resource("DeadLetterQueue"), "Type") != "AWS::SQS::Queue" {
+		ps.add("WorkQueue and DeadLetterQueue must be AWS::SQS::Queue")
+		return ps
+	}
+	if !isGetAtt(at(work, "RedrivePolicy", "deadLetterTargetArn"), "DeadLetterQueue", "Arn") {
+		ps.add("WorkQueue: RedrivePolicy.deadLetterTargetArn must be !GetAtt DeadLetterQueue.Arn")
+	}
+	if n, ok := intAt(work, "RedrivePolicy", "maxReceiveCount"); !ok || n < 5 {
+		ps.add("WorkQueue: RedrivePolicy.maxReceiveCount must be at least 5, it is %v", at(work, "RedrivePolicy", "maxReceiveCount"))
+	}
+	for _, q := range []struct {
+		queue, function string
+		props           map[string]any
+	}{{"WorkQueue", "WorkerFunction", work}, {"DeadLetterQueue", "DeadLetterFunction", dlq}} {
+		vis, ok := intAt(q.props, "VisibilityTimeout")
+		if !ok {
+			vis = 30
+		}
+		if t := p.timeout(q.function); vis < 6*t {
+			ps.add("%s: VisibilityTimeout %d s is less than 6 x %s's Timeout (%d s)", q.queue, vis, q.function, t)
+		}
+		if !boolAt(q.props, "SqsManagedSseEnabled") && q.props["KmsMasterKeyId"] == nil {
+			ps.add("%s: no server-side encryption (SqsManagedSseEnabled or KmsMasterKeyId)", q.queue)
+		}
+	}
+	workRetention, ok := intAt(work, "MessageRetentionPeriod")
+	if !ok {
+		workRetention = 4 * 24 * 3600
+	}
+	if r, _ := intAt(dlq, "MessageRetentionPeriod"); r <= workRetention {
+		ps.add("DeadLetterQueue: MessageRetentionPeriod %d must exceed the work queue's %d (a dead letter keeps its first enqueue time)", r, workRetention)
+	}
+
+	// The queues' consumers: one event source each, with partial batch failures.
+	for _, c := range []struct{ function, queue string }{{"WorkerFunction", "WorkQueue"}, {"DeadLetterFunction", "DeadLetterQueue"}} {
+		evs := p.events(c.function, "SQS")
+		if len(evs) != 1 {
+			ps.add("%s: wants exactly one SQS event (on %s), has %d", c.function, c.queue, len(evs))
+		}
+		for name, ev := range evs {
+			if !isGetAtt(ev["Queue"], c.queue, "Arn") {
+				ps.add("%s: event %s must consume !GetAtt %s.Arn", c.function, name, c.queue)
+			}
+			if !slices.Contains(strings1(ev["FunctionResponseTypes"]), "ReportBatchItemFailures") {
+				ps.add("%s: event %s lacks FunctionResponseTypes [ReportBatchItemFailures]; the handler reports partial failures", c.function, name)
+			}
+			if at(ev, "ScalingConfig", "MaximumConcurrency") == nil {
+				ps.add("%s: event %s has no ScalingConfig.MaximumConcurrency", c.function, name)
+			}
+			if n, ok := intAt(ev, "BatchSize"); ok && n > 10 && ev["MaximumBatchingWindowInSeconds"] == nil {
+				ps.add("%s: event %s: BatchSize %d needs a batching window", c.function, name, n)
+			}
+		}
+	}
+	for _, id := range p.functionIDs() {
+		if id != "WorkerFunction" && id != "DeadLetterFunction" && len(p.events(id, "SQS")) > 0 {
+			ps.add("%s consumes a queue; only the worker and the deadletter function do", id)
+		}
+	}
+
+	// Timeouts the worker and the sweeper rely on.
+	worker := time.Duration(p.timeout("WorkerFunction")) * time.Second
+	reserve := (&config.Deps{}).Worker().Reserve
+	if worker <= demo.MaxDuration+reserve {
+		ps.add("WorkerFunction: Timeout %s leaves no room for a demo step (%s) plus the worker's reserve (%s)", worker, demo.MaxDuration, reserve)
+	}
+	processingAfter := config.DefaultProcessingAfter
+	if v, ok := p.env("SweeperFunction")[config.EnvProcessingAfter].(string); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			processingAfter = d
+		}
+	}
+	if queue.MaxDelay+worker >= processingAfter {
+		ps.add("sweeper: SWEEP_PROCESSING_AFTER (%s) must exceed the longest backoff (%s) plus the worker's Timeout (%s)", processingAfter, queue.MaxDelay, worker)
+	}
+	sched := p.events("SweeperFunction", "Schedule")
+	if len(sched) != 1 {
+		ps.add("SweeperFunction: wants one Schedule event, has %d", len(sched))
+	}
+	for name, ev := range sched {
+		if s := strAt(ev, "Schedule"); s != "rate(1 minute)" {
+			ps.add("SweeperFunction: event %s runs on %q, want rate(1 minute)", name, s)
+		}
+	}
+	return ps
+}
+
+// ---- the API, parameters, alarms, outputs
+
+func checkAPI(p *project) problems {
+	var ps problems
+	api := p.resource("HttpApi")
+	if strAt(api, "Type") != "AWS::Serverless::HttpApi" {
+		ps.add("HttpApi is not an AWS::Serverless::HttpApi")
+		return ps
+	}
+	auth := mapAt(api, "Properties", "Auth")
+	def := strAt(auth, "DefaultAuthorizer")
+	if def == "" {
+		ps.add("HttpApi: no DefaultAuthorizer; every route must require a JWT")
+	} else {
+		a := mapAt(auth, "Authorizers", def)
+		if a == nil || at(a, "JwtConfiguration") == nil {
+			ps.add("HttpApi: the default authorizer %s is not a JWT authorizer", def)
+		}
+		if !isRef(at(a, "JwtConfiguration", "issuer"), "JwtIssuer") {
+			ps.add("HttpApi: the JWT issuer must be !Ref JwtIssuer")
+		}
+		if !isRef(at(a, "JwtConfiguration", "audience"), "JwtAudience") && !slices.ContainsFunc(anyList(at(a, "JwtConfiguration", "audience")), func(v any) bool { return isRef(v, "JwtAudience") }) {
+			ps.add("HttpApi: the JWT audience must be !Ref JwtAudience")
+		}
+		if strAt(a, "IdentitySource") != "$request.header.Authorization" {
+			ps.add("HttpApi: the JWT comes from $request.header.Authorization, not %q", strAt(a, "IdentitySource"))
+		}
+	}
+	for _, param := range []string{"JwtIssuer", "JwtAudience", "MarkerSecret"} {
+		if mapAt(p.tpl, "Parameters", param) == nil {
+			ps.add("parameter %s is missing", param)
+		}
+	}
+	if !mentions(at(p.tpl, "Outputs", "ApiUrl", "Value"), "HttpApi") {
+		ps.add("Outputs: ApiUrl must be the HttpApi's URL")
+	}
+	found := false
+	for _, id := range p.resourcesOfType("AWS::CloudWatch::Alarm") {
+		props := mapAt(p.resource(id), "Properties")
+		onDLQ := false
+		for _, d := range listAt(props, "Dimensions") {
+			if strAt(d, "Name") == "QueueName" && isGetAtt(at(d, "Value"), "DeadLetterQueue", "QueueName") {
+				onDLQ = true
+			}
+		}
+		n, _ := intAt(props, "Threshold")
+		if onDLQ && strAt(props, "MetricName") == "ApproximateNumberOfMessagesVisible" && n == 0 && strAt(props, "ComparisonOperator") == "GreaterThanThreshold" {
+			found = true
+		}
+	}
+	if !found {
+		ps.add("no alarm on the dead-letter queue's ApproximateNumberOfMessagesVisible > 0")
+	}
+	return ps
+}
+
+// ---- localstack/
+
+// Local names the init hook creates and localstack/env.json points the functions at.
+const (
+	localName     = "tasklane-local"
+	localEndpoint = "http://localstack:4566"
+	localQueueURL = localEndpoint + "/queue/us-east-1/000000000000/" + localName
+)
+
+func checkLocalStack(p *project) problems {
+	var ps problems
+	declared := map[string]map[string]bool{} // function → variables
+	all := map[string]bool{}
+	for _, id := range p.functionIDs() {
+		declared[id] = map[string]bool{}
+		for k := range p.env(id) {
+			declared[id][k] = true
+			all[k] = true
+		}
+	}
+	for _, section := range sortedKeys(p.envJSON) {
+		vars := p.envJSON[section]
+		scope := all
+		if section != "Parameters" {
+			if declared[section] == nil {
+				ps.add("localstack/env.json: section %s is no function of template.yaml", section)
+				continue
+			}
+			scope = declared[section]
+		}
+		for _, k := range sortedKeys(vars) {
+			if !scope[k] {
+				ps.add("localstack/env.json: %s sets %s, which template.yaml does not declare there (SAM ignores it)", section, k)
+			}
+		}
+	}
+	want := map[string]string{
+		"AWS_ENDPOINT_URL":    localEndpoint,
+		config.EnvTableName:   localName,
+		config.EnvQueueURL:    localQueueURL,
+		config.EnvTenantClaim: apigw.DefaultClaims.Tenant,
+		config.EnvRolesClaim:  apigw.DefaultClaims.Roles,
+	}
+	for _, k := range sortedKeys(want) {
+		if got := p.envJSON["Parameters"][k]; got != want[k] {
+			ps.add("localstack/env.json: Parameters.%s is %q, want %q (what the init hook creates)", k, got, want[k])
+		}
+	}
+	if len(p.envJSON["Parameters"][config.EnvMarkerSecret]) < 16 {
+		ps.add("localstack/env.json: MARKER_SECRET needs at least 16 characters")
+	}
+	return ps
+}

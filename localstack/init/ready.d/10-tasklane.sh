@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# LocalStack init hook (mounted at /etc/localstack/init/ready.d): creates the DynamoDB table
+# and the SQS queues that template.yaml declares, under fixed local names, so that
+# `sam local invoke` / `sam local start-api --env-vars localstack/env.json` find them.
+#
+# The definitions below must equal template.yaml's TasksTable, WorkQueue and DeadLetterQueue;
+# infra/template's TestLocalStackInitHook runs this very script against the test emulator and
+# compares what it created with the template. It is idempotent: running it again (LocalStack
+# with persistence, or by hand) leaves existing resources as they are.
+#
+# Settings (environment): TASKLANE_TABLE (default tasklane-local), TASKLANE_QUEUE (default
+# tasklane-local; its dead-letter queue is TASKLANE_QUEUE-dlq). The CLI is awslocal inside
+# LocalStack, else $AWS_CLI (default aws) with --endpoint-url from AWS_ENDPOINT_URL_DYNAMODB /
+# AWS_ENDPOINT_URL_SQS or AWS_ENDPOINT_URL when set (the test emulator, LocalStack from the host).
+set -euo pipefail
+
+table="${TASKLANE_TABLE:-tasklane-local}"
+queue="${TASKLANE_QUEUE:-tasklane-local}"
+dlq="$queue-dlq"
+export AWS_PAGER=""
+export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}"
+export AWS_DEFAULT_REGION="$AWS_REGION"
+
+# cli SERVICE ARGS...: the AWS CLI for one service. Outside LocalStack the endpoint is
+# AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, passed as --endpoint-url (AWS CLI v1
+# ignores the service variables for SQS, so the script does not rely on the CLI reading them).
+cli() {
+	local service="$1"
+	shift
+	if [ -z "${AWS_CLI:-}" ] && command -v awslocal >/dev/null 2>&1; then
+		awslocal "$service" "$@"
+		return
+	fi
+	local var="AWS_ENDPOINT_URL_${service^^}"
+	local endpoint="${!var:-${AWS_ENDPOINT_URL:-}}"
+	if [ -n "$endpoint" ]; then
+		"${AWS_CLI:-aws}" --endpoint-url "$endpoint" "$service" "$@"
+	else
+		"${AWS_CLI:-aws}" "$service" "$@"
+	fi
+}
+
+# ---- the table: template.yaml's TasksTable (dynamostore.TableInput)
+if cli dynamodb describe-table --table-name "$table" >/dev/null 2>&1; then
+	echo "tasklane: table $table exists" >&2
+else
+	projection='"Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc", "st", "ty", "expiresAt"]}'
+	cli dynamodb create-table --cli-input-json "$(cat <<JSON
+{
+  "TableName": "$table",
+  "BillingMode": "PAY_PER_REQUEST",
+  "AttributeDefinitions": [
+    {"AttributeName": "pk", "AttributeType": "S"},
+    {"AttributeName": "o", "AttributeType": "S"},
+    {"AttributeName": "os", "AttributeType": "S"},
+    {"AttributeName": "c", "AttributeType": "S"},
+    {"AttributeName": "u", "AttributeType": "S"},
+    {"AttributeName": "act", "AttributeType": "S"}
+  ],
+  "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+  "GlobalSecondaryIndexes": [
+    {"IndexName": "byCreated", "KeySchema": [{"AttributeName": "o", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $projection},
+    {"IndexName": "byUpdated", "KeySchema": [{"AttributeName": "o", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], $projection},
+    {"IndexName": "byStatusCreated", "KeySchema": [{"AttributeName": "os", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $projection},
+    {"IndexName": "byStatusUpdated", "KeySchema": [{"AttributeName": "os", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], $projection},
+    {"IndexName": "byActive", "KeySchema": [{"AttributeName": "act", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}
+  ],
+  "SSESpecification": {"Enabled": true}
+}
+JSON
+)" >/dev/null
+	cli dynamodb wait table-exists --table-name "$table"
+	echo "tasklane: created table $table" >&2
+fi
+ttl=$(cli dynamodb describe-time-to-live --table-name "$table" --query 'TimeToLiveDescription.[TimeToLiveStatus,AttributeName]' --output text)
+case "$ttl" in
+ENABLED*expiresAt | ENABLING*expiresAt) ;;
+*) cli dynamodb update-time-to-live --table-name "$table" \
+	--time-to-live-specification Enabled=true,AttributeName=expiresAt >/dev/null ;;
+esac
+cli dynamodb update-continuous-backups --table-name "$table" \
+	--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true >/dev/null
+
+# ---- the queues: template.yaml's DeadLetterQueue and WorkQueue
+dlq_url=$(cli sqs create-queue --queue-name "$dlq" --query QueueUrl --output text \
+	--attributes '{"VisibilityTimeout": "180", "MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}')
+dlq_arn=$(cli sqs get-queue-attributes --queue-url "$dlq_url" --attribute-names QueueArn \
+	--query Attributes.QueueArn --output text)
+redrive="{\\\"deadLetterTargetArn\\\": \\\"$dlq_arn\\\", \\\"maxReceiveCount\\\": 5}"
+queue_url=$(cli sqs create-queue --queue-name "$queue" --query QueueUrl --output text \
+	--attributes "{\"VisibilityTimeout\": \"720\", \"SqsManagedSseEnabled\": \"true\", \"RedrivePolicy\": \"$redrive\"}")
+
+echo "tasklane: ready: table $table, queue $queue_url, dead-letter queue $dlq_url" >&2
+# For scripts: the variables the functions read (see localstack/env.json).
+echo "TABLE_NAME=$table"
+echo "QUEUE_URL=$queue_url"
+echo "DEAD_LETTER_QUEUE_URL=$dlq_url"
