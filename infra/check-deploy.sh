@@ -13,8 +13,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools=.tools
 sam_venv=$tools/sam-venv
-cli_venv=$tools/awscli-venv
-awscli_pin="awscli==1.45.11"
 mkdir -p "$tools"
 export SAM_CLI_TELEMETRY=0
 export AWS_REGION="${AWS_REGION:-us-east-1}"
@@ -31,17 +29,7 @@ fi
 sam="$sam_venv/bin/sam"
 "$sam" --version
 
-aws_cli=$(command -v aws || true)
-if [ -z "$aws_cli" ]; then
-	if [ ! -x "$cli_venv/bin/aws" ] || [ "$(cat "$cli_venv/pin" 2>/dev/null)" != "$awscli_pin" ]; then
-		echo "check-deploy: installing the AWS CLI ($awscli_pin) into $cli_venv" >&2
-		rm -rf "$cli_venv"
-		python3 -m venv "$cli_venv"
-		"$cli_venv/bin/pip" install --quiet --disable-pip-version-check "$awscli_pin"
-		echo "$awscli_pin" >"$cli_venv/pin"
-	fi
-	aws_cli=$PWD/$cli_venv/bin/aws
-fi
+aws_cli=$(infra/awscli.sh)
 
 failed=()
 # step NAME CMD...: runs one check; a failure is reported at the end and the others still run.

@@ -11,6 +11,10 @@ trap 'infra/emulators.sh stop' EXIT
 # shellcheck disable=SC1091
 source .tools/emulators.env
 
+# The LocalStack init hook test runs the hook with the AWS CLI.
+AWS_CLI=$(infra/awscli.sh)
+export AWS_CLI
+
 echo "== go vet"
 go vet ./...
 echo "== go test (embedded backends and emulators)"

@@ -43,7 +43,10 @@ func TestLocalStackInitHook(t *testing.T) {
 	t.Parallel() // the AWS CLI starts slowly; let the other tests run meanwhile
 	cli := os.Getenv("AWS_CLI")
 	if cli == "" {
-		t.Skip("AWS_CLI is not set: infra/check-deploy.sh runs this test with the AWS CLI it installs")
+		if os.Getenv("CI") == "true" {
+			t.Fatal("AWS_CLI is not set: make test (infra/test.sh) installs the AWS CLI and sets it")
+		}
+		t.Skip("AWS_CLI is not set: make test (infra/test.sh) and infra/check-deploy.sh set it")
 	}
 	if _, err := exec.LookPath(cli); err != nil {
 		t.Fatalf("AWS_CLI=%s: %v", cli, err)
