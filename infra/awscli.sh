@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pin="awscli==1.45.11"
 venv=.tools/awscli-venv
-if cli=$(command -v aws); then
+if cli=$(command -v aws) && "$cli" --version >/dev/null 2>&1; then
 	echo "$cli"
 	exit 0
 fi
