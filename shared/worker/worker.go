@@ -9,6 +9,9 @@
 //   - claims a pending task, then runs subtasks one after another while the invocation has
 //     time, recording each attempt before it starts (so a worker that dies mid-step still
 //     spends an attempt, and a subtask that succeeded is never run again);
+//   - finding a subtask mid-attempt whose worker may still be running it (a duplicate
+//     delivery), leaves it to that worker and has the message come back when the attempt's
+//     Lease is over; found after that, the attempt was a dead worker's and is taken over;
 //   - ends the task cancelled between subtasks when cancelRequested is set;
 //   - on a retryable error with budget left, puts the subtask back to pending and reports
 //     the message in batchItemFailures after ChangeMessageVisibility(backoff), capped at SQS's
@@ -47,6 +50,15 @@ type Worker struct {
 	// Reserve is the time kept free before the invocation's deadline: no subtask starts
 	// with less left; the task continues in the next delivery instead.
 	Reserve time.Duration
+	// Lease is how long after starting an attempt its worker may still be running it: the
+	// function timeout. A delivery that finds the next subtask mid-attempt since less than
+	// Lease does not start it again, since that attempt's worker may be alive (SQS handed
+	// the same message out twice, or the sweeper sent a duplicate); the message comes back
+	// when the lease has run out, and only then is the attempt taken for a dead worker's.
+	// Zero: the time the invocation has left when Handle starts, which under Lambda and the
+	// local event source mapping is the function timeout; without a deadline either, an
+	// attempt found mid-way is taken over at once.
+	Lease time.Duration
 }
 
 // outcome is what becomes of one message.
@@ -71,11 +83,15 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		resp events.SQSEventResponse
 		wg   sync.WaitGroup
 	)
+	lease := w.Lease
+	if dl, ok := ctx.Deadline(); ok && lease == 0 {
+		lease = time.Until(dl)
+	}
 	for _, rec := range ev.Records {
 		wg.Add(1)
 		go func(rec events.SQSMessage) {
 			defer wg.Done()
-			out := w.process(ctx, rec)
+			out := w.process(ctx, rec, lease)
 			if out.ack {
 				return
 			}
@@ -93,7 +109,7 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	return resp, nil
 }
 
-func (w *Worker) process(ctx context.Context, rec events.SQSMessage) outcome {
+func (w *Worker) process(ctx context.Context, rec events.SQSMessage, lease time.Duration) outcome {
 	m, err := queue.Decode(rec.Body)
 	if err != nil {
 		// Nothing can ever make this body a task: let SQS move it to the dead-letter queue
@@ -102,7 +118,7 @@ func (w *Worker) process(ctx context.Context, rec events.SQSMessage) outcome {
 		return redeliver
 	}
 	log := w.Log.With("taskId", m.TaskID, "run", m.Run, "messageId", rec.MessageId)
-	out, err := w.advance(ctx, m, log)
+	out, err := w.advance(ctx, m, log, lease)
 	if err != nil {
 		log.ErrorContext(ctx, "task not advanced; the message will be redelivered", "err", err)
 		return redeliver
@@ -111,7 +127,7 @@ func (w *Worker) process(ctx context.Context, rec events.SQSMessage) outcome {
 }
 
 // advance drives one task as far as it can in this delivery.
-func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger) (outcome, error) {
+func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger, lease time.Duration) (outcome, error) {
 	t, err := w.Store.Get(ctx, m.TaskID, w.Now())
 	if errors.Is(err, task.ErrNotFound) {
 		log.InfoContext(ctx, "task gone; message dropped")
@@ -129,6 +145,12 @@ func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger)
 			return w.apply(ctx, &t, log, func(t task.Task) (task.Change, error) {
 				return t.Fail(task.Error{ErrorCode: "UNKNOWN_TASK_TYPE", Message: "this deployment does not know the task type " + t.Type}, w.Now())
 			})
+		}
+		if d := w.leaseLeft(&t, lease); d > 0 {
+			// Another worker may be running this attempt: neither run the subtask a second
+			// time at once nor cancel it under that worker; look again once it must be over.
+			log.InfoContext(ctx, "subtask mid-attempt elsewhere; the message comes back after its lease", "delay", d)
+			return later(d), nil
 		}
 		var next outcome
 		var step func(task.Task) (task.Change, error)
@@ -276,6 +298,18 @@ func (w *Worker) applyIf(ctx context.Context, t *task.Task, log *slog.Logger, gu
 		}
 	}
 	return outcome{}, fmt.Errorf("task %s: lost the race five times", t.ID)
+}
+
+// leaseLeft is how long the attempt under way in t (its next subtask processing) may still
+// be running in another worker: the lease from the attempt's start, which is t's updatedAt
+// (a cancel requested since moves it later, which only makes the wait longer). Zero or less:
+// no attempt is under way, or its worker must be gone.
+func (w *Worker) leaseLeft(t *task.Task, lease time.Duration) time.Duration {
+	i := t.NextSubTask()
+	if lease <= 0 || t.Status != task.Processing || i < 0 || t.SubTasks[i].Status != task.Processing {
+		return 0
+	}
+	return min(t.UpdatedAt.Add(lease).Sub(w.Now()), queue.MaxDelay)
 }
 
 func (w *Worker) reload(ctx context.Context, t *task.Task) error {
