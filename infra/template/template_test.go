@@ -93,7 +93,7 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"marker secret missing", "environment", []mutation{{"template", "        MARKER_SECRET: !Ref MarkerSecret\n", ""}}},
 		{"read-only function may send", "permissions", []mutation{{"template", "Action: [dynamodb:GetItem]\n", "Action: [dynamodb:GetItem, sqs:SendMessage]\n"}}},
 		{"list may write", "permissions", []mutation{{"template", "Action: [dynamodb:Query]\n", "Action: [dynamodb:Query, dynamodb:PutItem]\n"}}},
-		{"worker cannot back off", "permissions", []mutation{{"template", "Action: [sqs:ChangeMessageVisibility]", "Action: [sqs:GetQueueUrl]"}}},
+		{"worker cannot back off", "permissions", []mutation{{"template", "Action: [sqs:SendMessage, sqs:ChangeMessageVisibility]", "Action: [sqs:GetQueueUrl]"}}},
 		{"scan granted to a reader", "permissions", []mutation{{"template", "Action: [dynamodb:GetItem]\n", "Action: [dynamodb:GetItem, dynamodb:Scan]\n"}}},
 		{"maxReceiveCount below 5", "queues", []mutation{{"template", "maxReceiveCount: 5", "maxReceiveCount: 3"}}},
 		{"visibility below 6x the worker timeout", "queues", []mutation{{"template", "VisibilityTimeout: 720", "VisibilityTimeout: 600"}}},
@@ -599,15 +599,15 @@ var needs = map[string][][2]string{
 	apigw.FunctionList:   {{"dynamodb:Query", "TasksTable"}},
 	apigw.FunctionRetry:  {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
 	apigw.FunctionCancel: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
-	"worker":             {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:ChangeMessageVisibility", "WorkQueue"}},
+	"worker":             {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}, {"sqs:ChangeMessageVisibility", "WorkQueue"}},
 	"deadletter":         {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
 	"sweeper":            {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:Query", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
 }
 
 var (
 	// senders are the only functions that may send to a queue: the API's create and retry
-	// (api.Service.announce) and the sweeper. The worker only changes visibility.
-	senders = []string{apigw.FunctionCreate, apigw.FunctionRetry, "sweeper"}
+	// (api.Service.announce), the sweeper, and the worker (a task's next, delayed message).
+	senders = []string{apigw.FunctionCreate, apigw.FunctionRetry, "sweeper", "worker"}
 	// readOnly functions must not write the table.
 	readOnly = []string{apigw.FunctionGet, apigw.FunctionList}
 	// storeActions are the DynamoDB actions behind dynamostore.API's methods; a function is

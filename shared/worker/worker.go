@@ -13,9 +13,9 @@
 //     delivery), leaves it to that worker and has the message come back when the attempt's
 //     Lease is over; found after that, the attempt was a dead worker's and is taken over;
 //   - ends the task cancelled between subtasks when cancelRequested is set;
-//   - on a retryable error with budget left, puts the subtask back to pending and reports
-//     the message in batchItemFailures after ChangeMessageVisibility(backoff), capped at SQS's
-//     15 minutes;
+//   - on a retryable error with budget left, puts the subtask back to pending and continues
+//     the task in a new message delayed by the backoff (capped at SQS's 15 minutes), so that
+//     the receive count, and with it the dead-letter queue, counts only failed deliveries;
 //   - on a permanent error or a spent budget, ends the task in failure with the error;
 //   - reports a message as failed on infrastructure errors (the store unreachable), so that
 //     SQS redelivers it and, after maxReceiveCount, moves it to the dead-letter queue, whose
@@ -39,7 +39,8 @@ import (
 // Worker handles batches of the work queue.
 type Worker struct {
 	Store task.Store
-	// Queue is used for ChangeVisibility (backoff) and to continue a task in a new message.
+	// Queue continues a task in a new, delayed message (backoff, continuation) and, when
+	// that send fails, makes the current message visible again instead.
 	Queue queue.Queue
 	Types *task.Registry
 	Now   func() time.Time
@@ -95,10 +96,8 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 			if out.ack {
 				return
 			}
-			if out.delay >= 0 {
-				if err := w.Queue.ChangeVisibility(ctx, rec.ReceiptHandle, out.delay); err != nil {
-					w.Log.WarnContext(ctx, "change visibility failed; the message returns after its visibility timeout", "messageId", rec.MessageId, "err", err)
-				}
+			if out.delay >= 0 && w.resend(ctx, rec, out.delay) {
+				return
 			}
 			mu.Lock()
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
@@ -107,6 +106,28 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	}
 	wg.Wait()
 	return resp, nil
+}
+
+// resend continues a task later in a new message (delayed by d, at most 15 minutes) and
+// reports whether the current one may be acknowledged. A new message, rather than the same
+// one made visible again, keeps the receive count for what it is meant to count: deliveries
+// that failed. Backoffs, waits for a lease and continuations would otherwise use up
+// maxReceiveCount and send a healthy task to the dead-letter queue. If the send fails, the
+// same message comes back after d instead (ChangeMessageVisibility), or after its
+// visibility timeout if that fails too. Should the delete after a successful send fail, the
+// task has two messages: harmless, every transition is conditional.
+func (w *Worker) resend(ctx context.Context, rec events.SQSMessage, d time.Duration) bool {
+	m, err := queue.Decode(rec.Body)
+	if err == nil {
+		if err = w.Queue.Send(ctx, m, d); err == nil {
+			return true
+		}
+	}
+	w.Log.WarnContext(ctx, "re-send failed; the same message comes back instead", "messageId", rec.MessageId, "delay", d, "err", err)
+	if err := w.Queue.ChangeVisibility(ctx, rec.ReceiptHandle, d); err != nil {
+		w.Log.WarnContext(ctx, "change visibility failed; the message returns after its visibility timeout", "messageId", rec.MessageId, "err", err)
+	}
+	return false
 }
 
 func (w *Worker) process(ctx context.Context, rec events.SQSMessage, lease time.Duration) outcome {
