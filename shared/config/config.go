@@ -47,12 +47,13 @@ const (
 	EnvBackoffBase     = "RETRY_BACKOFF_BASE"
 	EnvPendingAfter    = "SWEEP_PENDING_AFTER"
 	EnvProcessingAfter = "SWEEP_PROCESSING_AFTER"
+	EnvWorkerReserve   = "WORKER_RESERVE"
 	EnvLogLevel        = "LOG_LEVEL"
 )
 
 // Vars is every variable the functions read, for the template drift test.
 var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
-	EnvTenantClaim, EnvRolesClaim, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter, EnvLogLevel}
+	EnvTenantClaim, EnvRolesClaim, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter, EnvWorkerReserve, EnvLogLevel}
 
 // Config is the settings, read once.
 type Config struct {
@@ -65,6 +66,7 @@ type Config struct {
 	BackoffBase     time.Duration
 	PendingAfter    time.Duration
 	ProcessingAfter time.Duration
+	WorkerReserve   time.Duration
 	LogLevel        slog.Level
 }
 
@@ -74,6 +76,8 @@ const (
 	DefaultBackoffBase     = 2 * time.Second
 	DefaultPendingAfter    = time.Minute
 	DefaultProcessingAfter = 20 * time.Minute
+	// DefaultWorkerReserve covers the longest demo step (60 s) and a margin.
+	DefaultWorkerReserve = 65 * time.Second
 )
 
 // FromEnv reads the settings. In Lambda (AWS_LAMBDA_FUNCTION_NAME set) the table and the
@@ -98,6 +102,9 @@ func FromEnv() (Config, error) {
 		return c, err
 	}
 	if c.ProcessingAfter, err = duration(EnvProcessingAfter, DefaultProcessingAfter); err != nil {
+		return c, err
+	}
+	if c.WorkerReserve, err = duration(EnvWorkerReserve, DefaultWorkerReserve); err != nil {
 		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
@@ -249,7 +256,7 @@ func (d *Deps) Handler(function string) *apigw.Handler {
 // Worker is the work-queue (and dead-letter) consumer over these dependencies.
 func (d *Deps) Worker() *worker.Worker {
 	return &worker.Worker{Store: d.Store, Queue: d.Queue, Types: d.Types, Now: d.Now, Log: d.Log,
-		BackoffBase: d.Config.BackoffBase, Reserve: 5 * time.Second}
+		BackoffBase: d.Config.BackoffBase, Reserve: d.Config.WorkerReserve}
 }
 
 // Sweeper is the stale-task sweeper over these dependencies.

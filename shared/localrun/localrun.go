@@ -172,7 +172,9 @@ func authorizer(auth string) *events.APIGatewayV2HTTPRequestContextAuthorizerDes
 
 // Options tune the background loops.
 type Options struct {
-	// Visibility is the work queue's visibility timeout for received messages.
+	// Visibility is the visibility timeout of received messages, and the worker's timeout
+	// (as in AWS, where a function mapped to a queue must time out within it). Default 2
+	// minutes: the deployed worker's timeout, long enough for the demo's 60 s steps.
 	Visibility time.Duration
 	// Wait is the long-poll wait of each receive.
 	Wait time.Duration
@@ -184,7 +186,7 @@ type Options struct {
 // dead-letter queue, and runs the sweeper, until ctx ends.
 func RunWorkers(ctx context.Context, deps *config.Deps, opts Options) {
 	if opts.Visibility == 0 {
-		opts.Visibility = 30 * time.Second
+		opts.Visibility = 2 * time.Minute
 	}
 	if opts.Wait == 0 {
 		opts.Wait = time.Second

@@ -48,8 +48,9 @@ type Worker struct {
 	// BackoffBase is the delay before a subtask's second attempt; it doubles for each
 	// further attempt, up to queue.MaxDelay.
 	BackoffBase time.Duration
-	// Reserve is the time kept free before the invocation's deadline: no subtask starts
-	// with less left; the task continues in the next delivery instead.
+	// Reserve is the time kept free before the invocation's deadline: after the first
+	// attempt of a delivery, no subtask starts with less left and the task continues in a
+	// new message instead. It should cover the longest step (the demo's is 60 s).
 	Reserve time.Duration
 	// Lease is how long after starting an attempt its worker may still be running it: the
 	// function timeout. A delivery that finds the next subtask mid-attempt since less than
@@ -157,6 +158,7 @@ func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger,
 	if err != nil {
 		return outcome{}, err
 	}
+	attempted := false // an attempt ran in this delivery
 	for {
 		if t.Status.Terminal() || m.Run != t.RetryCount {
 			return done, nil // a duplicate, or a message of an earlier run
@@ -191,10 +193,13 @@ func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger,
 			} else {
 				step = func(t task.Task) (task.Change, error) { return t.Succeed(res, url, w.Now()) }
 			}
-		case !w.timeLeft(ctx):
-			// Continue in a fresh delivery rather than start a step that cannot finish.
+		case attempted && !w.timeLeft(ctx):
+			// Continue in a fresh delivery rather than start a step that may not finish.
+			// The first attempt of a delivery always starts, so that every delivery makes
+			// progress even when the function timeout is shorter than the reserve.
 			return later(0), nil
 		default:
+			attempted = true
 			out, err := w.attempt(ctx, typ, &t, log)
 			if err != nil || out != nil {
 				if out == nil {
