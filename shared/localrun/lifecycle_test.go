@@ -68,7 +68,13 @@ func TestGetWhileRunningAndConditional(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
 		id := e.create(steps(step("Slow", "durationMs", 1500)))
-		e.waitStatus(id, "processing")
+		// Wait until the step runs: from then on the task does not change for 1.5 s, so
+		// the ETag read below is still current when If-None-Match sends it back.
+		e.waitFor("the step to start", func() bool {
+			r := e.do("GET", "/v1/tasks/"+id, nil)
+			sub := r.json(t)["subTasks"].([]any)[0].(map[string]any)
+			return sub["status"] == "processing"
+		})
 		r := e.do("GET", "/v1/tasks/"+id, nil)
 		if r.status != http.StatusOK {
 			t.Fatalf("GET processing: %d", r.status)

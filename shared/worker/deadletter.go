@@ -29,9 +29,11 @@ func (w *Worker) HandleDeadLetter(ctx context.Context, ev events.SQSEvent) (even
 		if errors.Is(err, task.ErrNotFound) {
 			continue
 		}
+		failed := false
 		if err == nil {
 			current := func(t task.Task) bool { return t.Status.Active() && m.Run == t.RetryCount }
 			_, err = w.applyIf(ctx, &t, log, current, func(t task.Task) (task.Change, error) {
+				failed = true
 				return t.Fail(task.Error{
 					ErrorCode: "DELIVERY_FAILED",
 					Message:   fmt.Sprintf("the task's work message failed %s times and was moved to the dead-letter queue", receiveCount(rec)),
@@ -43,7 +45,11 @@ func (w *Worker) HandleDeadLetter(ctx context.Context, ev events.SQSEvent) (even
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 			continue
 		}
-		log.WarnContext(ctx, "task failed: its message reached the dead-letter queue", "status", t.Status)
+		if failed && t.Status == task.Failure {
+			log.WarnContext(ctx, "task failed: its message reached the dead-letter queue")
+		} else {
+			log.InfoContext(ctx, "dead letter of a task that had moved on; nothing to do", "status", t.Status)
+		}
 	}
 	return resp, nil
 }

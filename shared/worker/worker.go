@@ -135,7 +135,7 @@ func (w *Worker) process(ctx context.Context, rec events.SQSMessage, lease time.
 	m, err := queue.Decode(rec.Body)
 	if err != nil {
 		// Nothing can ever make this body a task: let SQS move it to the dead-letter queue
-		// after maxReceiveCount, where it can be inspected.
+		// after maxReceiveCount, whose handler logs it (and the alarm on that queue fires).
 		w.Log.ErrorContext(ctx, "poison message", "messageId", rec.MessageId, "err", err)
 		return redeliver
 	}
@@ -224,6 +224,9 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 		out, err := w.apply(ctx, t, log, func(t task.Task) (task.Change, error) {
 			return t.Fail(task.Error{ErrorCode: "ATTEMPTS_EXHAUSTED", Message: fmt.Sprintf("subtask %s used its %d attempts", t.SubTasks[i].Name, t.MaxAttempts)}, w.Now())
 		})
+		if err == nil && !out.ack {
+			return nil, nil // lost a race: decide again from the fresh state
+		}
 		return &out, err
 	}
 	if err != nil {
