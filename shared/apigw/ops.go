@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -132,14 +133,11 @@ func (h *Handler) accepted(t *task.Task) *response {
 func (h *Handler) view(t *task.Task, full bool) TaskView {
 	v := view(t, full)
 	if v.IsRetryable {
+		// A failed task is retryable only if its type allows retries (the domain's
+		// Retryable knows statuses, not the registry).
 		if typ, ok := h.svc.Types.Lookup(t.Type); !ok || typ.NoRetry {
 			v.IsRetryable = false
-			v.Links = links(t)[:0]
-			for _, l := range links(t) {
-				if l.Rel != "retry" {
-					v.Links = append(v.Links, l)
-				}
-			}
+			v.Links = slices.DeleteFunc(v.Links, func(l Link) bool { return l.Rel == "retry" })
 		}
 	}
 	return v

@@ -66,7 +66,7 @@ type Worker struct {
 // outcome is what becomes of one message.
 type outcome struct {
 	ack   bool          // delete it: done, stale or duplicate
-	delay time.Duration // when not ack: make it visible again after delay (-1: leave as is)
+	delay time.Duration // when not ack: continue the task after delay (-1: redeliver as is)
 }
 
 var (
@@ -93,11 +93,11 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		wg.Add(1)
 		go func(rec events.SQSMessage) {
 			defer wg.Done()
-			out := w.process(ctx, rec, lease)
+			m, out := w.process(ctx, rec, lease)
 			if out.ack {
 				return
 			}
-			if out.delay >= 0 && w.resend(ctx, rec, out.delay) {
+			if out.delay >= 0 && w.resend(ctx, rec, m, out.delay) {
 				return
 			}
 			mu.Lock()
@@ -117,12 +117,10 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 // same message comes back after d instead (ChangeMessageVisibility), or after its
 // visibility timeout if that fails too. Should the delete after a successful send fail, the
 // task has two messages: harmless, every transition is conditional.
-func (w *Worker) resend(ctx context.Context, rec events.SQSMessage, d time.Duration) bool {
-	m, err := queue.Decode(rec.Body)
+func (w *Worker) resend(ctx context.Context, rec events.SQSMessage, m queue.Message, d time.Duration) bool {
+	err := w.Queue.Send(ctx, m, d)
 	if err == nil {
-		if err = w.Queue.Send(ctx, m, d); err == nil {
-			return true
-		}
+		return true
 	}
 	w.Log.WarnContext(ctx, "re-send failed; the same message comes back instead", "messageId", rec.MessageId, "delay", d, "err", err)
 	if err := w.Queue.ChangeVisibility(ctx, rec.ReceiptHandle, d); err != nil {
@@ -131,21 +129,22 @@ func (w *Worker) resend(ctx context.Context, rec events.SQSMessage, d time.Durat
 	return false
 }
 
-func (w *Worker) process(ctx context.Context, rec events.SQSMessage, lease time.Duration) outcome {
+// process decodes one message and advances its task.
+func (w *Worker) process(ctx context.Context, rec events.SQSMessage, lease time.Duration) (queue.Message, outcome) {
 	m, err := queue.Decode(rec.Body)
 	if err != nil {
 		// Nothing can ever make this body a task: let SQS move it to the dead-letter queue
 		// after maxReceiveCount, whose handler logs it (and the alarm on that queue fires).
 		w.Log.ErrorContext(ctx, "poison message", "messageId", rec.MessageId, "err", err)
-		return redeliver
+		return m, redeliver
 	}
 	log := w.Log.With("taskId", m.TaskID, "run", m.Run, "messageId", rec.MessageId)
 	out, err := w.advance(ctx, m, log, lease)
 	if err != nil {
 		log.ErrorContext(ctx, "task not advanced; the message will be redelivered", "err", err)
-		return redeliver
+		return m, redeliver
 	}
-	return out
+	return m, out
 }
 
 // advance drives one task as far as it can in this delivery.
