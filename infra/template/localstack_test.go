@@ -4,15 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,6 +23,7 @@ import (
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/queue"
 )
 
@@ -105,43 +102,20 @@ func TestLocalStackInitHook(t *testing.T) {
 	if d.BillingModeSummary == nil || string(d.BillingModeSummary.BillingMode) != strAt(tbl, "BillingMode") {
 		t.Errorf("billing mode %+v, template %s", d.BillingModeSummary, strAt(tbl, "BillingMode"))
 	}
-	gotAttrs := map[string]string{}
-	for _, a := range d.AttributeDefinitions {
-		gotAttrs[aws.ToString(a.AttributeName)] = string(a.AttributeType)
-	}
-	wantAttrs := map[string]string{}
-	for _, a := range listAt(tbl, "AttributeDefinitions") {
-		wantAttrs[strAt(a, "AttributeName")] = strAt(a, "AttributeType")
-	}
+	gotAttrs := sdkAttributes(d.AttributeDefinitions)
+	wantAttrs := attributes(listAt(tbl, "AttributeDefinitions"))
 	if !reflect.DeepEqual(gotAttrs, wantAttrs) {
 		t.Errorf("attribute definitions %v, template %v", gotAttrs, wantAttrs)
 	}
-	var key []string
-	for _, k := range d.KeySchema {
-		key = append(key, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
-	}
+	key := sdkKeySchema(d.KeySchema)
 	if want := keySchema(listAt(tbl, "KeySchema")); !slices.Equal(key, want) {
 		t.Errorf("key schema %v, template %v", key, want)
 	}
-	gotIdx := map[string]string{}
+	gotIdx := map[string]index{}
 	for _, g := range d.GlobalSecondaryIndexes {
-		var keys []string
-		for _, k := range g.KeySchema {
-			keys = append(keys, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
-		}
-		nk := append([]string(nil), g.Projection.NonKeyAttributes...)
-		sort.Strings(nk)
-		gotIdx[aws.ToString(g.IndexName)] = fmt.Sprint(keys, g.Projection.ProjectionType, nk)
+		gotIdx[aws.ToString(g.IndexName)] = sdkIndex(g.KeySchema, g.Projection)
 	}
-	wantIdx := map[string]string{}
-	for _, g := range listAt(tbl, "GlobalSecondaryIndexes") {
-		var nk []string
-		for _, a := range listAt(g, "Projection", "NonKeyAttributes") {
-			nk = append(nk, fmt.Sprint(a))
-		}
-		sort.Strings(nk)
-		wantIdx[strAt(g, "IndexName")] = fmt.Sprint(keySchema(listAt(g, "KeySchema")), strAt(g, "Projection", "ProjectionType"), nk)
-	}
+	wantIdx := indexes(listAt(tbl, "GlobalSecondaryIndexes"))
 	if !reflect.DeepEqual(gotIdx, wantIdx) {
 		t.Errorf("indexes\n got %v\nwant %v (template)", gotIdx, wantIdx)
 	}
@@ -214,14 +188,9 @@ func TestLocalStackInitHook(t *testing.T) {
 // sample, the dead-letter sample decodes, the sweeper sample is a scheduled event.
 func TestSampleEvents(t *testing.T) {
 	ctx := context.Background()
-	deps, err := config.Open(ctx, config.Config{
-		DataFile: filepath.Join(t.TempDir(), "tasks.db"), Claims: apigw.DefaultClaims,
-		BackoffBase: time.Millisecond, PendingAfter: time.Minute, ProcessingAfter: 20 * time.Minute,
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = deps.Close() })
+	deps := configtest.OpenEmbedded(t, func(c *config.Config) {
+		c.BackoffBase, c.PendingAfter, c.ProcessingAfter = time.Millisecond, time.Minute, 20*time.Minute
+	})
 	load := func(name string, into any) {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(repoRoot, "localstack", "events", name))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/config"
@@ -333,49 +334,21 @@ func checkTable(p *project) problems {
 	if props["ProvisionedThroughput"] != nil {
 		ps.add("TasksTable: ProvisionedThroughput with on-demand billing")
 	}
-	wantAttrs := map[string]string{}
-	for _, a := range in.AttributeDefinitions {
-		wantAttrs[aws.ToString(a.AttributeName)] = string(a.AttributeType)
-	}
-	gotAttrs := map[string]string{}
-	for _, a := range listAt(props, "AttributeDefinitions") {
-		gotAttrs[strAt(a, "AttributeName")] = strAt(a, "AttributeType")
-	}
+	wantAttrs := sdkAttributes(in.AttributeDefinitions)
+	gotAttrs := attributes(listAt(props, "AttributeDefinitions"))
 	if !reflect.DeepEqual(gotAttrs, wantAttrs) {
 		ps.add("TasksTable: AttributeDefinitions are %v, the store's are %v", gotAttrs, wantAttrs)
 	}
-	var wantKey []string
-	for _, k := range in.KeySchema {
-		wantKey = append(wantKey, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
-	}
+	wantKey := sdkKeySchema(in.KeySchema)
 	if got := keySchema(listAt(props, "KeySchema")); !slices.Equal(got, wantKey) {
 		ps.add("TasksTable: KeySchema is %v, the store's is %v", got, wantKey)
 	}
 
-	type index struct {
-		keys       []string
-		projection string
-		nonKey     []string
-	}
 	want := map[string]index{}
 	for _, g := range in.GlobalSecondaryIndexes {
-		var keys []string
-		for _, k := range g.KeySchema {
-			keys = append(keys, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
-		}
-		nk := append([]string(nil), g.Projection.NonKeyAttributes...)
-		sort.Strings(nk)
-		want[aws.ToString(g.IndexName)] = index{keys, string(g.Projection.ProjectionType), nk}
+		want[aws.ToString(g.IndexName)] = sdkIndex(g.KeySchema, g.Projection)
 	}
-	got := map[string]index{}
-	for _, g := range listAt(props, "GlobalSecondaryIndexes") {
-		var nk []string
-		for _, a := range listAt(g, "Projection", "NonKeyAttributes") {
-			nk = append(nk, fmt.Sprint(a))
-		}
-		sort.Strings(nk)
-		got[strAt(g, "IndexName")] = index{keySchema(listAt(g, "KeySchema")), strAt(g, "Projection", "ProjectionType"), nk}
-	}
+	got := indexes(listAt(props, "GlobalSecondaryIndexes"))
 	for _, name := range sortedKeys(want) {
 		g, ok := got[name]
 		if !ok {
@@ -416,12 +389,76 @@ func checkTable(p *project) problems {
 	return ps
 }
 
+// A table's definition is compared in one form whether it comes from the template (the
+// functions without prefix, over the parsed YAML) or from the SDK (sdk*: dynamostore's
+// TableInput, or DescribeTable's answer): attribute definitions as name → type, key schemas
+// as "name KEYTYPE" in order, global secondary indexes as index.
+
+// attributes returns a template's AttributeDefinitions as name → type.
+func attributes(l []any) map[string]string {
+	out := map[string]string{}
+	for _, a := range l {
+		out[strAt(a, "AttributeName")] = strAt(a, "AttributeType")
+	}
+	return out
+}
+
+// sdkAttributes returns the SDK's attribute definitions as name → type.
+func sdkAttributes(l []ddbtypes.AttributeDefinition) map[string]string {
+	out := map[string]string{}
+	for _, a := range l {
+		out[aws.ToString(a.AttributeName)] = string(a.AttributeType)
+	}
+	return out
+}
+
+// keySchema returns a template's KeySchema as "name KEYTYPE" elements.
 func keySchema(l []any) []string {
 	var out []string
 	for _, k := range l {
 		out = append(out, strAt(k, "AttributeName")+" "+strAt(k, "KeyType"))
 	}
 	return out
+}
+
+// sdkKeySchema returns the SDK's key schema as "name KEYTYPE" elements.
+func sdkKeySchema(l []ddbtypes.KeySchemaElement) []string {
+	var out []string
+	for _, k := range l {
+		out = append(out, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+	}
+	return out
+}
+
+// index is a global secondary index: its key schema, projection type and non-key
+// attributes (sorted). Empty lists are nil on both sides, so that reflect.DeepEqual compares.
+type index struct {
+	keys       []string
+	projection string
+	nonKey     []string
+}
+
+func (i index) String() string { return fmt.Sprint(i.keys, i.projection, i.nonKey) }
+
+// indexes returns a template's GlobalSecondaryIndexes by name.
+func indexes(l []any) map[string]index {
+	out := map[string]index{}
+	for _, g := range l {
+		var nk []string
+		for _, a := range listAt(g, "Projection", "NonKeyAttributes") {
+			nk = append(nk, fmt.Sprint(a))
+		}
+		sort.Strings(nk)
+		out[strAt(g, "IndexName")] = index{keySchema(listAt(g, "KeySchema")), strAt(g, "Projection", "ProjectionType"), nk}
+	}
+	return out
+}
+
+// sdkIndex returns an index of the SDK (a GlobalSecondaryIndex or its description).
+func sdkIndex(keys []ddbtypes.KeySchemaElement, p *ddbtypes.Projection) index {
+	nk := append([]string(nil), p.NonKeyAttributes...)
+	sort.Strings(nk)
+	return index{sdkKeySchema(keys), string(p.ProjectionType), nk}
 }
 
 // ---- environment

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -32,30 +32,6 @@ const absentID = "01JDK6Q8W7C2N3X9RT0V5M4B1A"
 
 // tenant is the tenant the testdata's claims name (get-other-tenant.json excepted).
 const tenant = "tenant-a"
-
-type logWriter struct{ t *testing.T }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// open wires a Tasklane on a file store in a fresh directory with the in-process queue.
-func open(t *testing.T) *config.Deps {
-	t.Helper()
-	cfg := config.Config{
-		DataFile:     filepath.Join(t.TempDir(), "tasklane.db"),
-		MarkerSecret: []byte("handler-test-marker-secret"),
-		Claims:       apigw.DefaultClaims,
-	}
-	log := slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	deps, err := config.Open(context.Background(), cfg, log)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { _ = deps.Close() })
-	return deps
-}
 
 // load reads testdata/name as an event, with {{taskId}} replaced by id. Unknown fields are
 // refused so that a misspelt field cannot silently drop out of the event.
@@ -274,7 +250,7 @@ func TestHandlerEvents(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			deps := open(t)
+			deps := configtest.OpenEmbedded(t)
 			id := prepare(t, deps, c.state)
 			ev := load(t, c.file, id)
 			resp, err := deps.Handler(c.function).Handle(context.Background(), ev)
@@ -372,7 +348,7 @@ func TestHandlerEventsAreRealistic(t *testing.T) {
 // another function's route key is a 404, and changes nothing.
 func TestHandlerOtherFunctionsRouteKey(t *testing.T) {
 	t.Parallel()
-	deps := open(t)
+	deps := configtest.OpenEmbedded(t)
 	id := prepare(t, deps, "pending")
 	seen := map[string]bool{}
 	for _, c := range handlerCases {
@@ -443,7 +419,7 @@ func TestHandlerStoreFailureIsOpaque500(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				deps := open(t)
+				deps := configtest.OpenEmbedded(t)
 				id := prepare(t, deps, "pending")
 				deps.Store = brokenStore{Store: deps.Store, panics: panics}
 				ev := load(t, c.file, id)

@@ -5,12 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/localrun"
@@ -32,31 +30,13 @@ import (
 // queue) and once on DynamoDB and SQS (the emulators `make test` starts).
 var backends = []string{"embedded", "aws"}
 
-// clock is the test's injectable clock: real time plus an offset the test can advance.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().UTC().Add(c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
 // env is one running Tasklane: HTTP server, worker, dependencies and clock.
 type env struct {
 	t       *testing.T
 	backend string
 	url     string
 	deps    *config.Deps
-	clock   *clock
+	clock   *configtest.Clock
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
@@ -113,11 +93,7 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 		cfg.TableName, cfg.QueueURL, cfg.DeadLetterURL = name, qurl, dlq
 		wait = time.Second
 	}
-	level := slog.LevelWarn
-	if os.Getenv("TASKLANE_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	deps, err := config.Open(ctx, cfg, slog.New(slog.NewTextHandler(&testWriter{t: t}, &slog.HandlerOptions{Level: level})))
+	deps, err := config.Open(ctx, cfg, configtest.QuietLogger(t))
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -126,7 +102,7 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 			t.Fatal(err)
 		}
 	}
-	c := &clock{}
+	c := &configtest.Clock{}
 	deps.Now = c.Now
 	if o.wrap != nil {
 		deps.Queue = o.wrap(deps.Queue)
@@ -149,14 +125,6 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 		_ = deps.Close()
 	})
 	return e
-}
-
-// testWriter sends logs to t.Log, so they show only for failing tests.
-type testWriter struct{ t *testing.T }
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // reply is an HTTP response with its body read.

@@ -14,9 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +24,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/awstest"
+	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/esm"
@@ -54,25 +53,6 @@ func onBackends(t *testing.T, opts rigOptions, f func(t *testing.T, r *rig)) {
 	}
 }
 
-// rigClock is the injected clock: real time plus an offset a test advances, so that leases,
-// staleness and expiry are reached without waiting.
-type rigClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *rigClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().UTC().Add(c.offset)
-}
-
-func (c *rigClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
 // rigOptions change what newRig builds.
 type rigOptions struct {
 	// maxReceive is the work queue's redrive policy. Default 5, the template's.
@@ -91,7 +71,7 @@ type rigOptions struct {
 type rig struct {
 	t       *testing.T
 	backend string
-	clock   *rigClock
+	clock   *configtest.Clock // advanced by tests to reach leases, staleness and expiry
 	log     *slog.Logger
 
 	base  task.Store   // the real store, for reads behind everyone's back
@@ -125,8 +105,8 @@ func newRig(t *testing.T, backend string, o rigOptions) *rig {
 		o.visibility = 30 * time.Second
 	}
 	ctx := t.Context()
-	r := &rig{t: t, backend: backend, clock: &rigClock{}, runs: &rigRuns{}, visibility: o.visibility}
-	r.log = slog.New(slog.NewTextHandler(newRigLogWriter(t), &slog.HandlerOptions{Level: rigLogLevel()}))
+	r := &rig{t: t, backend: backend, clock: &configtest.Clock{}, runs: &rigRuns{}, visibility: o.visibility}
+	r.log = configtest.QuietLogger(t)
 	switch backend {
 	case "embedded":
 		fs, err := filestore.Open(t.TempDir() + "/tasks.db")
@@ -180,40 +160,6 @@ func newRig(t *testing.T, backend string, o rigOptions) *rig {
 	}
 	r.svc = &api.Service{Store: r.store, Queue: r.queue, Types: r.types, Markers: markers, Now: r.clock.Now, Log: r.log}
 	return r
-}
-
-func rigLogLevel() slog.Level {
-	if os.Getenv("TASKLANE_TEST_LOG") != "" {
-		return slog.LevelDebug
-	}
-	return slog.LevelWarn
-}
-
-// rigLogWriter sends log lines to t.Log (shown only for failing or verbose tests) and drops
-// them once the test has ended, when a straggling goroutine may still log.
-type rigLogWriter struct {
-	mu   sync.Mutex
-	t    *testing.T
-	done bool
-}
-
-func newRigLogWriter(t *testing.T) *rigLogWriter {
-	w := &rigLogWriter{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return w
-}
-
-func (w *rigLogWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
 }
 
 // worker returns a worker over the rig's (faulty) store and queue. BackoffBase is zero: a

@@ -6,7 +6,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,8 +16,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/shared/api"
-	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -29,30 +28,6 @@ import (
 // this package.
 
 const tdTenant = "tenant-a"
-
-type tdLogWriter struct{ t *testing.T }
-
-func (w tdLogWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// tdOpen wires a Tasklane on a file store in a fresh directory with the in-process queue.
-func tdOpen(t *testing.T) *config.Deps {
-	t.Helper()
-	cfg := config.Config{
-		DataFile:     filepath.Join(t.TempDir(), "tasklane.db"),
-		MarkerSecret: []byte("worker-test-marker-secret"),
-		Claims:       apigw.DefaultClaims,
-	}
-	log := slog.New(slog.NewTextHandler(tdLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	deps, err := config.Open(context.Background(), cfg, log)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { _ = deps.Close() })
-	return deps
-}
 
 // tdCreate creates a demo task of tdTenant through the API's use case (which also sends its
 // message to the in-process queue) and returns its id.
@@ -116,7 +91,7 @@ func tdFailed(resp events.SQSEventResponse) map[string]bool {
 
 func TestEventMessageRunsTaskToSuccess(t *testing.T) {
 	t.Parallel()
-	deps := tdOpen(t)
+	deps := configtest.OpenEmbedded(t)
 	id := tdCreate(t, deps, `{"steps": [{"name": "Validate"}, {"name": "Allocate"}, {"name": "Configure"}]}`)
 	ev := tdEvent(t, "message.json", id, 0)
 	resp, err := deps.Worker().Handle(tdCtx(t), ev)
@@ -151,7 +126,7 @@ func TestEventMessageRunsTaskToSuccess(t *testing.T) {
 
 func TestEventPoisonMessagesAreReported(t *testing.T) {
 	t.Parallel()
-	deps := tdOpen(t)
+	deps := configtest.OpenEmbedded(t)
 	id := tdCreate(t, deps, `{"steps": [{"name": "Only"}]}`)
 	ev := tdEvent(t, "poison.json", id, 0)
 	resp, err := deps.Worker().Handle(tdCtx(t), ev)
@@ -175,7 +150,7 @@ func TestEventPoisonMessagesAreReported(t *testing.T) {
 
 func TestEventUnknownTaskIsAcknowledged(t *testing.T) {
 	t.Parallel()
-	deps := tdOpen(t)
+	deps := configtest.OpenEmbedded(t)
 	resp, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "unknown-task.json", "", 0))
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
@@ -187,7 +162,7 @@ func TestEventUnknownTaskIsAcknowledged(t *testing.T) {
 
 func TestEventStaleRunIsAcknowledged(t *testing.T) {
 	t.Parallel()
-	deps := tdOpen(t)
+	deps := configtest.OpenEmbedded(t)
 	ctx := tdCtx(t)
 	id := tdCreate(t, deps, `{"steps": [{"name": "Validate"}, {"name": "Broken", "failUntilRetry": 1}]}`)
 	if resp, err := deps.Worker().Handle(ctx, tdEvent(t, "message.json", id, 0)); err != nil || len(resp.BatchItemFailures) != 0 {
@@ -227,7 +202,7 @@ func TestEventStaleRunIsAcknowledged(t *testing.T) {
 
 func TestEventDeadLetterFailsActiveTask(t *testing.T) {
 	t.Parallel()
-	deps := tdOpen(t)
+	deps := configtest.OpenEmbedded(t)
 	id := tdCreate(t, deps, `{"steps": [{"name": "Only"}]}`)
 	ev := tdEvent(t, "dead-letter.json", id, 0)
 	resp, err := deps.Worker().HandleDeadLetter(tdCtx(t), ev)
@@ -261,7 +236,7 @@ func TestEventDeadLetterFailsActiveTask(t *testing.T) {
 
 func TestEventDeadLetterOfUnknownTask(t *testing.T) {
 	t.Parallel()
-	deps := tdOpen(t)
+	deps := configtest.OpenEmbedded(t)
 	resp, err := deps.Worker().HandleDeadLetter(tdCtx(t), tdEvent(t, "dead-letter.json", "01JDK6Q8W7C2N3X9RT0V5M4B1A", 0))
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Errorf("dead letter of a task that does not exist: %v %v, want acknowledged", resp, err)

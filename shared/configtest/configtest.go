@@ -1,0 +1,128 @@
+// Package configtest is test support for code that runs a Tasklane in process, as
+// net/http/httptest is for HTTP: a logger that writes to the test's log, an injectable clock
+// and a Tasklane wired by config.Open on the embedded backends. Its files are ordinary .go
+// files, not _test.go ones, so that the tests of other packages can import it; nothing
+// outside tests should.
+//
+// These helpers were written again in the tests of apigw, worker and localrun (and the
+// template checks); one copy here keeps them alike, e.g. every test logger stops writing once
+// its test has ended, which a straggling goroutine would otherwise turn into a panic.
+package configtest
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/config"
+)
+
+// EnvTestLog is the variable that turns on debug logging in tests that are quiet by default
+// (QuietLogger): TASKLANE_TEST_LOG=1 go test -v ./shared/localrun/ ...
+const EnvTestLog = "TASKLANE_TEST_LOG"
+
+// Logger returns a logger that writes text lines to t.Log at debug level and above, so that
+// every line is shown for a failing (or -v) test and none for a passing one.
+func Logger(t testing.TB) *slog.Logger {
+	return LoggerAt(t, slog.LevelDebug)
+}
+
+// QuietLogger is LoggerAt(t, slog.LevelWarn), or Logger(t) when TASKLANE_TEST_LOG is set:
+// for tests whose Tasklane logs so much at debug level (workers, pollers, sweepers) that a
+// failure's output would drown in it.
+func QuietLogger(t testing.TB) *slog.Logger {
+	if os.Getenv(EnvTestLog) != "" {
+		return Logger(t)
+	}
+	return LoggerAt(t, slog.LevelWarn)
+}
+
+// LoggerAt returns a logger that writes text lines of level and above to t.Log. Lines
+// logged after the test has ended (after its cleanups ran), as a goroutine the test did not
+// wait for may do, are dropped: testing would panic on them.
+func LoggerAt(t testing.TB, level slog.Leveler) *slog.Logger {
+	w := &logWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.done = true
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// logWriter sends each write (one log line) to t.Log until the test has ended.
+type logWriter struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+// Clock is an injectable clock: the real time in UTC plus an offset the test advances, so
+// that leases, staleness and expiry are reached without waiting while everything else
+// (emulator timestamps, timeouts) keeps running on real time. Pass its Now where a
+// func() time.Time is wanted (config.Deps.Now, worker.Worker.Now, ...). The zero value is
+// ready to use, and it is safe for concurrent use.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns the real time in UTC plus the offset.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().UTC().Add(c.offset)
+}
+
+// Advance moves the clock d ahead of real time (further).
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// MarkerSecret is the page-marker secret of the Tasklanes OpenEmbedded opens.
+const MarkerSecret = "configtest-marker-secret"
+
+// OpenEmbedded wires a Tasklane with config.Open on the embedded backends: a file store in a
+// fresh t.TempDir() and the in-process queue, the marker secret MarkerSecret, the API
+// Gateway claims apigw.DefaultClaims and the other settings at Config's zero values, with
+// Logger(t) as its logger. Each of cfg may change the settings before Open; one that selects
+// DynamoDB or SQS fails the test (that is not embedded). The Tasklane is closed when the test
+// ends.
+func OpenEmbedded(t testing.TB, cfg ...func(*config.Config)) *config.Deps {
+	t.Helper()
+	c := config.Config{
+		DataFile:     filepath.Join(t.TempDir(), "tasklane.db"),
+		MarkerSecret: []byte(MarkerSecret),
+		Claims:       apigw.DefaultClaims,
+	}
+	for _, f := range cfg {
+		f(&c)
+	}
+	if c.TableName != "" || c.QueueURL != "" || c.DeadLetterURL != "" {
+		t.Fatalf("configtest.OpenEmbedded: the settings name AWS resources (table %q, queue %q, dead-letter queue %q)",
+			c.TableName, c.QueueURL, c.DeadLetterURL)
+	}
+	deps, err := config.Open(context.Background(), c, Logger(t))
+	if err != nil {
+		t.Fatalf("configtest.OpenEmbedded: %v", err)
+	}
+	t.Cleanup(func() { _ = deps.Close() })
+	return deps
+}
