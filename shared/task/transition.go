@@ -106,7 +106,8 @@ func (t Task) RetryAttempt(i int, e Error, now time.Time) (Change, error) {
 }
 
 // Fail ends the run in failure: the subtask being attempted (or the next one) fails, the
-// ones after it stay pending for a retry, and the error is recorded. It is taken by a worker
+// ones after it stay pending for a retry, and the error is recorded. If a cancel was
+// requested meanwhile, the task ends cancelled instead (the error is still recorded). It is taken by a worker
 // on a permanent error or a spent budget, and by the dead-letter handler when a task's
 // message could not be delivered; so it is allowed from pending and processing.
 func (t Task) Fail(e Error, now time.Time) (Change, error) {
@@ -123,8 +124,14 @@ func (t Task) Fail(e Error, now time.Time) (Change, error) {
 	}
 	e.ErrorType = ErrorTypeError
 	c.Task.Errors = append(c.Task.Errors, c.Task.stamp(e, i))
+	if t.CancelRequested {
+		// A cancel was accepted while the subtask ran: the task ends cancelled, as the
+		// client was told, with the failure kept in its errors.
+		c.Task.Message = "cancelled at the client's request; meanwhile: " + e.Message
+		c.Task.cancel()
+		return c, nil
+	}
 	c.Task.Message = e.Message
-	c.Task.CancelRequested = false
 	c.Task.end(Failure)
 	return c, nil
 }
@@ -151,13 +158,14 @@ func (t Task) Succeed(result json.RawMessage, resultURL string, now time.Time) (
 //     loses and it stops.
 //   - processing with a subtask running: cancelRequested is set; the running subtask may
 //     finish and the worker ends the task cancelled before the next one (ConfirmCancel).
-//     Asking again changes nothing and is accepted.
+//     Asking again changes nothing and is accepted, unless the subtask has stopped
+//     meanwhile (it failed and waits to be retried): then the task is cancelled at once.
 //   - success, failure, cancelled: refused with ErrNotCancellable.
 func (t Task) Cancel(now time.Time) (Change, error) {
 	if !t.Cancellable() {
 		return t.refuse("cancel", ErrNotCancellable)
 	}
-	if t.Status == Processing && t.CancelRequested {
+	if t.Status == Processing && t.CancelRequested && t.running() {
 		return Change{Task: t.Clone(), FromStatus: t.Status, FromVersion: t.Version}, nil
 	}
 	c := t.begin(now)

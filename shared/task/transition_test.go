@@ -290,7 +290,6 @@ func TestFail(t *testing.T) {
 		{"running subtask", build(R, false, S, R, P), task.Error{ErrorCode: "BOOM", Message: "m", Causes: []string{"c"}}, nil, []task.Status{S, F, P}, 1, "step-1", 33, fixtureRetention},
 		{"waiting to retry (budget spent)", retryWait, task.Error{ErrorCode: "SPENT", Message: "m"}, nil, []task.Status{S, F, P}, 1, "step-1", 33, fixtureRetention},
 		{"last subtask", build(R, false, S, S, R), task.Error{ErrorCode: "BOOM", Message: "m"}, nil, []task.Status{S, S, F}, 2, "step-2", 66, fixtureRetention},
-		{"with a cancel requested", build(R, true, S, R, P), task.Error{ErrorCode: "BOOM", Message: "m"}, nil, []task.Status{S, F, P}, 1, "step-1", 33, fixtureRetention},
 		{"caller names the subtask", build(R, false, R, P), task.Error{ErrorCode: "BOOM", Message: "m", SubTask: "mine"}, nil, []task.Status{F, P}, 0, "mine", 0, fixtureRetention},
 		{"every subtask succeeded (result failed)", build(R, false, S, S), task.Error{ErrorCode: "RESULT", Message: "m"}, nil, []task.Status{S, S}, -1, "", 100, fixtureRetention},
 		{"default retention", zeroRetention(build(R, false, S, R)), task.Error{ErrorCode: "BOOM", Message: "m"}, nil, []task.Status{S, F}, 1, "step-1", 50, task.DefaultRetention},
@@ -447,7 +446,8 @@ func TestCancel(t *testing.T) {
 		{name: "processing with a running subtask: cancel requested only", in: build(R, false, S, R, P),
 			want: want{R, true, []task.Status{S, R, P}, 33, 0}},
 		{name: "again while requested and running", in: build(R, true, S, R, P), empty: true},
-		{name: "again while requested, between subtasks", in: build(R, true, S, P, P), empty: true},
+		{name: "again while requested, between subtasks: cancelled at once", in: build(R, true, S, P, P),
+			want: want{C, true, []task.Status{S, C, C}, 33, fixtureRetention}},
 		{name: "success", in: build(S, false, S, S), wantErr: task.ErrNotCancellable},
 		{name: "failure", in: build(F, false, S, F), wantErr: task.ErrNotCancellable},
 		{name: "cancelled", in: build(C, false, S, C), wantErr: task.ErrNotCancellable},
@@ -750,5 +750,32 @@ func TestExpiresAtRetention(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFailWithCancelRequested: a subtask that fails after a cancel was accepted ends the
+// task cancelled, as the client was told, with the failure kept in its errors and every
+// subtask not started cancelled.
+func TestFailWithCancelRequested(t *testing.T) {
+	t.Parallel()
+	in := build(R, true, S, R, P)
+	snap := snapshot(in)
+	c, err := in.Fail(task.Error{ErrorCode: "BOOM", Message: "m"}, later)
+	if err != nil {
+		t.Fatalf("Fail: %v", err)
+	}
+	checkChange(t, in, snap, c, later)
+	got := c.Task
+	if got.Status != task.Cancelled || got.Message != "cancelled at the client's request; meanwhile: m" {
+		t.Errorf("task = %s message %q", got.Status, got.Message)
+	}
+	if want := []task.Status{S, F, C}; !reflect.DeepEqual(subStatuses(got), want) {
+		t.Errorf("subtasks = %v, want %v", subStatuses(got), want)
+	}
+	if e := got.Errors[len(got.Errors)-1]; e.ErrorCode != "BOOM" || e.ErrorType != task.ErrorTypeError || e.SubTask != "step-1" {
+		t.Errorf("error = %+v", e)
+	}
+	if got.FinishedAt == nil || got.ExpiresAt == nil || got.Retryable() || got.Cancellable() {
+		t.Errorf("cancelled task: finishedAt %v expiresAt %v retryable %v cancellable %v", got.FinishedAt, got.ExpiresAt, got.Retryable(), got.Cancellable())
 	}
 }

@@ -262,6 +262,9 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 		if err != nil || out.ack {
 			return &out, err
 		}
+		if t.CancelRequested {
+			return nil, nil // no backoff for a task that is to end cancelled
+		}
 		d := w.backoff(attempt)
 		log.InfoContext(ctx, "subtask will be retried", "subTask", t.SubTasks[i].Name, "attempt", attempt, "delay", d)
 		o := later(d)
