@@ -150,11 +150,8 @@ func (h *Handler) principal(ev *events.APIGatewayV2HTTPRequest) (api.Principal, 
 			p.Admin = true
 		}
 	}
-	for _, scope := range a.JWT.Scopes {
-		if scope == AdminRole {
-			p.Admin = true
-		}
-	}
+	// Only the roles claim grants admin, not OAuth scopes: clients can often ask for
+	// scopes themselves.
 	return p, nil
 }
 

@@ -385,14 +385,14 @@ func (h *Handler) schemaTask(_ context.Context, r *request) (*response, error) {
 	if err := noQuery(r); err != nil {
 		return nil, err
 	}
-	return &response{status: http.StatusOK, raw: taskSchema, headers: map[string]string{"Content-Type": "application/schema+json"}}, nil
+	return &response{status: http.StatusOK, raw: taskSchema, headers: map[string]string{"Content-Type": "application/json"}}, nil
 }
 
 func (h *Handler) schemaTasks(_ context.Context, r *request) (*response, error) {
 	if err := noQuery(r); err != nil {
 		return nil, err
 	}
-	return &response{status: http.StatusOK, raw: tasksSchema, headers: map[string]string{"Content-Type": "application/schema+json"}}, nil
+	return &response{status: http.StatusOK, raw: tasksSchema, headers: map[string]string{"Content-Type": "application/json"}}, nil
 }
 
 // jsonContent refuses bodies that are not JSON (415) before reading them.

@@ -72,7 +72,7 @@ func parse(raw json.RawMessage) ([]Step, error) {
 		switch {
 		case s.Name == "" || len(s.Name) > 100:
 			return nil, &task.InputError{Field: field + ".name", Reason: "must be 1 to 100 characters"}
-		case s.DurationMs < 0 || time.Duration(s.DurationMs)*time.Millisecond > MaxDuration:
+		case s.DurationMs < 0 || int64(s.DurationMs) > MaxDuration.Milliseconds(): // compared as integers: a huge value must not overflow into a short duration
 			return nil, &task.InputError{Field: field + ".durationMs", Reason: "must be 0 to 60000"}
 		case s.TransientFailures < 0:
 			return nil, &task.InputError{Field: field + ".transientFailures", Reason: "must be 0 or more"}

@@ -27,6 +27,7 @@ func TestPlan(t *testing.T) {
 		{"too many steps", `{"steps":[` + repeat(`{"name":"x"},`, 20) + `{"name":"x"}]}`, nil, "input.steps"},
 		{"unnamed step", `{"steps":[{"durationMs":1}]}`, nil, "input.steps[0].name"},
 		{"duration too long", `{"steps":[{"name":"A","durationMs":60001}]}`, nil, "input.steps[0].durationMs"},
+		{"duration that would overflow", `{"steps":[{"name":"A","durationMs":9223372036855}]}`, nil, "input.steps[0].durationMs"},
 		{"negative duration", `{"steps":[{"name":"A","durationMs":-1}]}`, nil, "input.steps[0].durationMs"},
 		{"negative transient failures", `{"steps":[{"name":"A"},{"name":"B","transientFailures":-1}]}`, nil, "input.steps[1].transientFailures"},
 		{"negative failUntilRetry", `{"steps":[{"name":"A","failUntilRetry":-2}]}`, nil, "input.steps[0].failUntilRetry"},

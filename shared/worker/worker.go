@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -241,7 +242,7 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 	attempt := t.SubTasks[i].Attempts
 	log.InfoContext(ctx, "subtask attempt", "subTask", t.SubTasks[i].Name, "attempt", attempt)
 
-	runErr := typ.Run(ctx, task.Attempt{Task: t.Clone(), Index: i, Attempt: attempt})
+	runErr := w.run(ctx, typ, task.Attempt{Task: t.Clone(), Index: i, Attempt: attempt}, log)
 
 	// Record the outcome only if the stored task still shows this very attempt; otherwise
 	// another worker took the task over (or a cancel ended it) and owns what happens next.
@@ -280,6 +281,18 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 		}
 		return &done, nil
 	}
+}
+
+// run performs the attempt, turning a panic in the type's code into a permanent step error:
+// one faulty step must not bring down the worker (and, in the local runner, the API).
+func (w *Worker) run(ctx context.Context, typ *task.Type, a task.Attempt, log *slog.Logger) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.ErrorContext(ctx, "step panicked", "panic", p, "stack", string(debug.Stack()))
+			err = &task.CodedError{Code: "STEP_PANICKED", Message: "the step crashed; see the worker's log"}
+		}
+	}()
+	return typ.Run(ctx, a)
 }
 
 // apply computes a transition from *t and writes it; on a lost race it re-reads the task and
