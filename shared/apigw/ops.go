@@ -8,16 +8,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tasklane/tasklane/shared/api"
+	"github.com/tasklane/tasklane/shared/strictjson"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -413,27 +414,45 @@ func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &api.ValidationError{Field: "body", Reason: "is empty; a JSON object is required"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &syn):
-			return &api.ValidationError{Field: "body", Reason: fmt.Sprintf("malformed JSON at byte %d", syn.Offset)}
-		case errors.As(err, &typ):
-			return &api.ValidationError{Field: typ.Field, Reason: "must be a " + typ.Type.String()}
-		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return &api.ValidationError{Field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), Reason: "is not a field of this request"}
-		default:
-			return &api.ValidationError{Field: "body", Reason: "malformed JSON"}
-		}
+	err := strictjson.Decode(body, v)
+	if err == nil {
+		return nil
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return &api.ValidationError{Field: "body", Reason: "must hold exactly one JSON object"}
+	var strict *strictjson.Error
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &strict):
+		return &api.ValidationError{Field: strict.Field, Reason: strict.Reason}
+	case errors.As(err, &syn):
+		return &api.ValidationError{Field: "body", Reason: fmt.Sprintf("malformed JSON at byte %d", syn.Offset)}
+	case errors.As(err, &typ) && typ.Field == "":
+		return &api.ValidationError{Field: "body", Reason: "must be a JSON object"}
+	case errors.As(err, &typ):
+		return &api.ValidationError{Field: typ.Field, Reason: "must be " + jsonKind(typ.Type)}
+	default:
+		return &api.ValidationError{Field: "body", Reason: "malformed JSON"}
 	}
-	return nil
+}
+
+// jsonKind names a Go type the way a client knows it: as a JSON kind.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
+	}
 }
 
 // emptyBody accepts no body, or an empty JSON object, for retry and cancel.

@@ -136,11 +136,6 @@ func (h *Handler) problem(ctx context.Context, log *slog.Logger, reqID, path str
 	return events.APIGatewayV2HTTPResponse{StatusCode: row.status, Headers: headers, Body: string(b)}
 }
 
-// detail is the client-facing sentence of a 4xx error: the error's own text, capitalised.
-func detail(err error) string {
-	s := err.Error()
-	if s == "" {
-		return ""
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
+// detail is the client-facing sentence of a 4xx error: the error's own text (our own
+// words and the client's field names, never an internal cause).
+func detail(err error) string { return err.Error() }

@@ -4,12 +4,13 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/tasklane/tasklane/shared/strictjson"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -55,11 +56,13 @@ func parse(raw json.RawMessage) ([]Step, error) {
 	if raw == nil {
 		return defaultSteps, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
 	var in Input
-	if err := dec.Decode(&in); err != nil {
-		return nil, &task.InputError{Field: "input", Reason: "demo input: " + err.Error()}
+	if err := strictjson.Decode(raw, &in); err != nil {
+		var se *strictjson.Error
+		if errors.As(err, &se) {
+			return nil, &task.InputError{Field: "input." + se.Field, Reason: se.Reason}
+		}
+		return nil, &task.InputError{Field: "input", Reason: "not a demo input: " + err.Error()}
 	}
 	if in.Steps == nil {
 		return defaultSteps, nil

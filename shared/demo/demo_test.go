@@ -31,7 +31,9 @@ func TestPlan(t *testing.T) {
 		{"negative duration", `{"steps":[{"name":"A","durationMs":-1}]}`, nil, "input.steps[0].durationMs"},
 		{"negative transient failures", `{"steps":[{"name":"A"},{"name":"B","transientFailures":-1}]}`, nil, "input.steps[1].transientFailures"},
 		{"negative failUntilRetry", `{"steps":[{"name":"A","failUntilRetry":-2}]}`, nil, "input.steps[0].failUntilRetry"},
-		{"unknown field", `{"steps":[{"name":"A","sleep":1}]}`, nil, "input"},
+		{"unknown field", `{"steps":[{"name":"A","sleep":1}]}`, nil, "input.steps[0].sleep"},
+		{"case-folded field", `{"steps":[{"NAME":"A"}]}`, nil, "input.steps[0].NAME"},
+		{"repeated field", `{"steps":[{"name":"A","name":"B"}]}`, nil, "input.steps[0].name"},
 		{"steps not a list", `{"steps":3}`, nil, "input"},
 	}
 	for _, c := range cases {
