@@ -91,8 +91,8 @@ func (b *createBody) spec() (task.Spec, error) {
 		return task.Spec{}, &api.ValidationError{Field: "resources", Reason: "at most 100"}
 	}
 	for i, res := range b.Resources {
-		if res.ResourceID == "" || res.Type == "" {
-			return task.Spec{}, &api.ValidationError{Field: fmt.Sprintf("resources[%d]", i), Reason: "needs resourceId and type"}
+		if res.ResourceID == "" || res.Type == "" || len(res.ResourceID) > 256 || len(res.Type) > 64 {
+			return task.Spec{}, &api.ValidationError{Field: fmt.Sprintf("resources[%d]", i), Reason: "needs resourceId (1 to 256 bytes) and type (1 to 64 bytes)"}
 		}
 	}
 	if len(b.RetentionSeconds) > 0 && string(b.RetentionSeconds) != "null" {

@@ -101,7 +101,7 @@ func (t Task) RetryAttempt(i int, e Error, now time.Time) (Change, error) {
 	c := t.begin(now)
 	c.Task.SubTasks[i].Status = Pending
 	e.ErrorType = ErrorTypeWarning
-	c.Task.Errors = append(c.Task.Errors, c.Task.stamp(e, i))
+	c.Task.addError(c.Task.stamp(e, i))
 	return c, nil
 }
 
@@ -123,7 +123,7 @@ func (t Task) Fail(e Error, now time.Time) (Change, error) {
 		s.FinishedAt = &at
 	}
 	e.ErrorType = ErrorTypeError
-	c.Task.Errors = append(c.Task.Errors, c.Task.stamp(e, i))
+	c.Task.addError(c.Task.stamp(e, i))
 	if t.CancelRequested {
 		// A cancel was accepted while the subtask ran: the task ends cancelled, as the
 		// client was told, with the failure kept in its errors.
@@ -286,6 +286,18 @@ func (t *Task) progress() int {
 		}
 	}
 	return done * 100 / len(t.SubTasks)
+}
+
+// MaxErrors bounds a task's error history: the newest are kept. Errors accumulate across
+// attempts and retries, and a task's stored item must stay well below DynamoDB's 400 KB.
+const MaxErrors = 50
+
+// addError appends e to the history, dropping the oldest entries beyond MaxErrors.
+func (t *Task) addError(e Error) {
+	t.Errors = append(t.Errors, e)
+	if over := len(t.Errors) - MaxErrors; over > 0 {
+		t.Errors = append([]Error(nil), t.Errors[over:]...)
+	}
 }
 
 func (t *Task) stamp(e Error, i int) Error {

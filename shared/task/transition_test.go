@@ -3,6 +3,7 @@ package task_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -777,5 +778,25 @@ func TestFailWithCancelRequested(t *testing.T) {
 	}
 	if got.FinishedAt == nil || got.ExpiresAt == nil || got.Retryable() || got.Cancellable() {
 		t.Errorf("cancelled task: finishedAt %v expiresAt %v retryable %v cancellable %v", got.FinishedAt, got.ExpiresAt, got.Retryable(), got.Cancellable())
+	}
+}
+
+// TestErrorHistoryIsBounded: the error history keeps the newest MaxErrors entries.
+func TestErrorHistoryIsBounded(t *testing.T) {
+	t.Parallel()
+	cur := build(R, false, R, P)
+	for n := 0; n < task.MaxErrors+5; n++ {
+		c, err := cur.RetryAttempt(0, task.Error{ErrorCode: "E", Message: fmt.Sprint(n)}, later)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur = c.Task
+		cur.SubTasks[0].Status = task.Processing // as StartAttempt would, for the next round
+	}
+	if len(cur.Errors) != task.MaxErrors {
+		t.Fatalf("%d errors kept, want %d", len(cur.Errors), task.MaxErrors)
+	}
+	if first, last := cur.Errors[0].Message, cur.Errors[len(cur.Errors)-1].Message; last != fmt.Sprint(task.MaxErrors+4) || first != "5" {
+		t.Errorf("kept %s..%s, want the newest (5..%d)", first, last, task.MaxErrors+4)
 	}
 }
