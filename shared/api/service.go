@@ -102,6 +102,9 @@ func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (C
 			return Created{}, ErrIdempotencyKeyReused
 		}
 		orig, err := s.Store.Get(ctx, exists.Existing.TaskID, now)
+		if errors.Is(err, task.ErrNotFound) {
+			return Created{}, task.ErrNotFound // the task expired before its key did
+		}
 		if err != nil {
 			return Created{}, err
 		}

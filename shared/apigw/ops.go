@@ -313,6 +313,9 @@ func listParams(v url.Values) (api.ListParams, url.Values, error) {
 			if err != nil {
 				return q, nil, err
 			}
+			if len(s) > 100 {
+				return q, nil, &api.ParamError{Param: k, Reason: "must be at most 100 characters"}
+			}
 			q.Type = s
 			canon.Set(k, s)
 		case "sort_key":
@@ -339,6 +342,9 @@ func listParams(v url.Values) (api.ListParams, url.Values, error) {
 			s, err := single(k)
 			if err != nil {
 				return q, nil, err
+			}
+			if len(s) > 256 {
+				return q, nil, &api.ParamError{Param: k, Reason: "must be at most 256 characters"}
 			}
 			q.Owner = s
 			canon.Set(k, s)
