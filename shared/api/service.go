@@ -205,7 +205,7 @@ func (s *Service) transition(ctx context.Context, p Principal, id string, step f
 
 // ListParams are a list's validated query parameters.
 type ListParams struct {
-	Owner    string // admin only; empty: the principal's tenant
+	Owner    string // admin only; empty: every tenant for an admin, the principal's tenant for others
 	Statuses []task.Status
 	Type     string
 	SortKey  task.SortKey
@@ -220,16 +220,17 @@ type Listed struct {
 	NextMarker string
 }
 
-// List returns one page of a tenant's tasks. A non-admin listing another owner is
-// ErrForbidden. The marker is bound to the principal, the owner listed and the query, so it
-// cannot be replayed elsewhere (ErrInvalidMarker).
+// List returns one page of tasks: a non-admin's are always its own tenant's (another owner
+// is ErrForbidden); an admin's are those of q.Owner, or of every tenant without one. The
+// marker is bound to the principal, the owner listed ("" for every tenant) and the query, so
+// it cannot be replayed elsewhere (ErrInvalidMarker).
 func (s *Service) List(ctx context.Context, p Principal, q ListParams) (Listed, error) {
 	owner := p.Tenant
-	if q.Owner != "" && q.Owner != p.Tenant {
-		if !p.Admin {
-			return Listed{}, ErrForbidden
-		}
-		owner = q.Owner
+	switch {
+	case p.Admin:
+		owner = q.Owner // "": every tenant
+	case q.Owner != "" && q.Owner != p.Tenant:
+		return Listed{}, ErrForbidden
 	}
 	binding := q.binding(p, owner)
 	var after []byte

@@ -31,6 +31,8 @@
 //	              "2006-01-02T15:04:05.000Z" + "#" + id
 //	act        S  "<status>#<fnv32a(id) % 8>", e.g. "pending#3", only while pending or
 //	              processing
+//	ga         S  "all#<fnv32a(id) % 8>", e.g. "all#5": the task's shard of the all-tenants
+//	              indexes, fixed for its life
 //
 // c and u are fixed width, so string order is time order, and end in the id, so that every
 // value is unique and can serve as a paging cursor with ties broken by id. expiresAt is the
@@ -44,13 +46,23 @@
 //	byCreated        (o, c)    ┐ INCLUDE doc, st, ty, expiresAt: what a list needs; every
 //	byUpdated        (o, u)    │ projected byte is written (and paid for) again on every
 //	byStatusCreated  (os, c)   │ change of the task, and listed tasks omit input and result,
-//	byStatusUpdated  (os, u)   ┘ so in and res are not projected
+//	byStatusUpdated  (os, u)   │ so in and res are not projected
+//	allCreated       (ga, c)   │
+//	allUpdated       (ga, u)   ┘
 //	byActive         (act, u)  KEYS_ONLY, for Stale
 //
-// Lists are per tenant, so every list index is partitioned by owner (or owner and status). A
+// Lists are per tenant, so every list index but allCreated and allUpdated is partitioned by
+// owner (or owner and status). A
 // status filter of one status reads one byStatus* partition; several statuses read one
 // partition each and merge them (see List); no filter, or all five statuses, reads byCreated
-// or byUpdated. byActive is sparse, since act exists only on active tasks, so the sweeper
+// or byUpdated. An admin's list of every tenant (ListQuery.Owner "") reads allCreated or
+// allUpdated: one partition for every task would be a hot partition by design, so ga spreads
+// the tasks over 8 shards by a hash of the id, and a page queries the 8 shards and merges them
+// as the multi-status list does; the status and type filters are FilterExpressions there.
+// The trade-off: admin lists are rare and cost 8 Queries a page, while every task write pays
+// for the two indexes (each create or change also writes the task's entry in allCreated and
+// allUpdated, two more index writes per change, their projected bytes included). byActive is
+// sparse, since act exists only on active tasks, so the sweeper
 // reads only the tasks it may have to act on; it is spread over 8 shards so that a burst of
 // active tasks does not make one hot partition, and it is keys-only because the sweeper needs
 // only ids. Billing is PAY_PER_REQUEST: the traffic is bursty and unknown in advance.
@@ -84,8 +96,15 @@
 // List pages by key-range seek: the cursor is the sort-key value (c or u) up to which the
 // previous page read, and the next page's key condition is c < :after (descending) or
 // c > :after (ascending). Unlike ExclusiveStartKey, such a cursor is valid in every status
-// partition at once, which the multi-status merge needs, and stays valid when the item it
-// names has since been deleted or has moved.
+// partition at once, which the multi-status and all-tenants merges need, and stays valid when
+// the item it names has since been deleted or has moved. Each partition is queried with
+// Limit = page size + 1: DynamoDB returns a LastEvaluatedKey whenever a Query stops at its
+// Limit, even with nothing after it, so the one item more is what tells a page that ends at
+// the last task (no Next) from one with more to come.
+//
+// The doc attribute is JSON written without HTML escaping ('<', '>' and '&' as themselves,
+// not six-byte \u escapes), which keeps items further from DynamoDB's 400 KB limit; both forms
+// decode alike.
 //
 // Every call asks for ReturnConsumedCapacity INDEXES and hands it to the WithCapacity
 // callback, so that the cost of each operation, index writes included, can be measured.

@@ -1,6 +1,7 @@
 package dynamostore
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -48,9 +49,25 @@ func idemPK(owner, key string) string {
 // activeShards byActive partitions. fnv32a is cheap and stable across processes and
 // releases, unlike Go's map hash, so a task stays in its shard as long as its status lasts.
 func activeShard(status task.Status, id string) string {
+	return activePartition(status, int(idHash(id)%activeShards))
+}
+
+// idHash is fnv32a of a task id.
+func idHash(id string) uint32 {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(id))
-	return activePartition(status, int(h.Sum32()%activeShards))
+	return h.Sum32()
+}
+
+// allShard is the ga value of a task: the allCreated/allUpdated partition it is in, for
+// as long as it exists (the id never changes).
+func allShard(id string) string {
+	return allPartition(int(idHash(id) % allShards))
+}
+
+// allPartition is the ga value of one shard: "all#<shard>".
+func allPartition(shard int) string {
+	return "all#" + strconv.Itoa(shard)
 }
 
 // activePartition is the act value of one shard of one status: "<status>#<shard>".
@@ -79,7 +96,7 @@ func num(v int64) *types.AttributeValueMemberN {
 func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 	doc := t
 	doc.Input, doc.Result = nil, nil
-	b, err := json.Marshal(doc)
+	b, err := encodeDoc(doc)
 	if err != nil {
 		return nil, fmt.Errorf("dynamostore: encode task %s: %w", t.ID, err)
 	}
@@ -93,6 +110,7 @@ func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 		attrOwnerStatus: str(t.Owner + "#" + string(t.Status)),
 		attrCreated:     str(sortValue(t.CreatedAt, t.ID)),
 		attrUpdated:     str(sortValue(t.UpdatedAt, t.ID)),
+		attrAll:         str(allShard(t.ID)),
 	}
 	if len(t.Input) > 0 {
 		item[attrInput] = str(string(t.Input))
@@ -107,6 +125,19 @@ func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 		item[attrActive] = str(activeShard(t.Status, t.ID))
 	}
 	return item, nil
+}
+
+// encodeDoc is the JSON of doc without HTML escaping: json.Marshal writes each '<', '>' and
+// '&' as a six-byte \u escape, which would grow an item toward DynamoDB's 400 KB limit for
+// nothing (the doc is never embedded in HTML). Decoding reads either form.
+func encodeDoc(doc task.Task) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // itemTask decodes a task item, or the projection of one in a list index (which has no in

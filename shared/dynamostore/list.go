@@ -2,9 +2,13 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -19,31 +23,40 @@ import (
 // up to it in the list's order has been read, and the next page seeks past it with a key
 // condition, so every page costs one Query per partition read, however deep the walk.
 //
-// No status filter (or all five) reads byCreated or byUpdated; one status reads its
-// byStatus* partition; both are one Query per page, with Limit = q.Limit. The filters
-// (type; expired by whole seconds) are FilterExpressions, applied after Limit counted the
-// items, so a page may be short and still have a Next: the frontier is LastEvaluatedKey's
-// sort value, not the last returned task. Expiry is checked again in Go to the nanosecond.
+// Every partition is queried with Limit = q.Limit+1: DynamoDB returns a LastEvaluatedKey
+// whenever a Query stops at Limit, even when nothing follows, so a page of exactly q.Limit
+// tasks could not tell "the last task" from "more to come" and would end the walk with an
+// empty page. Reading one item more tells them apart: a partition that returned more than
+// q.Limit items is cut after the q.Limit-th, which becomes its frontier (it has more); one
+// that returned at most q.Limit items and still has a LastEvaluatedKey (the filters dropped
+// some of the items Limit counted) has read up to that key; any other is exhausted.
 //
-// Several statuses read one partition each, also one Query of Limit items each, and merge.
-// A partition that stopped early (a LastEvaluatedKey) has read only up to its frontier, so the
-// page ends at the earliest, in the list's order, of the limit-th merged task and every such
-// frontier; tasks after that boundary are left for the next page, which starts from it. So no
-// unread task of any partition is ever skipped, a page never holds more than Limit tasks, and
-// Next is nil only when every partition is exhausted.
+// No status filter (or all five) reads byCreated or byUpdated; one status reads its
+// byStatus* partition; both are one Query per page. The filters (type; expired by whole
+// seconds) are FilterExpressions, applied after Limit counted the items, so a page may be
+// short and still have a Next: the frontier is LastEvaluatedKey's sort value, not the last
+// returned task. Expiry is checked again in Go to the nanosecond.
+//
+// Several statuses read one partition each, also one Query each, and merge; so does a list
+// of every tenant (Owner ""), which reads the activeShards partitions of allCreated or
+// allUpdated with the status filter as a FilterExpression. A partition that is not exhausted
+// has read only up to its frontier, so the page ends at the earliest, in the list's order, of
+// the limit-th merged task and every such frontier; tasks after that boundary are left for
+// the next page, which starts from it. So no unread task of any partition is ever skipped, a
+// page never holds more than Limit tasks, and Next is nil only when every partition is
+// exhausted. A task listed twice in one page (an index is eventually consistent, so a task
+// that changed status may briefly show in both partitions) is listed once, as its newest
+// version.
 func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
-	if q.Owner == "" {
-		return task.Page{}, fmt.Errorf("dynamostore: list: no owner")
-	}
-	if q.Limit <= 0 || q.Limit > math.MaxInt32 {
+	if q.Limit <= 0 || q.Limit >= math.MaxInt32 {
 		return task.Page{}, fmt.Errorf("dynamostore: list: limit %d out of range", q.Limit)
 	}
-	var sortAttr, allIndex, statusIndex string
+	var sortAttr, ownerIndex, statusIndex, allIndex string
 	switch q.SortKey {
 	case task.SortCreated, "":
-		sortAttr, allIndex, statusIndex = attrCreated, IndexByCreated, IndexByStatusCreated
+		sortAttr, ownerIndex, statusIndex, allIndex = attrCreated, IndexByCreated, IndexByStatusCreated, IndexAllCreated
 	case task.SortUpdated:
-		sortAttr, allIndex, statusIndex = attrUpdated, IndexByUpdated, IndexByStatusUpdated
+		sortAttr, ownerIndex, statusIndex, allIndex = attrUpdated, IndexByUpdated, IndexByStatusUpdated, IndexAllUpdated
 	default:
 		return task.Page{}, fmt.Errorf("dynamostore: list: unknown sort key %q", q.SortKey)
 	}
@@ -58,20 +71,32 @@ func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 	if err != nil {
 		return task.Page{}, err
 	}
+	if len(statuses) == len(task.Statuses) {
+		statuses = nil // every status: no filter
+	}
 
-	if len(statuses) == 0 || len(statuses) == len(task.Statuses) {
-		p, err := s.queryPartition(ctx, q, allIndex, attrOwner, q.Owner, sortAttr, after)
-		return p.page(), err
-	}
-	if len(statuses) == 1 {
-		p, err := s.queryPartition(ctx, q, statusIndex, attrOwnerStatus, q.Owner+"#"+string(statuses[0]), sortAttr, after)
-		return p.page(), err
-	}
-	parts := make([]partition, len(statuses))
-	for i, st := range statuses {
-		if parts[i], err = s.queryPartition(ctx, q, statusIndex, attrOwnerStatus, q.Owner+"#"+string(st), sortAttr, after); err != nil {
+	if q.Owner == "" {
+		reads := make([]partitionRead, allShards)
+		for i := range reads {
+			reads[i] = partitionRead{index: allIndex, hashAttr: attrAll, hashValue: allPartition(i), statuses: statuses}
+		}
+		parts, err := s.queryPartitions(ctx, q, sortAttr, after, reads)
+		if err != nil {
 			return task.Page{}, err
 		}
+		return merge(parts, q.Limit, q.Desc), nil
+	}
+	if len(statuses) == 0 {
+		p, err := s.queryPartition(ctx, q, sortAttr, after, partitionRead{index: ownerIndex, hashAttr: attrOwner, hashValue: q.Owner})
+		return merge([]partition{p}, q.Limit, q.Desc), err
+	}
+	reads := make([]partitionRead, len(statuses))
+	for i, st := range statuses {
+		reads[i] = partitionRead{index: statusIndex, hashAttr: attrOwnerStatus, hashValue: q.Owner + "#" + string(st)}
+	}
+	parts, err := s.queryPartitions(ctx, q, sortAttr, after, reads)
+	if err != nil {
+		return task.Page{}, err
 	}
 	return merge(parts, q.Limit, q.Desc), nil
 }
@@ -106,23 +131,39 @@ type partition struct {
 	exhausted bool
 }
 
-// page is a single partition's answer: its tasks, and its frontier as Next.
-func (p partition) page() task.Page {
-	pg := task.Page{Tasks: make([]task.Task, 0, len(p.items))}
-	for _, it := range p.items {
-		pg.Tasks = append(pg.Tasks, it.task)
-	}
-	if !p.exhausted {
-		pg.Next = []byte(p.frontier)
-	}
-	return pg
+// partitionRead names one index partition a list reads, and the statuses a FilterExpression
+// keeps (none: every status; the status partitions need none).
+type partitionRead struct {
+	index, hashAttr, hashValue string
+	statuses                   []task.Status
 }
 
-// queryPartition is one Query of one index partition, past after, of at most q.Limit items.
-func (s *Store) queryPartition(ctx context.Context, q task.ListQuery, index, hashAttr, hashValue, sortAttr, after string) (partition, error) {
-	names := map[string]string{"#h": hashAttr, "#exp": attrExpiresAt}
+// queryPartitions queries every partition of reads, concurrently: a page's latency is that of
+// its slowest Query, not their sum.
+func (s *Store) queryPartitions(ctx context.Context, q task.ListQuery, sortAttr, after string, reads []partitionRead) ([]partition, error) {
+	if len(reads) == 1 {
+		p, err := s.queryPartition(ctx, q, sortAttr, after, reads[0])
+		return []partition{p}, err
+	}
+	parts := make([]partition, len(reads))
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, r := range reads {
+		wg.Go(func() { parts[i], errs[i] = s.queryPartition(ctx, q, sortAttr, after, r) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return parts, nil
+}
+
+// queryPartition is one Query of one index partition, past after, of at most q.Limit+1 items
+// (see List), cut to q.Limit.
+func (s *Store) queryPartition(ctx context.Context, q task.ListQuery, sortAttr, after string, r partitionRead) (partition, error) {
+	names := map[string]string{"#h": r.hashAttr, "#exp": attrExpiresAt}
 	values := map[string]types.AttributeValue{
-		":h":   str(hashValue),
+		":h":   str(r.hashValue),
 		":now": num(q.Now.Unix()), // floor: the TTL value is rounded up, so no live task is dropped
 	}
 	keyCond := "#h = :h"
@@ -141,23 +182,49 @@ func (s *Store) queryPartition(ctx context.Context, q task.ListQuery, index, has
 		values[":ty"] = str(q.Type)
 		filter += " AND #ty = :ty"
 	}
+	if len(r.statuses) > 0 {
+		names["#st"] = attrStatus
+		refs := make([]string, len(r.statuses))
+		for i, st := range r.statuses {
+			refs[i] = ":st" + strconv.Itoa(i)
+			values[refs[i]] = str(string(st))
+		}
+		filter += " AND #st IN (" + strings.Join(refs, ", ") + ")"
+	}
 	out, err := s.api.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(index),
+		IndexName:                 aws.String(r.index),
 		KeyConditionExpression:    aws.String(keyCond),
 		FilterExpression:          aws.String(filter),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 		ScanIndexForward:          aws.Bool(!q.Desc),
-		Limit:                     aws.Int32(int32(q.Limit)),
+		Limit:                     aws.Int32(int32(q.Limit + 1)),
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityIndexes,
 	})
 	if err != nil {
-		return partition{}, fmt.Errorf("dynamostore: list %s: %w", index, err)
+		return partition{}, fmt.Errorf("dynamostore: list %s: %w", r.index, err)
 	}
 	reportOne(s, OpQuery, out.ConsumedCapacity)
+	items := out.Items
 	var p partition
-	for _, item := range out.Items {
+	switch {
+	case len(items) > q.Limit:
+		// More than the page needs: the partition has more, and has been read up to the
+		// last item kept (the next page reads the rest again).
+		items = items[:q.Limit]
+		if p.frontier = stringAttr(items[len(items)-1], sortAttr); p.frontier == "" {
+			return partition{}, fmt.Errorf("dynamostore: list %s: item without %s", r.index, sortAttr)
+		}
+	case out.LastEvaluatedKey != nil:
+		// The filters dropped some of the items Limit counted: read up to the key.
+		if p.frontier = stringAttr(out.LastEvaluatedKey, sortAttr); p.frontier == "" {
+			return partition{}, fmt.Errorf("dynamostore: list %s: LastEvaluatedKey without %s", r.index, sortAttr)
+		}
+	default:
+		p.exhausted = true
+	}
+	for _, item := range items {
 		t, err := itemTask(item)
 		if err != nil {
 			return partition{}, err
@@ -167,18 +234,10 @@ func (s *Store) queryPartition(ctx context.Context, q task.ListQuery, index, has
 		}
 		p.items = append(p.items, listed{key: stringAttr(item, sortAttr), task: t})
 	}
-	// DynamoDB returns a LastEvaluatedKey whenever it stopped at Limit, even if nothing
-	// follows (the walk then ends with an empty page); moto 5.2.5 returns one only when
-	// another item follows. Either way a LastEvaluatedKey means "not known to be exhausted".
-	if out.LastEvaluatedKey == nil {
-		p.exhausted = true
-	} else if p.frontier = stringAttr(out.LastEvaluatedKey, sortAttr); p.frontier == "" {
-		return partition{}, fmt.Errorf("dynamostore: list %s: LastEvaluatedKey without %s", index, sortAttr)
-	}
 	return p, nil
 }
 
-// merge makes one page of several partitions' reads, as List describes.
+// merge makes one page of one or several partitions' reads, as List describes.
 func merge(parts []partition, limit int, desc bool) task.Page {
 	before := func(a, b string) bool { // a comes before b in the list's order
 		if desc {
@@ -190,7 +249,7 @@ func merge(parts []partition, limit int, desc bool) task.Page {
 	for _, p := range parts {
 		all = append(all, p.items...)
 	}
-	sort.Slice(all, func(i, j int) bool { return before(all[i].key, all[j].key) })
+	sort.SliceStable(all, func(i, j int) bool { return before(all[i].key, all[j].key) })
 
 	boundary, bounded := "", false
 	if len(all) > limit {
@@ -201,15 +260,45 @@ func merge(parts []partition, limit int, desc bool) task.Page {
 			boundary, bounded = p.frontier, true
 		}
 	}
-	pg := task.Page{Tasks: []task.Task{}}
+	var kept []listed
 	for _, it := range all {
 		if bounded && before(boundary, it.key) {
 			break
 		}
+		kept = append(kept, it)
+	}
+	pg := task.Page{Tasks: make([]task.Task, 0, len(kept))}
+	for _, it := range dedupe(kept) {
 		pg.Tasks = append(pg.Tasks, it.task)
 	}
 	if bounded {
 		pg.Next = []byte(boundary)
 	}
 	return pg
+}
+
+// dedupe keeps one entry per task id, that of the highest version (the newest state), at its
+// own place in the order.
+func dedupe(in []listed) []listed {
+	best := make(map[string]int, len(in)) // id -> index in in of its newest version
+	dup := false
+	for i, it := range in {
+		if j, ok := best[it.task.ID]; ok {
+			dup = true
+			if it.task.Version <= in[j].task.Version {
+				continue
+			}
+		}
+		best[it.task.ID] = i
+	}
+	if !dup {
+		return in
+	}
+	out := make([]listed, 0, len(best))
+	for i, it := range in {
+		if best[it.task.ID] == i {
+			out = append(out, it)
+		}
+	}
+	return out
 }

@@ -31,6 +31,11 @@ const (
 	// shards per status: key (act, u) with act = "<status>#<shard>". The sweeper (Stale)
 	// reads it, one status at a time.
 	IndexByActive = "byActive"
+	// IndexAllCreated lists every tenant's tasks by createdAt, for admins: key (ga, c) with
+	// ga = "all#<shard>", the tasks spread over 8 shards so that no partition is hot.
+	IndexAllCreated = "allCreated"
+	// IndexAllUpdated lists every tenant's tasks by updatedAt, for admins: key (ga, u).
+	IndexAllUpdated = "allUpdated"
 )
 
 // Attribute names of the items.
@@ -48,6 +53,7 @@ const (
 	attrCreated     = "c"
 	attrUpdated     = "u"
 	attrActive      = "act"
+	attrAll         = "ga"
 
 	// idempotency records
 	attrTaskID      = "taskId"
@@ -60,6 +66,10 @@ const (
 // activeShards is how many byActive partitions the tasks of each active status are spread
 // over.
 const activeShards = 8
+
+// allShards is how many allCreated/allUpdated partitions every tenant's tasks are spread
+// over; an all-tenants list reads them all.
+const allShards = 8
 
 // listProjection is what the list indexes carry besides their keys: what a listed task shows
 // (doc), and what a filter reads (st, ty, expiresAt).
@@ -89,7 +99,7 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 		TableName:   aws.String(name),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
-			s(attrPK), s(attrOwner), s(attrOwnerStatus), s(attrCreated), s(attrUpdated), s(attrActive),
+			s(attrPK), s(attrOwner), s(attrOwnerStatus), s(attrCreated), s(attrUpdated), s(attrActive), s(attrAll),
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
@@ -107,6 +117,8 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 				},
 				Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 			},
+			list(IndexAllCreated, attrAll, attrCreated),
+			list(IndexAllUpdated, attrAll, attrUpdated),
 		},
 	}
 }

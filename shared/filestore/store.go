@@ -10,6 +10,8 @@
 //	tasks       id                                      → the task as JSON
 //	by_created  owner · createdAt (ms) · id             → listEntry (status, type, expiresAt)
 //	by_updated  owner · updatedAt (ms) · id             → listEntry
+//	all_created createdAt (ms) · id                     → listEntry, every owner's tasks
+//	all_updated updatedAt (ms) · id                     → listEntry, every owner's tasks
 //	active      status · updatedAt (ns) · id            → empty; pending and processing only
 //	idem        owner · key                             → the Idempotency record as JSON
 //	meta        "schema"                                → layout version
@@ -18,7 +20,9 @@
 // another's keys whatever bytes the names hold; times are big-endian with the sign bit
 // flipped, so bytes sort as instants do. The list indexes keep status, type and expiry in
 // their values, so filters and expiry are judged without decoding tasks that are not
-// returned.
+// returned. all_created and all_updated are the same entries without the owner, for an
+// admin's list of every tenant (ListQuery.Owner ""): the same order, filters and cursors, on
+// one range that holds every owner's tasks.
 //
 // The active index leads with the status because the sweeper asks about each active status
 // with its own cutoff (a minute for pending, longer than any retry backoff for processing):
@@ -49,6 +53,8 @@ var (
 	bucketTasks   = []byte("tasks")
 	bucketCreated = []byte("by_created")
 	bucketUpdated = []byte("by_updated")
+	bucketAllCrt  = []byte("all_created")
+	bucketAllUpd  = []byte("all_updated")
 	bucketActive  = []byte("active")
 	bucketIdem    = []byte("idem")
 	bucketMeta    = []byte("meta")
@@ -57,8 +63,9 @@ var (
 )
 
 // schemaVersion names the layout above; a file written by another layout is refused at Open
-// rather than misread. Version 2 added the status to the active index's keys.
-const schemaVersion = "2"
+// rather than misread. Version 2 added the status to the active index's keys; version 3 added
+// all_created and all_updated, which Open builds from the tasks of a version 2 file.
+const schemaVersion = "3"
 
 // maxScan bounds the index entries one List call examines, so that a filter matching few
 // tasks does not hold a read transaction over the whole file; a page cut short by it still
@@ -86,7 +93,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("filestore: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketTasks, bucketCreated, bucketUpdated, bucketActive, bucketIdem, bucketMeta} {
+		for _, name := range [][]byte{bucketTasks, bucketCreated, bucketUpdated, bucketAllCrt, bucketAllUpd, bucketActive, bucketIdem, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -94,6 +101,11 @@ func Open(path string) (*Store, error) {
 		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get(keySchema); {
 		case v == nil:
+			return meta.Put(keySchema, []byte(schemaVersion))
+		case string(v) == "2":
+			if err := buildAllIndexes(tx); err != nil {
+				return fmt.Errorf("upgrading the file from layout version 2: %w", err)
+			}
 			return meta.Put(keySchema, []byte(schemaVersion))
 		case string(v) != schemaVersion:
 			return fmt.Errorf("file has layout version %q, this build reads %q (delete the file to start afresh)", v, schemaVersion)
@@ -236,11 +248,11 @@ func (s *Store) Apply(ctx context.Context, c task.Change) error {
 	})
 }
 
-// List returns one page of q.Owner's tasks in q's order, skipping tasks expired at q.Now and
+// List returns one page of q.Owner's tasks (every owner's when q.Owner is "") in q's order, skipping tasks expired at q.Now and
 // those the filters exclude. Next is the index position (sort time and id, never an offset)
 // of the last task returned, or of the last entry examined when maxScan cut the page short,
 // so the following page starts strictly after it whatever was created or changed meanwhile;
-// it is nil once the owner's index holds no further match.
+// it is nil once the owner's index (or the all-owners index) holds no further match.
 func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return task.Page{}, err
@@ -250,17 +262,27 @@ func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 	}
 	var bucket []byte
 	var tag byte
+	all := q.Owner == ""
 	switch q.SortKey {
 	case task.SortCreated, "":
 		bucket, tag = bucketCreated, tagCreated
+		if all {
+			bucket = bucketAllCrt
+		}
 	case task.SortUpdated:
 		bucket, tag = bucketUpdated, tagUpdated
+		if all {
+			bucket = bucketAllUpd
+		}
 	default:
 		return task.Page{}, fmt.Errorf("filestore: unknown sort key %q", q.SortKey)
 	}
-	prefix, err := ownerKey(q.Owner, nil)
-	if err != nil {
-		return task.Page{}, err
+	prefix := []byte{} // the all-owners index: every key
+	var err error
+	if !all {
+		if prefix, err = ownerKey(q.Owner, nil); err != nil {
+			return task.Page{}, err
+		}
 	}
 	var after []byte
 	if q.After != nil {
@@ -402,6 +424,11 @@ func indexKeys(t task.Task) (created, updated, active []byte, err error) {
 	return created, updated, active, nil
 }
 
+// allIndexKeys are the keys of t's entries in all_created and all_updated.
+func allIndexKeys(t task.Task) (created, updated []byte) {
+	return append(appendMillis(nil, t.CreatedAt), t.ID...), append(appendMillis(nil, t.UpdatedAt), t.ID...)
+}
+
 func putIndexes(tx *bolt.Tx, t task.Task) error {
 	created, updated, active, err := indexKeys(t)
 	if err != nil {
@@ -415,6 +442,9 @@ func putIndexes(tx *bolt.Tx, t task.Task) error {
 		return err
 	}
 	if err := tx.Bucket(bucketUpdated).Put(updated, entry); err != nil {
+		return err
+	}
+	if err := putAllIndexes(tx, t, entry); err != nil {
 		return err
 	}
 	if active != nil {
@@ -434,10 +464,41 @@ func deleteIndexes(tx *bolt.Tx, t task.Task) error {
 	if err := tx.Bucket(bucketUpdated).Delete(updated); err != nil {
 		return err
 	}
+	allCreated, allUpdated := allIndexKeys(t)
+	if err := tx.Bucket(bucketAllCrt).Delete(allCreated); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketAllUpd).Delete(allUpdated); err != nil {
+		return err
+	}
 	if active != nil {
 		return tx.Bucket(bucketActive).Delete(active)
 	}
 	return nil
+}
+
+func putAllIndexes(tx *bolt.Tx, t task.Task, entry []byte) error {
+	created, updated := allIndexKeys(t)
+	if err := tx.Bucket(bucketAllCrt).Put(created, entry); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketAllUpd).Put(updated, entry)
+}
+
+// buildAllIndexes fills all_created and all_updated from the stored tasks (a version 2 file
+// has none).
+func buildAllIndexes(tx *bolt.Tx) error {
+	return tx.Bucket(bucketTasks).ForEach(func(id, raw []byte) error {
+		var t task.Task
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return fmt.Errorf("decode task %s: %w", id, err)
+		}
+		entry, err := json.Marshal(listEntry{Status: t.Status, Type: t.Type, ExpiresAt: t.ExpiresAt})
+		if err != nil {
+			return err
+		}
+		return putAllIndexes(tx, t, entry)
+	})
 }
 
 // activePrefix is the start of every key of status in the active index: the status,

@@ -279,3 +279,60 @@ func ids(ts []task.Task) []string {
 	}
 	return out
 }
+
+// TestUpgradeFromVersion2: a file of layout version 2 (no all-owners indexes) opens, its
+// all-owners indexes built from its tasks, so an admin's list of every tenant sees them.
+func TestUpgradeFromVersion2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	base := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
+	reg, err := task.NewRegistry(task.Type{
+		Name: "demo",
+		Plan: func(json.RawMessage) ([]task.Step, error) { return []task.Step{{Name: "One"}}, nil },
+		Run:  func(context.Context, task.Attempt) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mustOpen(t, path)
+	var want []string
+	for i, owner := range []string{"tenant-a", "tenant-b", "tenant-a"} {
+		at := base.Add(time.Duration(i) * time.Second)
+		tk, err := reg.New(task.NewID(at), owner, task.Spec{Type: "demo"}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Create(t.Context(), tk, nil); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, tk.ID)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketAllCrt, bucketAllUpd} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, []byte("2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, path)
+	t.Cleanup(func() { _ = s.Close() })
+	for _, key := range []task.SortKey{task.SortCreated, task.SortUpdated} {
+		p, err := s.List(t.Context(), task.ListQuery{SortKey: key, Limit: 10, Now: base.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, tk := range p.Tasks {
+			got = append(got, tk.ID)
+		}
+		if !slices.Equal(got, want) || p.Next != nil {
+			t.Errorf("%s: all-owners list after upgrade %v (next %q), want %v", key, got, p.Next, want)
+		}
+	}
+}

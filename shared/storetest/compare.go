@@ -151,7 +151,7 @@ func inOrder(a, b task.Task, key task.SortKey, desc bool) bool {
 func expectedList(all []task.Task, q task.ListQuery) []task.Task {
 	var out []task.Task
 	for _, tk := range all {
-		if tk.Owner != q.Owner || tk.Expired(q.Now) {
+		if (q.Owner != "" && tk.Owner != q.Owner) || tk.Expired(q.Now) {
 			continue
 		}
 		if q.Type != "" && tk.Type != q.Type {

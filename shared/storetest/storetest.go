@@ -14,7 +14,8 @@
 //   - Create with an idempotency record writes both or neither; a live record of the same
 //     owner and key is an *task.IdempotencyExistsError carrying the first use; a record whose
 //     ExpiresAt is before the new task's CreatedAt is gone and is replaced.
-//   - List is per owner, ordered by (createdAt, id) or (updatedAt, id) either way, filtered by
+//   - List is per owner (Owner "" is every owner's tasks, for admins, with the same order,
+//     filters, paging and expiry), ordered by (createdAt, id) or (updatedAt, id) either way, filtered by
 //     statuses and type, never more than Limit per page; walking Next visits every matching
 //     task once, in order, and in createdAt order still does so while tasks are created,
 //     changed and expire between pages. List may leave Input and Result empty (the API
@@ -79,6 +80,10 @@ var cases = []struct {
 	{"List/Expired", testListExpired},
 	{"List/ConcurrentWalkCreated", testListConcurrentWalkCreated},
 	{"List/ConcurrentWalkUpdated", testListConcurrentWalkUpdated},
+	{"List/AllOwners/Empty", testListAllOwnersEmpty},
+	{"List/AllOwners/Queries", testListAllOwnersQueries},
+	{"List/AllOwners/Expired", testListAllOwnersExpired},
+	{"List/AllOwners/ConcurrentWalkCreated", testListAllOwnersConcurrentWalk},
 	{"Stale/Selects", testStaleSelects},
 	{"Stale/Limit", testStaleLimit},
 	{"Stale/Starvation", testStaleStarvation},

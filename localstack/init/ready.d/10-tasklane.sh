@@ -55,7 +55,8 @@ else
     {"AttributeName": "os", "AttributeType": "S"},
     {"AttributeName": "c", "AttributeType": "S"},
     {"AttributeName": "u", "AttributeType": "S"},
-    {"AttributeName": "act", "AttributeType": "S"}
+    {"AttributeName": "act", "AttributeType": "S"},
+    {"AttributeName": "ga", "AttributeType": "S"}
   ],
   "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
   "GlobalSecondaryIndexes": [
@@ -63,7 +64,9 @@ else
     {"IndexName": "byUpdated", "KeySchema": [{"AttributeName": "o", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], $projection},
     {"IndexName": "byStatusCreated", "KeySchema": [{"AttributeName": "os", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $projection},
     {"IndexName": "byStatusUpdated", "KeySchema": [{"AttributeName": "os", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], $projection},
-    {"IndexName": "byActive", "KeySchema": [{"AttributeName": "act", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}
+    {"IndexName": "byActive", "KeySchema": [{"AttributeName": "act", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "KEYS_ONLY"}},
+    {"IndexName": "allCreated", "KeySchema": [{"AttributeName": "ga", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $projection},
+    {"IndexName": "allUpdated", "KeySchema": [{"AttributeName": "ga", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], $projection}
   ],
   "SSESpecification": {"Enabled": true}
 }

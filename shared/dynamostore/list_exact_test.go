@@ -1,0 +1,151 @@
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// limitLEK wraps the emulator's API to behave as real DynamoDB does and moto does not: a
+// Query that stops at its Limit returns a LastEvaluatedKey even when no further item
+// follows. It can make that key only when the filter dropped nothing (the last item read is
+// the last returned), so the tests below use data the filters keep whole.
+type limitLEK struct {
+	API
+	t *testing.T
+}
+
+func (f limitLEK) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	out, err := f.API.Query(ctx, in, o...)
+	if err != nil || in.Limit == nil || out.LastEvaluatedKey != nil || out.ScannedCount != *in.Limit {
+		return out, err
+	}
+	if out.Count != out.ScannedCount {
+		f.t.Errorf("limitLEK: the filter dropped items of a Query that stopped at Limit; cannot make its LastEvaluatedKey")
+		return out, err
+	}
+	last := out.Items[len(out.Items)-1]
+	key := map[string]types.AttributeValue{}
+	for _, a := range []string{attrPK, attrOwner, attrOwnerStatus, attrAll, attrActive, attrCreated, attrUpdated} {
+		if v, ok := last[a]; ok {
+			key[a] = v
+		}
+	}
+	out.LastEvaluatedKey = key
+	return out, nil
+}
+
+// TestListExactLastPage: with DynamoDB's LastEvaluatedKey at every Limit, a page that ends
+// exactly at the last matching task still has no Next, so a walk never ends with an empty
+// page, whether the list reads one partition (owner, one status), several (statuses) or
+// the eight shards of the all-tenants index; a single-partition page is still one Query.
+func TestListExactLastPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rec := &recorder{api: limitLEK{API: e.client, t: t}}
+	s := New(rec, e.table)
+	for i := range 6 {
+		tk := mustCreate(t, s, newTask(t, "exact", typeAlpha, at(time.Duration(i)*time.Second)))
+		if i%2 == 1 {
+			drive(t, s, tk, task.Cancelled, at(time.Minute+time.Duration(i)*time.Second))
+		}
+	}
+	now := at(time.Hour) // nothing has expired: the filters drop nothing
+
+	// The fake does what it should: a Query stopping at Limit on the last item has a key.
+	out, err := rec.Query(t.Context(), &dynamodb.QueryInput{
+		TableName: aws.String(e.table), IndexName: aws.String(IndexByCreated),
+		KeyConditionExpression:    aws.String("o = :o"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str("exact")},
+		Limit:                     aws.Int32(6),
+	})
+	if err != nil || out.LastEvaluatedKey == nil || len(out.Items) != 6 {
+		t.Fatalf("fake: Query stopping at the last item: err %v, %d items, LastEvaluatedKey %v", err, len(out.Items), out.LastEvaluatedKey)
+	}
+	rec.reset()
+
+	for _, tc := range []struct {
+		name     string
+		owner    string
+		statuses []task.Status
+		n        int // matching tasks
+		queries  int // Queries per page
+	}{
+		{"owner", "exact", nil, 6, 1},
+		{"one status", "exact", []task.Status{task.Cancelled}, 3, 1},
+		{"several statuses", "exact", []task.Status{task.Pending, task.Cancelled}, 6, 2},
+		{"all tenants", "", nil, 6, allShards},
+	} {
+		for _, sk := range []task.SortKey{task.SortCreated, task.SortUpdated} {
+			for _, desc := range []bool{false, true} {
+				for _, limit := range []int{1, 2, 3, 6, 7} {
+					if limit > tc.n+1 {
+						continue
+					}
+					name := fmt.Sprintf("%s/%s/desc=%v/limit=%d", tc.name, sk, desc, limit)
+					q := task.ListQuery{Owner: tc.owner, Statuses: tc.statuses, SortKey: sk, Desc: desc, Limit: limit, Now: now}
+					seen := map[string]bool{}
+					pages := 0
+					for {
+						rec.reset()
+						p, err := s.List(t.Context(), q)
+						if err != nil {
+							t.Fatalf("%s: %v", name, err)
+						}
+						if n := len(rec.reset()); n != tc.queries {
+							t.Errorf("%s: page %d took %d Queries, want %d", name, pages+1, n, tc.queries)
+						}
+						pages++
+						if len(p.Tasks) == 0 {
+							t.Errorf("%s: page %d is empty", name, pages)
+						}
+						for _, tk := range p.Tasks {
+							if seen[tk.ID] {
+								t.Errorf("%s: task %s listed twice", name, tk.ID)
+							}
+							seen[tk.ID] = true
+						}
+						if p.Next == nil || pages > 10 {
+							break
+						}
+						q.After = p.Next
+					}
+					if want := (tc.n + limit - 1) / limit; pages != want || len(seen) != tc.n {
+						t.Errorf("%s: %d pages listing %d tasks, want %d pages listing %d (the last without Next)", name, pages, len(seen), want, tc.n)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestListDedupe: a task shown by two partitions of one page (an index lagging behind a
+// status change) is listed once, as its newest version.
+func TestListDedupe(t *testing.T) {
+	t.Parallel()
+	old := task.Task{ID: "x", Version: 1, Status: task.Pending}
+	cur := task.Task{ID: "x", Version: 2, Status: task.Cancelled}
+	other := task.Task{ID: "y", Version: 1}
+	for _, desc := range []bool{false, true} {
+		parts := []partition{
+			{items: []listed{{key: "2026-11-22T08:30:00.000Z#x", task: old}}, exhausted: true},
+			{items: []listed{{key: "2026-11-22T08:30:01.000Z#x", task: cur}, {key: "2026-11-22T08:30:02.000Z#y", task: other}}, exhausted: true},
+		}
+		p := merge(parts, 10, desc)
+		if len(p.Tasks) != 2 || p.Next != nil {
+			t.Fatalf("desc=%v: merged %v, next %q", desc, p.Tasks, p.Next)
+		}
+		for _, tk := range p.Tasks {
+			if tk.ID == "x" && tk.Version != 2 {
+				t.Errorf("desc=%v: x listed at version %d, want the newest (2)", desc, tk.Version)
+			}
+		}
+	}
+}
