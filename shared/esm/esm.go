@@ -19,7 +19,6 @@ package esm
 import (
 	"context"
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -237,7 +236,7 @@ func batch(ctx context.Context, q queue.Queue, handler Handler, opts Options) (i
 func invoke(ctx context.Context, handler Handler, ev events.SQSEvent, timeout time.Duration) (resp events.SQSEventResponse, err error) {
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	hctx = lambdacontext.NewContext(hctx, &lambdacontext.LambdaContext{AwsRequestID: requestID()})
+	hctx = lambdacontext.NewContext(hctx, &lambdacontext.LambdaContext{AwsRequestID: queue.UUID()})
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("esm: handler panicked: %v\n%s", p, debug.Stack())
@@ -273,16 +272,6 @@ func Event(ds []queue.Delivery, queueARN, region string) events.SQSEvent {
 		})
 	}
 	return ev
-}
-
-// requestID returns a random UUID, the form of Lambda's request IDs.
-func requestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -108,7 +108,7 @@ func (q *Queue) Send(ctx context.Context, m queue.Message, delay time.Duration) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	q.add(&message{id: newMessageID(), body: m.Encode(), sentAt: time.Now()}, delay)
+	q.add(&message{id: queue.UUID(), body: m.Encode(), sentAt: time.Now()}, delay)
 	return nil
 }
 
@@ -118,7 +118,7 @@ func (q *Queue) SendBody(ctx context.Context, body string, delay time.Duration) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	q.add(&message{id: newMessageID(), body: body, sentAt: time.Now()}, delay)
+	q.add(&message{id: queue.UUID(), body: body, sentAt: time.Now()}, delay)
 	return nil
 }
 
@@ -322,16 +322,6 @@ func (q *Queue) broadcastLocked() {
 
 func clamp(d, limit time.Duration) time.Duration {
 	return min(max(d, 0), limit)
-}
-
-// newMessageID returns a random UUID (version 4), the form of SQS's message IDs.
-func newMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func randomHex(n int) string {

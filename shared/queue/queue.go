@@ -6,6 +6,8 @@ package queue
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -65,4 +67,15 @@ type Queue interface {
 	// ChangeVisibility makes a received message visible again after d (at most MaxDelay):
 	// the worker's backoff before another attempt.
 	ChangeVisibility(ctx context.Context, receiptHandle string, d time.Duration) error
+}
+
+// UUID returns a random version-4 UUID, the form of SQS's message ids and of Lambda's
+// request ids, which the in-process queue and the event source mapping imitate.
+func UUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
