@@ -10,7 +10,7 @@ import (
 
 func TestClockAdvances(t *testing.T) {
 	var c configtest.Clock // the zero value is real time
-	if d := c.Now().Sub(time.Now()); d < -time.Second || d > time.Second {
+	if d := time.Until(c.Now()); d < -time.Second || d > time.Second {
 		t.Fatalf("zero Clock is %v off real time", d)
 	}
 	if loc := c.Now().Location(); loc != time.UTC {
@@ -18,7 +18,7 @@ func TestClockAdvances(t *testing.T) {
 	}
 	c.Advance(time.Hour)
 	c.Advance(30 * time.Minute)
-	if d := c.Now().Sub(time.Now()); d < 90*time.Minute-time.Second || d > 90*time.Minute+time.Second {
+	if d := time.Until(c.Now()); d < 90*time.Minute-time.Second || d > 90*time.Minute+time.Second {
 		t.Fatalf("after advancing 90m the clock is %v ahead", d)
 	}
 }

@@ -69,9 +69,3 @@ func (c *counter) take() bool {
 	}
 	return false
 }
-
-func (c *counter) left() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
-}
