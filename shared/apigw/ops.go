@@ -110,9 +110,23 @@ func (b *createBody) spec() (task.Spec, error) {
 // that whitespace and key order do not matter.
 func (b *createBody) hash() string {
 	canon := *b
+	// Absent, null and empty mean the same request.
+	if string(canon.Input) == "null" {
+		canon.Input = nil
+	}
+	if string(canon.RetentionSeconds) == "null" {
+		canon.RetentionSeconds = nil
+	}
+	if len(canon.Resources) == 0 {
+		canon.Resources = nil
+	}
 	if len(canon.Input) > 0 {
+		// Keys sorted, whitespace dropped; numbers kept as written (UseNumber), so that
+		// inputs differing beyond float64 precision stay different.
+		dec := json.NewDecoder(bytes.NewReader(canon.Input))
+		dec.UseNumber()
 		var v any
-		if json.Unmarshal(canon.Input, &v) == nil {
+		if dec.Decode(&v) == nil {
 			canon.Input, _ = json.Marshal(v)
 		}
 	}
