@@ -400,10 +400,24 @@ func checkTerminalConsistent(t *testing.T, r *rig, got task.Task) {
 			}
 		}
 	case task.Cancelled:
+		// Succeeded subtasks stay, the rest end cancelled; one subtask may have failed
+		// for good while the cancel was requested (it ran, so it keeps its failure, and
+		// the error is the last recorded).
+		failed := 0
 		for i, s := range got.SubTasks {
-			if s.Status != task.Success && s.Status != task.Cancelled {
+			switch s.Status {
+			case task.Success, task.Cancelled:
+			case task.Failure:
+				failed++
+				if n := len(got.Errors); n == 0 || got.Errors[n-1].ErrorType != task.ErrorTypeError || got.Errors[n-1].SubTask != s.Name {
+					fail("subtask %d failed in a cancelled task without its error recorded last", i)
+				}
+			default:
 				fail("subtask %d is %s in a cancelled task", i, s.Status)
 			}
+		}
+		if failed > 1 {
+			fail("%d failed subtasks in a cancelled task", failed)
 		}
 	default:
 		fail("not terminal")
