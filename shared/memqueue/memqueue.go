@@ -112,16 +112,6 @@ func (q *Queue) Send(ctx context.Context, m queue.Message, delay time.Duration) 
 	return nil
 }
 
-// SendBody adds a message with an arbitrary body, as any SQS producer could: tests use it
-// for poison messages that queue.Message cannot encode.
-func (q *Queue) SendBody(ctx context.Context, body string, delay time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	q.add(&message{id: queue.UUID(), body: body, sentAt: time.Now()}, delay)
-	return nil
-}
-
 func (q *Queue) add(m *message, delay time.Duration) {
 	m.visibleAt = time.Now().Add(clamp(delay, queue.MaxDelay))
 	q.mu.Lock()

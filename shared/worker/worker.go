@@ -64,7 +64,9 @@ type Worker struct {
 	Lease time.Duration
 }
 
-// outcome is what becomes of one message.
+// outcome is what becomes of one message. Inside advance, apply's zero outcome means "not
+// ended: decide again from the task as it now is"; it never reaches Handle, where only done,
+// redeliver and later(d) arrive (advance returns errors as redeliver).
 type outcome struct {
 	ack   bool          // delete it: done, stale or duplicate
 	delay time.Duration // when not ack: continue the task after delay (-1: redeliver as is)
