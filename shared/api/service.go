@@ -167,8 +167,7 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string) (task.Task
 // Retry puts a failed task back to pending and announces the new run to the worker.
 func (s *Service) Retry(ctx context.Context, p Principal, id string) (task.Task, error) {
 	t, err := s.transition(ctx, p, id, func(t task.Task, now time.Time) (task.Change, error) {
-		typ, ok := s.Types.Lookup(t.Type)
-		return t.Retry(now, ok && !typ.NoRetry)
+		return t.Retry(now, s.Types.RetryAllowed(t.Type))
 	})
 	if err != nil {
 		return task.Task{}, err

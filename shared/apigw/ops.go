@@ -149,8 +149,8 @@ func (h *Handler) view(t *task.Task, full bool) TaskView {
 	v := view(t, full)
 	if v.IsRetryable {
 		// A failed task is retryable only if its type allows retries (the domain's
-		// Retryable knows statuses, not the registry).
-		if typ, ok := h.svc.Types.Lookup(t.Type); !ok || typ.NoRetry {
+		// Retryable knows statuses, the registry knows types).
+		if !h.svc.Types.RetryAllowed(t.Type) {
 			v.IsRetryable = false
 			v.Links = slices.DeleteFunc(v.Links, func(l Link) bool { return l.Rel == "retry" })
 		}

@@ -115,6 +115,14 @@ func (r *Registry) Lookup(name string) (*Type, bool) {
 	return t, ok
 }
 
+// RetryAllowed reports whether clients may retry tasks of type name: a registered type
+// without NoRetry. With the status rule (Task.Retryable) it decides both the retry
+// transition and what a task's isRetryable and links say.
+func (r *Registry) RetryAllowed(name string) bool {
+	typ, ok := r.Lookup(name)
+	return ok && !typ.NoRetry
+}
+
 // All returns the registered types sorted by name, for /v1/task-types.
 func (r *Registry) All() []*Type {
 	out := make([]*Type, 0, len(r.types))
