@@ -297,12 +297,28 @@ func functionName(id string) string {
 }
 
 // functionProp is a function's property with Globals applied, as SAM applies them (the
-// function's own value wins; Environment variables are merged separately by env).
+// function's own value wins, maps are merged key by key; Environment variables are merged
+// separately by env).
 func (p *project) functionProp(id, prop string) any {
-	if v, ok := mapAt(p.resource(id), "Properties")[prop]; ok {
-		return v
+	own, hasOwn := mapAt(p.resource(id), "Properties")[prop]
+	global, hasGlobal := mapAt(p.tpl, "Globals", "Function")[prop]
+	ownMap, ownIsMap := own.(map[string]any)
+	globalMap, globalIsMap := global.(map[string]any)
+	switch {
+	case hasOwn && hasGlobal && ownIsMap && globalIsMap:
+		// SAM merges maps: the function's keys win, Globals' other keys stay.
+		merged := map[string]any{}
+		for k, v := range globalMap {
+			merged[k] = v
+		}
+		for k, v := range ownMap {
+			merged[k] = v
+		}
+		return merged
+	case hasOwn:
+		return own
 	}
-	return mapAt(p.tpl, "Globals", "Function")[prop]
+	return global
 }
 
 // env is a function's environment: Globals' variables merged with its own, as SAM merges them.

@@ -40,6 +40,7 @@ var checks = []check{
 	{"permissions", checkPermissions},
 	{"queues", checkQueues},
 	{"api", checkAPI},
+	{"operations", checkOperations},
 	{"localstack", checkLocalStack},
 }
 
@@ -103,6 +104,13 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"no SSE on the work queue", "queues", []mutation{{"template", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: true", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: false"}}},
 		{"no default authorizer", "api", []mutation{{"template", "DefaultAuthorizer: JwtAuthorizer", "# DefaultAuthorizer: JwtAuthorizer"}}},
 		{"no dead-letter alarm", "api", []mutation{{"template", "MetricName: ApproximateNumberOfMessagesVisible", "MetricName: NumberOfMessagesSent"}}},
+		{"function log group without retention", "operations", []mutation{{"template", "  SweeperLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      RetentionInDays: !Ref LogRetentionDays\n", "  SweeperLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties: {}\n"}}},
+		{"function logs to Lambda's own group", "operations", []mutation{{"template", "      LoggingConfig:\n        LogGroup: !Ref GetLogGroup\n", ""}}},
+		{"worker without reserved concurrency", "operations", []mutation{{"template", "      ReservedConcurrentExecutions: !Ref WorkerMaxConcurrency\n", ""}}},
+		{"worker reserved below the mapping's concurrency", "operations", []mutation{{"template", "ReservedConcurrentExecutions: !Ref WorkerMaxConcurrency", "ReservedConcurrentExecutions: 1"}}},
+		{"no throttle on the default stage", "operations", []mutation{{"template", "        ThrottlingRateLimit: !Ref ApiThrottleRateLimit\n", ""}}},
+		{"no worker errors alarm", "operations", []mutation{{"template", "      MetricName: Errors\n", "      MetricName: Invocations\n"}}},
+		{"no work queue age alarm", "operations", []mutation{{"template", "MetricName: ApproximateAgeOfOldestMessage", "MetricName: NumberOfMessagesSent"}}},
 		{"env.json variable the template does not declare", "localstack", []mutation{{"env", `"LOG_LEVEL": "DEBUG"`, `"LOG_LEVEL": "DEBUG", "AWS_ENDPOINT_URL_SQS": "http://localstack:4566"`}}},
 		{"env.json table name differs", "localstack", []mutation{{"env", `"TABLE_NAME": "tasklane-local"`, `"TABLE_NAME": "tasks"`}}},
 	}
@@ -926,6 +934,71 @@ func checkLocalStack(p *project) problems {
 	}
 	if len(p.envJSON["Parameters"][config.EnvMarkerSecret]) < 16 {
 		ps.add("localstack/env.json: MARKER_SECRET needs at least 16 characters")
+	}
+	return ps
+}
+
+// ---- operations: logs, concurrency, throttling, alarms
+
+// checkOperations holds the template to what keeps a deployment healthy and observable: every
+// function logs to a group with a retention, the worker's reserved concurrency covers its event
+// source (a throttled delivery spends a receive count), the API's default stage is throttled,
+// and alarms watch the worker's errors and the age of the work queue's oldest message.
+func checkOperations(p *project) problems {
+	var ps problems
+	for _, id := range p.functionIDs() {
+		ref := at(p.functionProp(id, "LoggingConfig"), "LogGroup")
+		group, _ := at(ref, "Ref").(string)
+		if group == "" {
+			ps.add("function %s: LoggingConfig.LogGroup must be !Ref a log group of the template (Lambda's own group keeps logs forever)", id)
+			continue
+		}
+		if strAt(p.resource(group), "Type") != "AWS::Logs::LogGroup" {
+			ps.add("function %s: its log group %s is not an AWS::Logs::LogGroup", id, group)
+		}
+		if at(p.resource(group), "Properties", "RetentionInDays") == nil {
+			ps.add("log group %s (of %s): no RetentionInDays", group, id)
+		}
+	}
+	if at(p.resource("HttpApiAccessLogs"), "Properties", "RetentionInDays") == nil {
+		ps.add("HttpApiAccessLogs: no RetentionInDays")
+	}
+
+	reserved := p.functionProp("WorkerFunction", "ReservedConcurrentExecutions")
+	for name, ev := range p.events("WorkerFunction", "SQS") {
+		max := at(ev, "ScalingConfig", "MaximumConcurrency")
+		rn, rok := intAt(map[string]any{"v": reserved}, "v")
+		mn, mok := intAt(map[string]any{"v": max}, "v")
+		same := reflect.DeepEqual(reserved, max) && reserved != nil
+		if !same && !(rok && mok && rn >= mn) {
+			ps.add("WorkerFunction: ReservedConcurrentExecutions (%v) must be at least event %s's MaximumConcurrency (%v)", reserved, name, max)
+		}
+	}
+
+	route := mapAt(p.resource("HttpApi"), "Properties", "DefaultRouteSettings")
+	for _, k := range []string{"ThrottlingRateLimit", "ThrottlingBurstLimit"} {
+		if route[k] == nil {
+			ps.add("HttpApi: DefaultRouteSettings.%s is not set (the default stage is not throttled)", k)
+		}
+	}
+
+	var workerErrors, queueAge bool
+	for _, id := range p.resourcesOfType("AWS::CloudWatch::Alarm") {
+		props := mapAt(p.resource(id), "Properties")
+		for _, d := range listAt(props, "Dimensions") {
+			switch {
+			case strAt(props, "MetricName") == "Errors" && strAt(d, "Name") == "FunctionName" && isRef(at(d, "Value"), "WorkerFunction"):
+				workerErrors = true
+			case strAt(props, "MetricName") == "ApproximateAgeOfOldestMessage" && strAt(d, "Name") == "QueueName" && isGetAtt(at(d, "Value"), "WorkQueue", "QueueName"):
+				queueAge = true
+			}
+		}
+	}
+	if !workerErrors {
+		ps.add("no alarm on the worker's Errors")
+	}
+	if !queueAge {
+		ps.add("no alarm on the work queue's ApproximateAgeOfOldestMessage")
 	}
 	return ps
 }
