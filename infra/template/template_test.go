@@ -91,7 +91,8 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"no point-in-time recovery", "table", []mutation{{"template", "PointInTimeRecoveryEnabled: true", "PointInTimeRecoveryEnabled: false"}}},
 		{"unknown variable", "environment", []mutation{{"template", "TENANT_CLAIM: !Ref TenantClaim", "TENANT_CLAM: !Ref TenantClaim"}}},
 		{"sender without QUEUE_URL", "environment", []mutation{{"template", "          QUEUE_URL: !Ref WorkQueue\n          TENANT_CLAIM", "          QUEUE_URI: !Ref WorkQueue\n          TENANT_CLAIM"}}},
-		{"marker secret missing", "environment", []mutation{{"template", "        MARKER_SECRET: !Ref MarkerSecret\n", ""}}},
+		{"marker secret missing", "environment", []mutation{{"template", "          MARKER_SECRET: !Ref MarkerSecret\n", ""}}},
+		{"marker secret given to every function", "environment", []mutation{{"template", "        TABLE_NAME: !Ref TasksTable\n", "        TABLE_NAME: !Ref TasksTable\n        MARKER_SECRET: !Ref MarkerSecret\n"}}},
 		{"read-only function may send", "permissions", []mutation{{"template", "Action: [dynamodb:GetItem]\n", "Action: [dynamodb:GetItem, sqs:SendMessage]\n"}}},
 		{"list may write", "permissions", []mutation{{"template", "Action: [dynamodb:Query]\n", "Action: [dynamodb:Query, dynamodb:PutItem]\n"}}},
 		{"worker cannot back off", "permissions", []mutation{{"template", "Action: [sqs:SendMessage, sqs:ChangeMessageVisibility]", "Action: [sqs:GetQueueUrl]"}}},
@@ -472,6 +473,9 @@ var (
 	// queueUsers send to the work queue (api.Service.announce, worker.Sweeper) or change its
 	// messages' visibility (the worker); the others get the in-process queue, never used.
 	queueUsers = []string{apigw.FunctionCreate, apigw.FunctionRetry, "worker", "sweeper"}
+	// markerUsers seal or open list page markers (config.Uses.Markers); the key is given to
+	// no other function.
+	markerUsers = []string{apigw.FunctionList}
 	// localOnly are read by the local runner only: Lambda has no file store, and its event
 	// source mapping delivers the dead-letter queue.
 	localOnly = []string{config.EnvDataFile, config.EnvDeadLetterURL}
@@ -501,7 +505,11 @@ func checkEnvironment(p *project) problems {
 			}
 		}
 		requireRef(config.EnvTableName, "TasksTable")
-		requireRef(config.EnvMarkerSecret, "MarkerSecret") // config.FromEnv requires it in Lambda
+		if slices.Contains(markerUsers, name) {
+			requireRef(config.EnvMarkerSecret, "MarkerSecret") // config.Check requires it there
+		} else if _, ok := env[config.EnvMarkerSecret]; ok {
+			ps.add("function %s: has MARKER_SECRET but never seals or opens a marker (only list does)", id)
+		}
 		if slices.Contains(api, name) {
 			requireRef(config.EnvTenantClaim, "TenantClaim")
 			requireRef(config.EnvRolesClaim, "RolesClaim")
