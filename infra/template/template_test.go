@@ -99,6 +99,9 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"scan granted to a reader", "permissions", []mutation{{"template", "Action: [dynamodb:GetItem]\n", "Action: [dynamodb:GetItem, dynamodb:Scan]\n"}}},
 		{"maxReceiveCount below 5", "queues", []mutation{{"template", "maxReceiveCount: 5", "maxReceiveCount: 3"}}},
 		{"visibility below 6x the worker timeout", "queues", []mutation{{"template", "VisibilityTimeout: 720", "VisibilityTimeout: 600"}}},
+		{"work queue visibility differs from sqsqueue's", "queues", []mutation{{"template", "VisibilityTimeout: 720", "VisibilityTimeout: 900"}}},
+		{"dead-letter visibility differs from sqsqueue's", "queues", []mutation{{"template", "VisibilityTimeout: 180", "VisibilityTimeout: 240"}}},
+		{"dead-letter retention shortened", "queues", []mutation{{"template", "MessageRetentionPeriod: 1209600", "MessageRetentionPeriod: 1209000"}}},
 		{"worker timeout raised alone", "queues", []mutation{{"template", "      Timeout: 120\n", "      Timeout: 180\n"}}},
 		{"no partial batch failures", "queues", []mutation{{"template", "FunctionResponseTypes: [ReportBatchItemFailures]\n            ScalingConfig:\n              MaximumConcurrency: !Ref", "FunctionResponseTypes: []\n            ScalingConfig:\n              MaximumConcurrency: !Ref"}}},
 		{"no SSE on the work queue", "queues", []mutation{{"template", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: true", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: false"}}},
@@ -750,6 +753,23 @@ func checkQueues(p *project) problems {
 	}
 	if n, ok := intAt(work, "RedrivePolicy", "maxReceiveCount"); !ok || n < 5 {
 		ps.add("WorkQueue: RedrivePolicy.maxReceiveCount must be at least 5, it is %v", at(work, "RedrivePolicy", "maxReceiveCount"))
+	}
+	// The numbers themselves: sqsqueue's constants, which infra/bootstrap and the Lambda
+	// harness create the queues with.
+	for _, c := range []struct {
+		what  string
+		props map[string]any
+		path  []string
+		want  int
+	}{
+		{"WorkQueue: RedrivePolicy.maxReceiveCount", work, []string{"RedrivePolicy", "maxReceiveCount"}, sqsqueue.MaxReceiveCount},
+		{"WorkQueue: VisibilityTimeout", work, []string{"VisibilityTimeout"}, int(sqsqueue.WorkVisibility / time.Second)},
+		{"DeadLetterQueue: VisibilityTimeout", dlq, []string{"VisibilityTimeout"}, int(sqsqueue.DeadLetterVisibility / time.Second)},
+		{"DeadLetterQueue: MessageRetentionPeriod", dlq, []string{"MessageRetentionPeriod"}, int(sqsqueue.DeadLetterRetention / time.Second)},
+	} {
+		if n, ok := intAt(c.props, c.path...); !ok || n != c.want {
+			ps.add("%s is %v, sqsqueue's constant says %d (change both, with the reason in its doc comment)", c.what, at(c.props, c.path...), c.want)
+		}
 	}
 	for _, q := range []struct {
 		queue, function string
