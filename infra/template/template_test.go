@@ -166,6 +166,25 @@ func makeTargets(makefile string) map[string]string {
 	return out
 }
 
+// expandMakeVars replaces $(NAME) in text with the Makefile's `NAME = value` definitions,
+// repeatedly (a definition may use others), leaving undefined names as they are.
+func expandMakeVars(makefile, text string) string {
+	defs := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^([A-Z_]+)\s*[:?]?=\s*(.*)$`).FindAllStringSubmatch(makefile, -1) {
+		defs[m[1]] = m[2]
+	}
+	ref := regexp.MustCompile(`\$\(([A-Z_]+)\)`)
+	for range 5 {
+		text = ref.ReplaceAllStringFunc(text, func(r string) string {
+			if v, ok := defs[ref.FindStringSubmatch(r)[1]]; ok {
+				return v
+			}
+			return r
+		})
+	}
+	return text
+}
+
 func checkFunctions(p *project) problems {
 	var ps problems
 	ids := p.functionIDs()
@@ -211,8 +230,7 @@ func checkFunctions(p *project) problems {
 	// The Makefile: one build-<LogicalId> target per function, building its command with the
 	// Lambda flags into $(ARTIFACTS_DIR)/bootstrap.
 	targets := makeTargets(p.makefile)
-	flags := regexp.MustCompile(`(?m)^LAMBDA_BUILD\s*=\s*(.*)$`).FindStringSubmatch(p.makefile)
-	if flags == nil {
+	if !regexp.MustCompile(`(?m)^LAMBDA_BUILD\s*=`).MatchString(p.makefile) {
 		ps.add("Makefile: no LAMBDA_BUILD definition")
 	}
 	for _, id := range ids {
@@ -224,10 +242,7 @@ func checkFunctions(p *project) problems {
 		if !strings.HasSuffix(strings.TrimSpace(recipe), "./functions/"+functionName(id)) {
 			ps.add("Makefile: build-%s does not build ./functions/%s: %q", id, functionName(id), recipe)
 		}
-		cmd := recipe
-		if flags != nil {
-			cmd = strings.ReplaceAll(recipe, "$(LAMBDA_BUILD)", flags[1])
-		}
+		cmd := expandMakeVars(p.makefile, recipe)
 		for _, f := range []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64", " build ", "-trimpath", "-tags lambda.norpc", `-ldflags "-s -w"`, `-o "$(ARTIFACTS_DIR)/bootstrap"`} {
 			if !strings.Contains(cmd, f) {
 				ps.add("Makefile: build-%s lacks %s", id, strings.TrimSpace(f))
