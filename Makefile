@@ -33,9 +33,14 @@ bench:
 # that these targets and template.yaml's functions are the directories under functions/.
 SAM ?= $(if $(wildcard .tools/sam-venv/bin/sam),.tools/sam-venv/bin/sam,sam)
 export SAM_CLI_TELEMETRY ?= 0
-LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: `sam build` sets it; `make sizes` builds into bin/))CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w" -o "$(ARTIFACTS_DIR)/bootstrap"
+# LAMBDA_GOENV and LAMBDA_GOFLAGS are how a bootstrap is built, for any GOARCH: the deployed
+# one adds GOARCH=arm64, the Lambda harness (infra/lambdatest) reads them with
+# `make -s print-lambda-flags` and builds for the host's GOARCH.
+LAMBDA_GOENV = CGO_ENABLED=0 GOOS=linux
+LAMBDA_GOFLAGS = -trimpath -tags lambda.norpc -ldflags "-s -w"
+LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: `sam build` sets it; `make sizes` builds into bin/))$(LAMBDA_GOENV) GOARCH=arm64 $(GO) build $(LAMBDA_GOFLAGS) -o "$(ARTIFACTS_DIR)/bootstrap"
 
-.PHONY: build deploy sizes build-CreateFunction build-GetFunction build-ListFunction \
+.PHONY: build deploy sizes print-lambda-flags build-CreateFunction build-GetFunction build-ListFunction \
 	build-RetryFunction build-CancelFunction build-WorkerFunction build-DeadLetterFunction \
 	build-SweeperFunction
 
@@ -62,6 +67,11 @@ build-DeadLetterFunction:
 
 build-SweeperFunction:
 	$(LAMBDA_BUILD) ./functions/sweeper
+
+## print-lambda-flags: LAMBDA_GOENV's words, a line "--", then LAMBDA_GOFLAGS' words, one a
+## line, split as the shell splits them (for infra/lambdatest)
+print-lambda-flags:
+	@printf '%s\n' $(LAMBDA_GOENV) -- $(LAMBDA_GOFLAGS)
 
 ## build: every function with `sam build` into .aws-sam/build (no Docker needed)
 build:

@@ -15,6 +15,11 @@ source .tools/emulators.env
 AWS_CLI=$(infra/awscli.sh)
 export AWS_CLI
 
+# The Lambda harness (infra/lambdatest) runs the real bootstraps under the Runtime Interface
+# Emulator; install it before the tests (it fails, never skips, under CI without it).
+TASKLANE_RIE=$(infra/rie.sh)
+export TASKLANE_RIE
+
 echo "== go vet"
 go vet ./...
 echo "== go test (embedded backends and emulators)"

@@ -1,6 +1,6 @@
 // Command bootstrap creates, on the endpoints the SDK's standard variables name (the
 // emulators of `make run-aws`), the table and queues template.yaml declares, with the same
-// definitions the code holds (dynamostore.TableInput, sqsqueue.CreateQueues), and prints the
+// definitions the code holds (dynamostore.TableInput, sqsqueue.CreateDeployedQueues), and prints the
 // environment the local runner needs as shell exports.
 package main
 
@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -36,9 +35,9 @@ func main() {
 	if err != nil && !errors.As(err, &inUse) {
 		log.Fatalf("create table %s: %v", *table, err)
 	}
-	// Five receives before the dead-letter queue, as in template.yaml; the visibility is the
-	// template's too (six times the worker's timeout).
-	qurl, dlq, err := sqsqueue.CreateQueues(ctx, sqs.NewFromConfig(cfg), *queue, 5, 6*30*time.Second)
+	// The deployed settings (sqsqueue.MaxReceiveCount, WorkVisibility, ...), which the
+	// template drift test keeps equal to template.yaml's.
+	qurl, dlq, err := sqsqueue.CreateDeployedQueues(ctx, sqs.NewFromConfig(cfg), *queue)
 	if err != nil {
 		log.Fatalf("create queues %s: %v", *queue, err)
 	}

@@ -3,5 +3,6 @@
 // compared with the route table (apigw.Routes), the table definition
 // (dynamostore.TableInput), the environment variables (config.Vars), the functions under
 // functions/ and the rules the worker and the sweeper rely on (queue redrive and visibility,
-// timeouts). The package has no code of its own; see template_test.go.
+// timeouts). Its only code is the template reading in cfn.go, shared with the Lambda harness
+// (infra/lambdatest); the checks are in template_test.go.
 package template

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +27,7 @@ import (
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/sqsqueue"
 )
 
 var hookScript = filepath.Join(repoRoot, "localstack", "init", "ready.d", "10-tasklane.sh")
@@ -180,6 +183,65 @@ func TestLocalStackInitHook(t *testing.T) {
 	if !strings.HasSuffix(printed[config.EnvDeadLetterURL], "/"+queueName+"-dlq") {
 		t.Errorf("dead-letter queue %s is not named %s-dlq", printed[config.EnvDeadLetterURL], queueName)
 	}
+}
+
+// TestLocalStackHookQueueSettings reads the queue settings out of the init hook's text (the
+// attributes it passes to create-queue) and compares them with sqsqueue's constants, so that
+// the hook stays equal to the code even where TestLocalStackInitHook is skipped (no AWS CLI).
+func TestLocalStackHookQueueSettings(t *testing.T) {
+	b, err := os.ReadFile(hookScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range hookQueueProblems(string(b)) {
+		t.Error(msg)
+	}
+	// The check can fail: each setting changed in the hook is noticed.
+	for _, m := range [][2]string{
+		{`\"VisibilityTimeout\": \"720\"`, `\"VisibilityTimeout\": \"600\"`},
+		{`"VisibilityTimeout": "180"`, `"VisibilityTimeout": "30"`},
+		{`"MessageRetentionPeriod": "1209600"`, `"MessageRetentionPeriod": "345600"`},
+		{`\\\"maxReceiveCount\\\": 5}`, `\\\"maxReceiveCount\\\": 3}`},
+	} {
+		mutated := strings.Replace(string(b), m[0], m[1], 1)
+		if mutated == string(b) {
+			t.Errorf("the hook does not contain %s any more; update the mutation", m[0])
+		} else if len(hookQueueProblems(mutated)) == 0 {
+			t.Errorf("the hook with %s instead of %s went unnoticed", m[1], m[0])
+		}
+	}
+}
+
+// hookQueueProblems compares the hook's create-queue attributes with sqsqueue's constants.
+func hookQueueProblems(hook string) []string {
+	var out []string
+	find := func(what, pattern string) string {
+		m := regexp.MustCompile(pattern).FindStringSubmatch(hook)
+		if m == nil {
+			out = append(out, fmt.Sprintf("the hook: no %s (pattern %s)", what, pattern))
+			return ""
+		}
+		return m[1]
+	}
+	dlqAttrs := find("dead-letter queue attributes", `(?m)^\s*--attributes '(\{[^']*"MessageRetentionPeriod"[^']*\})'`)
+	workAttrs := find("work queue attributes", `(?m)^\s*--attributes "(\{[^\n]*RedrivePolicy[^\n]*\})"`)
+	for _, c := range []struct {
+		what, text, attr string
+		want             int
+	}{
+		{"dead-letter queue", dlqAttrs, "VisibilityTimeout", int(sqsqueue.DeadLetterVisibility / time.Second)},
+		{"dead-letter queue", dlqAttrs, "MessageRetentionPeriod", int(sqsqueue.DeadLetterRetention / time.Second)},
+		{"work queue", workAttrs, "VisibilityTimeout", int(sqsqueue.WorkVisibility / time.Second)},
+	} {
+		m := regexp.MustCompile(`\\?"` + c.attr + `\\?": \\?"(\d+)\\?"`).FindStringSubmatch(c.text)
+		if m == nil || m[1] != strconv.Itoa(c.want) {
+			out = append(out, fmt.Sprintf("the hook's %s: %s is %v, sqsqueue says %d", c.what, c.attr, m, c.want))
+		}
+	}
+	if n := find("maxReceiveCount", `maxReceiveCount[\\"]*: (\d+)`); n != "" && n != strconv.Itoa(sqsqueue.MaxReceiveCount) {
+		out = append(out, fmt.Sprintf("the hook's maxReceiveCount is %s, sqsqueue says %d", n, sqsqueue.MaxReceiveCount))
+	}
+	return out
 }
 
 // TestSampleEvents runs localstack/events/*.json through the very handlers the functions run

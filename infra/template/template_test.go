@@ -92,13 +92,17 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"no point-in-time recovery", "table", []mutation{{"template", "PointInTimeRecoveryEnabled: true", "PointInTimeRecoveryEnabled: false"}}},
 		{"unknown variable", "environment", []mutation{{"template", "TENANT_CLAIM: !Ref TenantClaim", "TENANT_CLAM: !Ref TenantClaim"}}},
 		{"sender without QUEUE_URL", "environment", []mutation{{"template", "          QUEUE_URL: !Ref WorkQueue\n          TENANT_CLAIM", "          QUEUE_URI: !Ref WorkQueue\n          TENANT_CLAIM"}}},
-		{"marker secret missing", "environment", []mutation{{"template", "        MARKER_SECRET: !Ref MarkerSecret\n", ""}}},
+		{"marker secret missing", "environment", []mutation{{"template", "          MARKER_SECRET: !Ref MarkerSecret\n", ""}}},
+		{"marker secret given to every function", "environment", []mutation{{"template", "        TABLE_NAME: !Ref TasksTable\n", "        TABLE_NAME: !Ref TasksTable\n        MARKER_SECRET: !Ref MarkerSecret\n"}}},
 		{"read-only function may send", "permissions", []mutation{{"template", "Action: [dynamodb:GetItem]\n", "Action: [dynamodb:GetItem, sqs:SendMessage]\n"}}},
 		{"list may write", "permissions", []mutation{{"template", "Action: [dynamodb:Query]\n", "Action: [dynamodb:Query, dynamodb:PutItem]\n"}}},
 		{"worker cannot back off", "permissions", []mutation{{"template", "Action: [sqs:SendMessage, sqs:ChangeMessageVisibility]", "Action: [sqs:GetQueueUrl]"}}},
 		{"scan granted to a reader", "permissions", []mutation{{"template", "Action: [dynamodb:GetItem]\n", "Action: [dynamodb:GetItem, dynamodb:Scan]\n"}}},
 		{"maxReceiveCount below 5", "queues", []mutation{{"template", "maxReceiveCount: 5", "maxReceiveCount: 3"}}},
 		{"visibility below 6x the worker timeout", "queues", []mutation{{"template", "VisibilityTimeout: 720", "VisibilityTimeout: 600"}}},
+		{"work queue visibility differs from sqsqueue's", "queues", []mutation{{"template", "VisibilityTimeout: 720", "VisibilityTimeout: 900"}}},
+		{"dead-letter visibility differs from sqsqueue's", "queues", []mutation{{"template", "VisibilityTimeout: 180", "VisibilityTimeout: 240"}}},
+		{"dead-letter retention shortened", "queues", []mutation{{"template", "MessageRetentionPeriod: 1209600", "MessageRetentionPeriod: 1209000"}}},
 		{"worker timeout raised alone", "queues", []mutation{{"template", "      Timeout: 120\n", "      Timeout: 180\n"}}},
 		{"no partial batch failures", "queues", []mutation{{"template", "FunctionResponseTypes: [ReportBatchItemFailures]\n            ScalingConfig:\n              MaximumConcurrency: !Ref", "FunctionResponseTypes: []\n            ScalingConfig:\n              MaximumConcurrency: !Ref"}}},
 		{"no SSE on the work queue", "queues", []mutation{{"template", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: true", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: false"}}},
@@ -170,6 +174,25 @@ func makeTargets(makefile string) map[string]string {
 	return out
 }
 
+// expandMakeVars replaces $(NAME) in text with the Makefile's `NAME = value` definitions,
+// repeatedly (a definition may use others), leaving undefined names as they are.
+func expandMakeVars(makefile, text string) string {
+	defs := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^([A-Z_]+)\s*[:?]?=\s*(.*)$`).FindAllStringSubmatch(makefile, -1) {
+		defs[m[1]] = m[2]
+	}
+	ref := regexp.MustCompile(`\$\(([A-Z_]+)\)`)
+	for range 5 {
+		text = ref.ReplaceAllStringFunc(text, func(r string) string {
+			if v, ok := defs[ref.FindStringSubmatch(r)[1]]; ok {
+				return v
+			}
+			return r
+		})
+	}
+	return text
+}
+
 func checkFunctions(p *project) problems {
 	var ps problems
 	ids := p.functionIDs()
@@ -215,8 +238,7 @@ func checkFunctions(p *project) problems {
 	// The Makefile: one build-<LogicalId> target per function, building its command with the
 	// Lambda flags into $(ARTIFACTS_DIR)/bootstrap.
 	targets := makeTargets(p.makefile)
-	flags := regexp.MustCompile(`(?m)^LAMBDA_BUILD\s*=\s*(.*)$`).FindStringSubmatch(p.makefile)
-	if flags == nil {
+	if !regexp.MustCompile(`(?m)^LAMBDA_BUILD\s*=`).MatchString(p.makefile) {
 		ps.add("Makefile: no LAMBDA_BUILD definition")
 	}
 	for _, id := range ids {
@@ -228,10 +250,7 @@ func checkFunctions(p *project) problems {
 		if !strings.HasSuffix(strings.TrimSpace(recipe), "./functions/"+functionName(id)) {
 			ps.add("Makefile: build-%s does not build ./functions/%s: %q", id, functionName(id), recipe)
 		}
-		cmd := recipe
-		if flags != nil {
-			cmd = strings.ReplaceAll(recipe, "$(LAMBDA_BUILD)", flags[1])
-		}
+		cmd := expandMakeVars(p.makefile, recipe)
 		for _, f := range []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64", " build ", "-trimpath", "-tags lambda.norpc", `-ldflags "-s -w"`, `-o "$(ARTIFACTS_DIR)/bootstrap"`} {
 			if !strings.Contains(cmd, f) {
 				ps.add("Makefile: build-%s lacks %s", id, strings.TrimSpace(f))
@@ -480,6 +499,9 @@ var (
 	// queueUsers send to the work queue (api.Service.announce, worker.Sweeper) or change its
 	// messages' visibility (the worker); the others get the in-process queue, never used.
 	queueUsers = []string{apigw.FunctionCreate, apigw.FunctionRetry, "worker", "sweeper"}
+	// markerUsers seal or open list page markers (config.Uses.Markers); the key is given to
+	// no other function.
+	markerUsers = []string{apigw.FunctionList}
 	// localOnly are read by the local runner only: Lambda has no file store, and its event
 	// source mapping delivers the dead-letter queue.
 	localOnly = []string{config.EnvDataFile, config.EnvDeadLetterURL}
@@ -509,7 +531,11 @@ func checkEnvironment(p *project) problems {
 			}
 		}
 		requireRef(config.EnvTableName, "TasksTable")
-		requireRef(config.EnvMarkerSecret, "MarkerSecret") // config.FromEnv requires it in Lambda
+		if slices.Contains(markerUsers, name) {
+			requireRef(config.EnvMarkerSecret, "MarkerSecret") // config.Check requires it there
+		} else if _, ok := env[config.EnvMarkerSecret]; ok {
+			ps.add("function %s: has MARKER_SECRET but never seals or opens a marker (only list does)", id)
+		}
 		if slices.Contains(api, name) {
 			requireRef(config.EnvTenantClaim, "TenantClaim")
 			requireRef(config.EnvRolesClaim, "RolesClaim")
@@ -750,6 +776,23 @@ func checkQueues(p *project) problems {
 	}
 	if n, ok := intAt(work, "RedrivePolicy", "maxReceiveCount"); !ok || n < 5 {
 		ps.add("WorkQueue: RedrivePolicy.maxReceiveCount must be at least 5, it is %v", at(work, "RedrivePolicy", "maxReceiveCount"))
+	}
+	// The numbers themselves: sqsqueue's constants, which infra/bootstrap and the Lambda
+	// harness create the queues with.
+	for _, c := range []struct {
+		what  string
+		props map[string]any
+		path  []string
+		want  int
+	}{
+		{"WorkQueue: RedrivePolicy.maxReceiveCount", work, []string{"RedrivePolicy", "maxReceiveCount"}, sqsqueue.MaxReceiveCount},
+		{"WorkQueue: VisibilityTimeout", work, []string{"VisibilityTimeout"}, int(sqsqueue.WorkVisibility / time.Second)},
+		{"DeadLetterQueue: VisibilityTimeout", dlq, []string{"VisibilityTimeout"}, int(sqsqueue.DeadLetterVisibility / time.Second)},
+		{"DeadLetterQueue: MessageRetentionPeriod", dlq, []string{"MessageRetentionPeriod"}, int(sqsqueue.DeadLetterRetention / time.Second)},
+	} {
+		if n, ok := intAt(c.props, c.path...); !ok || n != c.want {
+			ps.add("%s is %v, sqsqueue's constant says %d (change both, with the reason in its doc comment)", c.what, at(c.props, c.path...), c.want)
+		}
 	}
 	for _, q := range []struct {
 		queue, function string

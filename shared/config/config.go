@@ -80,8 +80,9 @@ const (
 	DefaultWorkerReserve = 65 * time.Second
 )
 
-// FromEnv reads the settings. In Lambda (AWS_LAMBDA_FUNCTION_NAME set) the table and the
-// marker secret are required, since a local default there would be a silent misconfiguration.
+// FromEnv reads the settings. In Lambda (AWS_LAMBDA_FUNCTION_NAME set) the table is
+// required, since a local default there would be a silent misconfiguration; what only some
+// functions use (the queue, the marker secret) is required by Load for those (see Uses).
 func FromEnv() (Config, error) {
 	c := Config{
 		TableName:     os.Getenv(EnvTableName),
@@ -110,15 +111,42 @@ func FromEnv() (Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
 		return c, fmt.Errorf("%s: %w", EnvLogLevel, err)
 	}
-	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
-		if c.TableName == "" {
-			return c, fmt.Errorf("%s must be set in Lambda", EnvTableName)
-		}
-		if len(c.MarkerSecret) < 16 {
-			return c, fmt.Errorf("%s must be set in Lambda (at least 16 characters)", EnvMarkerSecret)
-		}
+	if inLambda() && c.TableName == "" {
+		return c, fmt.Errorf("%s must be set in Lambda", EnvTableName)
 	}
 	return c, nil
+}
+
+// inLambda reports whether the process runs as a Lambda function (the runtime sets
+// AWS_LAMBDA_FUNCTION_NAME), where a missing setting is an error rather than a local default.
+func inLambda() bool { return os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" }
+
+// Uses says what a Lambda function uses besides the store. Each function opens only that and
+// requires only its settings: template.yaml gives QUEUE_URL only to the functions that send
+// and MARKER_SECRET only to list, so a function that never sends must start without a queue,
+// and one that sends must refuse to start without it rather than fail on its first request.
+type Uses struct {
+	// Queue: the function sends to the work queue (create, retry, the worker, the sweeper).
+	Queue bool
+	// Markers: the function seals or opens list page markers (list).
+	Markers bool
+}
+
+// Check returns why c cannot run a function that uses u: in Lambda, QUEUE_URL must be set
+// for Queue, and MARKER_SECRET (at least 16 characters) for Markers. Outside Lambda the
+// local defaults apply (the in-process queue, a per-process marker secret).
+func (c Config) Check(u Uses) error {
+	if !inLambda() {
+		return nil
+	}
+	var errs []error
+	if u.Queue && c.QueueURL == "" {
+		errs = append(errs, fmt.Errorf("%s must be set in Lambda: this function sends to the work queue", EnvQueueURL))
+	}
+	if u.Markers && len(c.MarkerSecret) < 16 {
+		errs = append(errs, fmt.Errorf("%s must be set in Lambda (at least 16 characters): this function seals list markers", EnvMarkerSecret))
+	}
+	return errors.Join(errs...)
 }
 
 func envOr(name, def string) string {
@@ -163,17 +191,27 @@ func Types() (*task.Registry, error) {
 	return task.NewRegistry(demo.Type())
 }
 
-// Load reads the environment and wires everything; for Lambda mains.
-func Load(ctx context.Context) (*Deps, error) {
+// Load reads the environment, checks it for what the function uses (Config.Check) and wires
+// the store and only what it uses; for Lambda mains. A function without Uses.Queue gets a
+// queue that refuses every call (noQueue), so that a stray send is an error, not a panic.
+func Load(ctx context.Context, u Uses) (*Deps, error) {
 	c, err := FromEnv()
 	if err != nil {
 		return nil, err
 	}
-	return Open(ctx, c, nil)
+	if err := c.Check(u); err != nil {
+		return nil, err
+	}
+	return open(ctx, c, nil, u)
 }
 
-// Open wires dependencies for c. log may be nil (JSON to stdout at c.LogLevel).
+// Open wires dependencies for c, all of them (the local runner and tests run every
+// function in one process). log may be nil (JSON to stdout at c.LogLevel).
 func Open(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
+	return open(ctx, c, log, Uses{Queue: true, Markers: true})
+}
+
+func open(ctx context.Context, c Config, log *slog.Logger, u Uses) (*Deps, error) {
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: c.LogLevel}))
 	}
@@ -207,7 +245,9 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
 		d.Store = store
 		d.closers = append(d.closers, closer)
 	}
-	if c.QueueURL != "" {
+	if !u.Queue {
+		d.Queue = noQueue{}
+	} else if c.QueueURL != "" {
 		cfg, err := loadAWS()
 		if err != nil {
 			return nil, err
@@ -224,7 +264,8 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
 	}
 	secret := c.MarkerSecret
 	if len(secret) == 0 {
-		// Local only (FromEnv requires it in Lambda): markers last as long as the process.
+		// Local, or a function that never uses markers (Check requires the secret in Lambda
+		// where Uses.Markers): markers last as long as the process.
 		secret = make([]byte, 32)
 		_, _ = rand.Read(secret)
 	}
@@ -233,6 +274,18 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
 	}
 	return d, nil
 }
+
+// noQueue is the queue of a function that does not use one (Uses.Queue false).
+type noQueue struct{}
+
+var errNoQueue = errors.New("this function has no work queue (config.Uses.Queue is false)")
+
+func (noQueue) Send(context.Context, queue.Message, time.Duration) error { return errNoQueue }
+func (noQueue) Receive(context.Context, int, time.Duration, time.Duration) ([]queue.Delivery, error) {
+	return nil, errNoQueue
+}
+func (noQueue) Delete(context.Context, string) error                          { return errNoQueue }
+func (noQueue) ChangeVisibility(context.Context, string, time.Duration) error { return errNoQueue }
 
 // Close releases the file store, if any.
 func (d *Deps) Close() error {

@@ -2,12 +2,15 @@ package config
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tasklane/tasklane/shared/awstest"
+	"github.com/tasklane/tasklane/shared/queue"
 )
 
 // TestEnvAWSConfigReachesTheEmulators proves that the configuration Lambda builds use
@@ -74,18 +77,20 @@ func TestEnvAWSConfig(t *testing.T) {
 	}
 }
 
-func TestFromEnvInLambdaRequiresTableAndSecret(t *testing.T) {
+func TestFromEnvInLambdaRequiresTable(t *testing.T) {
 	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "tasklane-get")
 	t.Setenv(EnvTableName, "")
 	t.Setenv(EnvMarkerSecret, "")
+	t.Setenv(EnvQueueURL, "")
 	if _, err := FromEnv(); err == nil {
 		t.Error("FromEnv in Lambda without TABLE_NAME succeeded")
 	}
 	t.Setenv(EnvTableName, "tasks")
-	if _, err := FromEnv(); err == nil {
-		t.Error("FromEnv in Lambda without MARKER_SECRET succeeded")
+	// Neither the queue nor the marker secret is FromEnv's business: get, cancel and
+	// deadletter have neither (see Uses).
+	if _, err := FromEnv(); err != nil {
+		t.Errorf("FromEnv in Lambda without QUEUE_URL and MARKER_SECRET: %v", err)
 	}
-	t.Setenv(EnvMarkerSecret, "0123456789abcdef0123")
 	t.Setenv(EnvBackoffBase, "500ms")
 	c, err := FromEnv()
 	if err != nil || c.BackoffBase.Milliseconds() != 500 {
@@ -94,5 +99,54 @@ func TestFromEnvInLambdaRequiresTableAndSecret(t *testing.T) {
 	t.Setenv(EnvBackoffBase, "soon")
 	if _, err := FromEnv(); err == nil {
 		t.Error("a bad duration was accepted")
+	}
+}
+
+// TestCheckRequiresWhatAFunctionUses: in Lambda a sender needs QUEUE_URL and list needs
+// MARKER_SECRET; the others start without them. Outside Lambda the local defaults apply.
+func TestCheckRequiresWhatAFunctionUses(t *testing.T) {
+	secret := []byte("0123456789abcdef0123")
+	cases := []struct {
+		name    string
+		c       Config
+		u       Uses
+		wantErr string
+	}{
+		{"reader without queue or secret", Config{TableName: "t"}, Uses{}, ""},
+		{"sender without queue", Config{TableName: "t"}, Uses{Queue: true}, EnvQueueURL + " must be set"},
+		{"sender with queue", Config{TableName: "t", QueueURL: "http://q"}, Uses{Queue: true}, ""},
+		{"list without secret", Config{TableName: "t"}, Uses{Markers: true}, EnvMarkerSecret + " must be set"},
+		{"list with a short secret", Config{TableName: "t", MarkerSecret: []byte("short")}, Uses{Markers: true}, EnvMarkerSecret + " must be set"},
+		{"list with secret", Config{TableName: "t", MarkerSecret: secret}, Uses{Markers: true}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "tasklane-x")
+			err := c.c.Check(c.u)
+			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
+				t.Errorf("Check(%+v) = %v, want %q", c.u, err, c.wantErr)
+			}
+			t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "")
+			if err := c.c.Check(c.u); err != nil {
+				t.Errorf("outside Lambda: Check(%+v) = %v", c.u, err)
+			}
+		})
+	}
+}
+
+// TestLoadWithoutQueueRefusesSends: a function that does not use the queue gets one that
+// answers every call with an error rather than a nil queue that would panic.
+func TestLoadWithoutQueueRefusesSends(t *testing.T) {
+	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "")
+	t.Setenv(EnvTableName, "")
+	t.Setenv(EnvQueueURL, "")
+	t.Setenv(EnvDataFile, filepath.Join(t.TempDir(), "t.db"))
+	d, err := Load(context.Background(), Uses{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Queue.Send(context.Background(), queue.Message{TaskID: "x"}, 0); err == nil {
+		t.Error("Send on the queue of a function without Uses.Queue succeeded")
 	}
 }

@@ -37,6 +37,29 @@ const (
 	DeadLetterSuffix = "-dlq"
 )
 
+// The deployed queues' settings: template.yaml's WorkQueue and DeadLetterQueue, which the
+// template drift test (infra/template) checks against these, the queues infra/bootstrap and
+// the Lambda harness (infra/lambdatest) create, and the LocalStack init hook's.
+const (
+	// MaxReceiveCount is how often a work message is received without being deleted before
+	// SQS moves it to the dead-letter queue. The worker continues a task in a new message
+	// rather than the same one made visible again, so the count counts failed deliveries
+	// only (a crash, a timeout, a store outage); five rides out a short outage without
+	// keeping a poison message circling.
+	MaxReceiveCount = 5
+	// WorkVisibility is the work queue's visibility timeout: six times WorkerFunction's
+	// Timeout (120 s), AWS's advice for a queue feeding a function, so that the event source
+	// mapping's retries of a throttled batch do not make a message visible while it runs.
+	WorkVisibility = 720 * time.Second
+	// DeadLetterVisibility is the dead-letter queue's: six times DeadLetterFunction's
+	// Timeout (30 s), for the same reason.
+	DeadLetterVisibility = 180 * time.Second
+	// DeadLetterRetention is how long the dead-letter queue keeps a message: 14 days, SQS's
+	// maximum. A message moved there keeps its first enqueue time, so this must exceed the
+	// work queue's retention (4 days by default) or a dead letter could expire unseen.
+	DeadLetterRetention = 14 * 24 * time.Hour
+)
+
 // API is the subset of *sqs.Client that Queue uses. It is an interface so that tests can
 // wrap a real client and inject faults (a failing delete, a lost response) where it matters.
 type API interface {
@@ -174,14 +197,31 @@ func seconds(d, limit time.Duration) int32 {
 // inspected. Tests and local tooling use it; the deployed queues come from the template.
 // Like CreateQueue it is idempotent for the same arguments.
 func CreateQueues(ctx context.Context, api AdminAPI, name string, maxReceiveCount int, visibility time.Duration) (queueURL, dlqURL string, err error) {
+	return createQueues(ctx, api, name, maxReceiveCount, visibility, 0)
+}
+
+// CreateDeployedQueues creates the queues CreateQueues does with the deployed settings
+// (MaxReceiveCount, WorkVisibility, DeadLetterVisibility, DeadLetterRetention), as
+// template.yaml declares them: for local tooling and tests that run the real functions.
+func CreateDeployedQueues(ctx context.Context, api AdminAPI, name string) (queueURL, dlqURL string, err error) {
+	return createQueues(ctx, api, name, MaxReceiveCount, WorkVisibility, DeadLetterVisibility)
+}
+
+// createQueues is CreateQueues with the dead-letter queue's visibility timeout (zero: SQS's
+// default).
+func createQueues(ctx context.Context, api AdminAPI, name string, maxReceiveCount int, visibility, dlqVisibility time.Duration) (queueURL, dlqURL string, err error) {
 	if maxReceiveCount < 1 || maxReceiveCount > 1000 {
 		return "", "", fmt.Errorf("create queues %s: maxReceiveCount %d not in 1..1000", name, maxReceiveCount)
 	}
+	dlqAttrs := map[string]string{
+		string(types.QueueAttributeNameMessageRetentionPeriod): strconv.Itoa(int(DeadLetterRetention / time.Second)),
+	}
+	if v := seconds(dlqVisibility, MaxVisibility); v > 0 {
+		dlqAttrs[string(types.QueueAttributeNameVisibilityTimeout)] = strconv.Itoa(int(v))
+	}
 	dlq, err := api.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName: aws.String(name + DeadLetterSuffix),
-		Attributes: map[string]string{
-			string(types.QueueAttributeNameMessageRetentionPeriod): strconv.Itoa(14 * 24 * 3600),
-		},
+		QueueName:  aws.String(name + DeadLetterSuffix),
+		Attributes: dlqAttrs,
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("create dead-letter queue %s: %w", name+DeadLetterSuffix, err)
