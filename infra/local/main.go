@@ -39,7 +39,8 @@ func main() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		localrun.RunWorkers(ctx, deps, localrun.Options{SweepEvery: 30 * time.Second})
+		// The in-process queue died with the previous process, if any: re-queue what it held.
+		localrun.RunWorkers(ctx, deps, localrun.Options{SweepEvery: cfg.SweepInterval, Recover: cfg.QueueURL == ""})
 	}()
 	go func() {
 		<-ctx.Done()

@@ -472,9 +472,10 @@ var (
 	// queueUsers send to the work queue (api.Service.announce, worker.Sweeper) or change its
 	// messages' visibility (the worker); the others get the in-process queue, never used.
 	queueUsers = []string{apigw.FunctionCreate, apigw.FunctionRetry, "worker", "sweeper"}
-	// localOnly are read by the local runner only: Lambda has no file store, and its event
-	// source mapping delivers the dead-letter queue.
-	localOnly = []string{config.EnvDataFile, config.EnvDeadLetterURL}
+	// localOnly are read by the local runner only: Lambda has no file store, its event
+	// source mapping delivers the dead-letter queue, and the sweeper's schedule is an
+	// EventBridge rule's.
+	localOnly = []string{config.EnvDataFile, config.EnvDeadLetterURL, config.EnvSweepInterval}
 )
 
 func checkEnvironment(p *project) problems {

@@ -8,8 +8,10 @@ package localrun
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -24,6 +26,7 @@ import (
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/esm"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/task"
 )
 
 // DefaultTenant is who a request without credentials acts as locally.
@@ -180,7 +183,22 @@ type Options struct {
 	Wait time.Duration
 	// SweepEvery is how often the sweeper runs; 0 disables it.
 	SweepEvery time.Duration
+	// Concurrency is how many pollers feed the worker at once, as Lambda scales the worker's
+	// concurrent invocations; each holds a batch (up to 10 tasks) until all of them are done
+	// with this delivery. Default DefaultConcurrency.
+	Concurrency int
+	// Recover says that the work queue did not survive the previous process (the in-process
+	// queue): before polling, every active task is sent a message again (see Recover). When
+	// the store is the embedded one, which this process holds alone, the worker also takes
+	// over at once the attempts that were under way at the crash instead of waiting out
+	// their lease.
+	Recover bool
 }
+
+// DefaultConcurrency lets up to 100 tasks advance at once (10 pollers of 10-message
+// batches): with one, a single slow task held the only poller and every other task waited
+// behind it. An idle poller costs one long-poll receive per Wait.
+const DefaultConcurrency = 10
 
 // RunWorkers feeds the worker from the work queue and the dead-letter handler from the
 // dead-letter queue, and runs the sweeper, until ctx ends.
@@ -191,21 +209,37 @@ func RunWorkers(ctx context.Context, deps *config.Deps, opts Options) {
 	if opts.Wait == 0 {
 		opts.Wait = time.Second
 	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
 	w := deps.Worker()
+	if opts.Recover {
+		start := deps.Now()
+		if deps.Config.TableName == "" {
+			// The embedded store's file lock means no other process runs these attempts.
+			w.OrphanedBefore = start
+		}
+		// Before the pollers start, so that the first receives take full batches.
+		if n, err := Recover(ctx, deps, start); err != nil {
+			deps.Log.Error("re-queueing the active tasks failed; the sweeper will find them", "sent", n, "err", err)
+		} else if n > 0 {
+			deps.Log.Info("re-queued the active tasks of the previous run", "tasks", n)
+		}
+	}
 	var wg sync.WaitGroup
-	poll := func(name string, q queue.Queue, h func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)) {
+	poll := func(name string, q queue.Queue, h func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), concurrency int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := esm.Poll(ctx, q, h, esm.Options{Visibility: opts.Visibility, Wait: opts.Wait})
+			err := esm.Poll(ctx, q, h, esm.Options{Visibility: opts.Visibility, Wait: opts.Wait, Concurrency: concurrency})
 			if err != nil && ctx.Err() == nil {
 				deps.Log.Error("poller stopped", "queue", name, "err", err)
 			}
 		}()
 	}
-	poll("work", deps.Queue, w.Handle)
+	poll("work", deps.Queue, w.Handle, opts.Concurrency)
 	if deps.DeadLetter != nil {
-		poll("dead-letter", deps.DeadLetter, w.HandleDeadLetter)
+		poll("dead-letter", deps.DeadLetter, w.HandleDeadLetter, 1)
 	}
 	if opts.SweepEvery > 0 {
 		wg.Add(1)
@@ -225,6 +259,45 @@ func RunWorkers(ctx context.Context, deps *config.Deps, opts Options) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Recover sends a message for every task that was active (pending or processing) before
+// the instant since, and says how many it sent. The in-process queue dies with its process:
+// after a crash of `make run` no message is left for the tasks in flight, and the sweeper
+// would find the processing ones only after SWEEP_PROCESSING_AFTER (20 minutes). Tasks
+// updated since were written by this process, which sent their messages itself.
+//
+// Duplicates are harmless (every transition is conditional, and the worker honours the
+// lease of an attempt under way), so a task is sent a message whatever it waits for; one
+// waiting out a retry backoff is retried at once. The store's Stale, with since as the
+// cutoff and no limit, reads exactly these tasks from the active index (one range per
+// status in the embedded store, never a scan of every task); its ids are held at once,
+// which for a developer's store is little. Each task is read again for its run.
+func Recover(ctx context.Context, deps *config.Deps, since time.Time) (int, error) {
+	sent := 0
+	for _, status := range []task.Status{task.Processing, task.Pending} {
+		ids, err := deps.Store.Stale(ctx, status, since, math.MaxInt)
+		if err != nil {
+			return sent, err
+		}
+		for _, id := range ids {
+			t, err := deps.Store.Get(ctx, id, deps.Now())
+			if errors.Is(err, task.ErrNotFound) {
+				continue // expired meanwhile
+			}
+			if err != nil {
+				return sent, err
+			}
+			if !t.Status.Active() {
+				continue
+			}
+			if err := deps.Queue.Send(ctx, queue.Message{TaskID: t.ID, Run: t.RetryCount}, 0); err != nil {
+				return sent, err
+			}
+			sent++
+		}
+	}
+	return sent, nil
 }
 
 // Logger is the local runner's human-readable log.
