@@ -89,8 +89,10 @@ func printable(s string) bool {
 // connection, in a fixed form (status line, Content-Type text/plain, Connection close,
 // the text); a Write of exactly that form is replaced by the problem document. Its
 // request was not parsed, so the request id is a fresh one, never the client's.
-// A request whose headers stall gets no answer at all (net/http closes the connection
-// after ReadHeaderTimeout), and neither does one Listener cannot see.
+// Residual: a request whose headers stall gets no answer at all (net/http closes the
+// connection after ReadHeaderTimeout without writing), and should net/http change the form
+// of these answers, they would pass through as text/plain again (TestMalformedRequest and
+// TestOversizedHeaders would fail).
 func Listener(ln net.Listener) net.Listener { return listener{ln} }
 
 type listener struct{ net.Listener }
