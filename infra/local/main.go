@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -35,11 +36,17 @@ func main() {
 	}
 	defer deps.Close()
 
-	srv := &http.Server{Addr: *addr, Handler: localrun.NewServer(deps), ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := localrun.HTTPServer(localrun.NewServer(deps))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		localrun.RunWorkers(ctx, deps, localrun.Options{SweepEvery: 30 * time.Second})
+		// The in-process queue died with the previous process, if any: re-queue what it held.
+		localrun.RunWorkers(ctx, deps, localrun.Options{SweepEvery: cfg.SweepInterval,
+			Concurrency: localrun.RunConcurrency, Recover: cfg.QueueURL == ""})
 	}()
 	go func() {
 		<-ctx.Done()
@@ -55,7 +62,7 @@ func main() {
 		queue = "SQS " + cfg.QueueURL
 	}
 	deps.Log.Info("Tasklane is serving", "url", "http://"+*addr+"/v1/tasks", "store", store, "queue", queue)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(localrun.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
 	<-done

@@ -502,9 +502,10 @@ var (
 	// markerUsers seal or open list page markers (config.Uses.Markers); the key is given to
 	// no other function.
 	markerUsers = []string{apigw.FunctionList}
-	// localOnly are read by the local runner only: Lambda has no file store, and its event
-	// source mapping delivers the dead-letter queue.
-	localOnly = []string{config.EnvDataFile, config.EnvDeadLetterURL}
+	// localOnly are read by the local runner only: Lambda has no file store, its event
+	// source mapping delivers the dead-letter queue, and the sweeper's schedule is an
+	// EventBridge rule's.
+	localOnly = []string{config.EnvDataFile, config.EnvDeadLetterURL, config.EnvSweepInterval}
 )
 
 func checkEnvironment(p *project) problems {

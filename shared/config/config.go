@@ -49,11 +49,17 @@ const (
 	EnvProcessingAfter = "SWEEP_PROCESSING_AFTER"
 	EnvWorkerReserve   = "WORKER_RESERVE"
 	EnvLogLevel        = "LOG_LEVEL"
+	// EnvSweepInterval is how often the local runner sweeps (deployed, the sweeper's
+	// EventBridge schedule decides, so the template never sets it).
+	EnvSweepInterval = "SWEEP_INTERVAL"
+	// EnvSweepBatch caps the tasks of each status that one sweep re-sends.
+	EnvSweepBatch = "SWEEP_BATCH"
 )
 
 // Vars is every variable the functions read, for the template drift test.
 var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
-	EnvTenantClaim, EnvRolesClaim, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter, EnvWorkerReserve, EnvLogLevel}
+	EnvTenantClaim, EnvRolesClaim, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter, EnvWorkerReserve, EnvLogLevel,
+	EnvSweepInterval, EnvSweepBatch}
 
 // Config is the settings, read once.
 type Config struct {
@@ -68,6 +74,10 @@ type Config struct {
 	ProcessingAfter time.Duration
 	WorkerReserve   time.Duration
 	LogLevel        slog.Level
+	// SweepInterval is the local runner's sweep period (0 in a Config literal: the runner's
+	// caller decides). SweepBatch is the sweeper's Batch (0: DefaultSweepBatch).
+	SweepInterval time.Duration
+	SweepBatch    int
 }
 
 // Defaults for what the environment leaves unset.
@@ -78,6 +88,10 @@ const (
 	DefaultProcessingAfter = 20 * time.Minute
 	// DefaultWorkerReserve covers the longest demo step (60 s) and a margin.
 	DefaultWorkerReserve = 65 * time.Second
+	// DefaultSweepInterval matches nothing deployed (the schedule is the template's): often
+	// enough that a lost message locally costs seconds beyond PendingAfter, not minutes.
+	DefaultSweepInterval = 30 * time.Second
+	DefaultSweepBatch    = 100
 )
 
 // FromEnv reads the settings. In Lambda (AWS_LAMBDA_FUNCTION_NAME set) the table is
@@ -106,6 +120,12 @@ func FromEnv() (Config, error) {
 		return c, err
 	}
 	if c.WorkerReserve, err = duration(EnvWorkerReserve, DefaultWorkerReserve); err != nil {
+		return c, err
+	}
+	if c.SweepInterval, err = duration(EnvSweepInterval, DefaultSweepInterval); err != nil {
+		return c, err
+	}
+	if c.SweepBatch, err = positiveInt(EnvSweepBatch, DefaultSweepBatch); err != nil {
 		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
@@ -169,6 +189,18 @@ func duration(name string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %q is not a duration (e.g. 2s, 500ms)", name, v)
 	}
 	return d, nil
+}
+
+func positiveInt(name string, def int) (int, error) {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive integer", name, v)
+	}
+	return n, nil
 }
 
 // Deps are the process's wired dependencies.
@@ -314,6 +346,10 @@ func (d *Deps) Worker() *worker.Worker {
 
 // Sweeper is the stale-task sweeper over these dependencies.
 func (d *Deps) Sweeper() *worker.Sweeper {
+	batch := d.Config.SweepBatch
+	if batch <= 0 {
+		batch = DefaultSweepBatch
+	}
 	return &worker.Sweeper{Store: d.Store, Queue: d.Queue, Now: d.Now, Log: d.Log,
-		PendingAfter: d.Config.PendingAfter, ProcessingAfter: d.Config.ProcessingAfter, Batch: 100}
+		PendingAfter: d.Config.PendingAfter, ProcessingAfter: d.Config.ProcessingAfter, Batch: batch}
 }

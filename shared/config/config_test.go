@@ -150,3 +150,30 @@ func TestLoadWithoutQueueRefusesSends(t *testing.T) {
 		t.Error("Send on the queue of a function without Uses.Queue succeeded")
 	}
 }
+
+func TestSweepSettings(t *testing.T) {
+	t.Setenv(EnvSweepInterval, "")
+	t.Setenv(EnvSweepBatch, "")
+	c, err := FromEnv()
+	if err != nil || c.SweepInterval != DefaultSweepInterval || c.SweepBatch != DefaultSweepBatch {
+		t.Fatalf("defaults: interval %v batch %d, %v", c.SweepInterval, c.SweepBatch, err)
+	}
+	t.Setenv(EnvSweepInterval, "5s")
+	t.Setenv(EnvSweepBatch, "7")
+	c, err = FromEnv()
+	if err != nil || c.SweepInterval.Seconds() != 5 || c.SweepBatch != 7 {
+		t.Fatalf("set: interval %v batch %d, %v", c.SweepInterval, c.SweepBatch, err)
+	}
+	if b := (&Deps{Config: c}).Sweeper().Batch; b != 7 {
+		t.Errorf("sweeper batch %d, want 7", b)
+	}
+	if b := (&Deps{}).Sweeper().Batch; b != DefaultSweepBatch {
+		t.Errorf("sweeper batch of a zero Config %d, want %d", b, DefaultSweepBatch)
+	}
+	for _, bad := range []string{"0", "-1", "many"} {
+		t.Setenv(EnvSweepBatch, bad)
+		if _, err := FromEnv(); err == nil {
+			t.Errorf("%s=%q accepted", EnvSweepBatch, bad)
+		}
+	}
+}

@@ -8,10 +8,14 @@ package localrun
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +28,7 @@ import (
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/esm"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/task"
 )
 
 // DefaultTenant is who a request without credentials acts as locally.
@@ -38,32 +43,89 @@ const DevTokenPrefix = "dev:"
 type Server struct {
 	deps     *config.Deps
 	handlers map[string]*apigw.Handler
+	// Timeout is the function timeout: the deadline of the context a handler runs with.
+	// Default DefaultTimeout.
+	Timeout time.Duration
+	// BodyTimeout bounds the reading of a request's body; a client that stalls longer gets
+	// 408. Default DefaultBodyTimeout.
+	BodyTimeout time.Duration
 }
+
+// Defaults of Server and HTTPServer.
+const (
+	// DefaultTimeout is the API functions' timeout in template.yaml (Globals).
+	DefaultTimeout = 10 * time.Second
+	// DefaultBodyTimeout: a local client sends a 256 KiB body in far less.
+	DefaultBodyTimeout = 10 * time.Second
+	// MaxHeaderBytes is API Gateway's quota for an HTTP API request's line and headers
+	// together (10240 bytes); a request over it gets 431 from ServeHTTP as problem+json.
+	MaxHeaderBytes = 10240
+	// serverMaxHeaderBytes is what net/http itself reads before it gives up with its own
+	// 431: well above MaxHeaderBytes, so that ServeHTTP sees and answers most oversized
+	// requests (echoing their X-Request-Id); beyond it Listener rewrites net/http's answer.
+	serverMaxHeaderBytes = 64 << 10
+	// readHeaderTimeout: a client that does not finish its headers within it is
+	// disconnected (without an answer: net/http writes none, see HTTPServer).
+	readHeaderTimeout = 10 * time.Second
+)
 
 // NewServer makes the HTTP handler for deps: one apigw.Handler per function, as deployed.
 func NewServer(deps *config.Deps) *Server {
-	s := &Server{deps: deps, handlers: map[string]*apigw.Handler{}}
+	s := &Server{deps: deps, handlers: map[string]*apigw.Handler{}, Timeout: DefaultTimeout, BodyTimeout: DefaultBodyTimeout}
 	for _, f := range apigw.Functions() {
 		s.handlers[f] = deps.Handler(f)
 	}
 	return s
 }
 
+// HTTPServer is the http.Server to serve h with (on a Listener): header timeout and limit
+// as described at MaxHeaderBytes. A client that stalls in its headers is disconnected
+// after 10 s without an answer, since net/http writes none then; one that stalls in its
+// body gets 408 from ServeHTTP.
+func HTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		MaxHeaderBytes:    serverMaxHeaderBytes,
+		IdleTimeout:       2 * time.Minute,
+	}
+}
+
 // ServeHTTP converts the request into an HTTP API event, invokes the function its route
 // names, and writes the function's response.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, apigw.MaxBody+1))
+	reqID := requestID(r.Header.Get("X-Request-Id"))
+	if n := headerSize(r); n > MaxHeaderBytes {
+		w.Header().Set("Connection", "close")
+		writeProblem(w, reqID, r.URL.Path, http.StatusRequestHeaderFieldsTooLarge,
+			fmt.Sprintf("the request line and headers are %d bytes, more than the %d API Gateway accepts", n, MaxHeaderBytes))
+		return
+	}
+	body, err := s.readBody(w, r)
 	if err != nil {
-		http.Error(w, "cannot read body", http.StatusBadRequest)
+		// The rest of the body is in an unknown state: the connection cannot carry another
+		// request.
+		w.Header().Set("Connection", "close")
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			writeProblem(w, reqID, r.URL.Path, http.StatusRequestTimeout,
+				fmt.Sprintf("the request body did not arrive within %v", s.bodyTimeout()))
+			return
+		}
+		writeProblem(w, reqID, r.URL.Path, http.StatusBadRequest, "the request body could not be read: "+bodyError(err))
 		return
 	}
 	route, params := apigw.Match(r.Method, r.URL.Path)
 	ev := Event(r, body, route, params)
-	resp, err := s.handlers[route.Function].Handle(r.Context(), ev)
+	// Like Lambda, the function runs to its timeout whatever the client does: a client that
+	// half-closes or drops the connection must not cancel a create between its write and
+	// its message (the task would wait for the sweeper) or turn it into a 500.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.timeout())
+	defer cancel()
+	resp, err := s.handlers[route.Function].Handle(ctx, ev)
 	if err != nil {
 		// The handlers never return errors; API Gateway would answer a bare 500 here.
-		s.deps.Log.ErrorContext(r.Context(), "function returned an error", "err", err)
-		http.Error(w, `{"message":"Internal Server Error"}`, http.StatusInternalServerError)
+		s.deps.Log.ErrorContext(ctx, "function returned an error", "err", err)
+		writeProblem(w, reqID, r.URL.Path, http.StatusInternalServerError, "")
 		return
 	}
 	for k, v := range resp.Headers {
@@ -77,12 +139,62 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out := []byte(resp.Body)
 	if resp.IsBase64Encoded {
 		if out, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
-			http.Error(w, "bad function response", http.StatusBadGateway)
+			s.deps.Log.ErrorContext(ctx, "function response is not valid base64", "err", err)
+			writeProblem(w, reqID, r.URL.Path, http.StatusBadGateway, "")
 			return
 		}
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(out)
+}
+
+// readBody reads up to one byte more than the API accepts (the handler answers 413), within
+// BodyTimeout: a per-request read deadline on the connection, lifted once the body is in so
+// that it does not cut a later request on the same connection.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	// Not supported by every ResponseWriter (httptest's recorder): then there is no limit.
+	_ = rc.SetReadDeadline(time.Now().Add(s.bodyTimeout()))
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	return io.ReadAll(io.LimitReader(r.Body, apigw.MaxBody+1))
+}
+
+func (s *Server) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (s *Server) bodyTimeout() time.Duration {
+	if s.BodyTimeout > 0 {
+		return s.BodyTimeout
+	}
+	return DefaultBodyTimeout
+}
+
+// headerSize is the size of the request line and headers as the client sent them (net/http
+// moves Host out of Header).
+func headerSize(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	if r.Host != "" {
+		n += len("Host: ") + len(r.Host) + 2
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n
+}
+
+// bodyError is the client-facing cause of a failed body read: net/http's own sentences about
+// the framing (e.g. "invalid byte in chunk length"), which say nothing internal.
+func bodyError(err error) string {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "it ended before its announced length or final chunk"
+	}
+	return strings.TrimPrefix(err.Error(), "http: ")
 }
 
 // Event builds the HTTP API payload 2.0 event API Gateway would send for r, with the JWT
@@ -180,7 +292,24 @@ type Options struct {
 	Wait time.Duration
 	// SweepEvery is how often the sweeper runs; 0 disables it.
 	SweepEvery time.Duration
+	// Concurrency is how many pollers feed the worker at once, as Lambda scales the worker's
+	// concurrent invocations; each holds a batch (up to 10 tasks) until all of them are done
+	// with this delivery. Default 1 (tests count on tasks running one batch at a time);
+	// `make run` uses RunConcurrency.
+	Concurrency int
+	// Recover says that the work queue did not survive the previous process (the in-process
+	// queue): before polling, every active task is sent a message again (see Recover). When
+	// the store is the embedded one, which this process holds alone, the worker also takes
+	// over at once the attempts that were under way at the crash instead of waiting out
+	// their lease.
+	Recover bool
 }
+
+// RunConcurrency is the Concurrency of `make run`: up to 100 tasks advance at once (10
+// pollers of 10-message batches). With one poller a single slow task held it, and every
+// task created meanwhile waited behind it, also after a restart. An idle poller costs one
+// long-poll receive per Wait.
+const RunConcurrency = 10
 
 // RunWorkers feeds the worker from the work queue and the dead-letter handler from the
 // dead-letter queue, and runs the sweeper, until ctx ends.
@@ -191,21 +320,37 @@ func RunWorkers(ctx context.Context, deps *config.Deps, opts Options) {
 	if opts.Wait == 0 {
 		opts.Wait = time.Second
 	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 1
+	}
 	w := deps.Worker()
+	if opts.Recover {
+		start := deps.Now()
+		if deps.Config.TableName == "" {
+			// The embedded store's file lock means no other process runs these attempts.
+			w.OrphanedBefore = start
+		}
+		// Before the pollers start, so that the first receives take full batches.
+		if n, err := Recover(ctx, deps, start); err != nil {
+			deps.Log.Error("re-queueing the active tasks failed; the sweeper will find them", "sent", n, "err", err)
+		} else if n > 0 {
+			deps.Log.Info("re-queued the active tasks of the previous run", "tasks", n)
+		}
+	}
 	var wg sync.WaitGroup
-	poll := func(name string, q queue.Queue, h func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)) {
+	poll := func(name string, q queue.Queue, h func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), concurrency int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := esm.Poll(ctx, q, h, esm.Options{Visibility: opts.Visibility, Wait: opts.Wait})
+			err := esm.Poll(ctx, q, h, esm.Options{Visibility: opts.Visibility, Wait: opts.Wait, Concurrency: concurrency})
 			if err != nil && ctx.Err() == nil {
 				deps.Log.Error("poller stopped", "queue", name, "err", err)
 			}
 		}()
 	}
-	poll("work", deps.Queue, w.Handle)
+	poll("work", deps.Queue, w.Handle, opts.Concurrency)
 	if deps.DeadLetter != nil {
-		poll("dead-letter", deps.DeadLetter, w.HandleDeadLetter)
+		poll("dead-letter", deps.DeadLetter, w.HandleDeadLetter, 1)
 	}
 	if opts.SweepEvery > 0 {
 		wg.Add(1)
@@ -225,6 +370,45 @@ func RunWorkers(ctx context.Context, deps *config.Deps, opts Options) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Recover sends a message for every task that was active (pending or processing) before
+// the instant since, and says how many it sent. The in-process queue dies with its process:
+// after a crash of `make run` no message is left for the tasks in flight, and the sweeper
+// would find the processing ones only after SWEEP_PROCESSING_AFTER (20 minutes). Tasks
+// updated since were written by this process, which sent their messages itself.
+//
+// Duplicates are harmless (every transition is conditional, and the worker honours the
+// lease of an attempt under way), so a task is sent a message whatever it waits for; one
+// waiting out a retry backoff is retried at once. The store's Stale, with since as the
+// cutoff and no limit, reads exactly these tasks from the active index (one range per
+// status in the embedded store, never a scan of every task); its ids are held at once,
+// which for a developer's store is little. Each task is read again for its run.
+func Recover(ctx context.Context, deps *config.Deps, since time.Time) (int, error) {
+	sent := 0
+	for _, status := range []task.Status{task.Processing, task.Pending} {
+		ids, err := deps.Store.Stale(ctx, status, since, math.MaxInt)
+		if err != nil {
+			return sent, err
+		}
+		for _, id := range ids {
+			t, err := deps.Store.Get(ctx, id, deps.Now())
+			if errors.Is(err, task.ErrNotFound) {
+				continue // expired meanwhile
+			}
+			if err != nil {
+				return sent, err
+			}
+			if !t.Status.Active() {
+				continue
+			}
+			if err := deps.Queue.Send(ctx, queue.Message{TaskID: t.ID, Run: t.RetryCount}, 0); err != nil {
+				return sent, err
+			}
+			sent++
+		}
+	}
+	return sent, nil
 }
 
 // Logger is the local runner's human-readable log.

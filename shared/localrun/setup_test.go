@@ -48,6 +48,8 @@ type options struct {
 	sweep    time.Duration                 // run the sweeper this often
 	pending  time.Duration                 // sweeper's PendingAfter
 	types    []task.Type                   // registered besides demo
+	// bodyTimeout is the server's BodyTimeout (0: its default).
+	bodyTimeout time.Duration
 }
 
 // eachBackend runs f as a parallel subtest per backend.
@@ -107,7 +109,15 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 	if o.wrap != nil {
 		deps.Queue = o.wrap(deps.Queue)
 	}
-	srv := httptest.NewServer(localrun.NewServer(deps))
+	h := localrun.NewServer(deps)
+	if o.bodyTimeout > 0 {
+		h.BodyTimeout = o.bodyTimeout
+	}
+	// Served the way infra/local serves it.
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config = localrun.HTTPServer(h)
+	srv.Listener = localrun.Listener(srv.Listener)
+	srv.Start()
 	wctx, stop := context.WithCancel(ctx)
 	e := &env{t: t, backend: backend, url: srv.URL, deps: deps, clock: c, stop: stop, stopped: make(chan struct{})}
 	if o.noWorker {

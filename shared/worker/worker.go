@@ -62,6 +62,14 @@ type Worker struct {
 	// local event source mapping is the function timeout; without a deadline either, an
 	// attempt found mid-way is taken over at once.
 	Lease time.Duration
+	// OrphanedBefore, when set, is the instant before which no live worker started an
+	// attempt: an attempt found mid-way that started earlier (updatedAt before it) is taken
+	// over at once instead of waiting out Lease. The local runner sets it to its start when
+	// it holds the embedded store alone (its file lock), because then the attempts it finds
+	// belong to a process that crashed; without it a kill -9 of `make run` would leave every
+	// task that was mid-step waiting a whole function timeout. Never set it in Lambda, where
+	// another invocation may well be running the attempt.
+	OrphanedBefore time.Time
 }
 
 // outcome is what becomes of one message. Inside advance, apply's zero outcome means "not
@@ -354,6 +362,9 @@ func (w *Worker) leaseLeft(t *task.Task, lease time.Duration) time.Duration {
 	i := t.NextSubTask()
 	if lease <= 0 || t.Status != task.Processing || i < 0 || t.SubTasks[i].Status != task.Processing {
 		return 0
+	}
+	if t.UpdatedAt.Before(w.OrphanedBefore) {
+		return 0 // started by a worker known to be gone
 	}
 	return min(t.UpdatedAt.Add(lease).Sub(w.Now()), queue.MaxDelay)
 }
