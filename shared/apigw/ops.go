@@ -34,9 +34,9 @@ type createBody struct {
 	Name      *string         `json:"name"`
 	Input     json.RawMessage `json:"input"`
 	Resources []task.Resource `json:"resources"`
-	// RetentionSeconds is kept raw so that only a JSON number is accepted ("3600", a string,
-	// is refused); re-encoded it is the same bytes a json.Number gave, so BodyHash is unchanged.
-	RetentionSeconds json.RawMessage `json:"retentionSeconds"`
+	// RetentionSeconds takes any JSON number without a fraction (3600, 3.6e3); a string
+	// ("3600") is refused.
+	RetentionSeconds *int64 `json:"retentionSeconds"`
 }
 
 func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
@@ -58,7 +58,7 @@ func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
 	if _, present := lookupHeader(r.ev, "Idempotency-Key"); present && (key == "" || len(key) > 255 || !printable(key)) {
 		return nil, &api.ValidationError{Field: "Idempotency-Key", Reason: "must be 1 to 255 printable ASCII characters"}
 	}
-	created, err := h.svc.Create(ctx, r.principal, api.CreateRequest{Spec: spec, IdempotencyKey: key, BodyHash: b.hash()})
+	created, err := h.svc.Create(ctx, r.principal, api.CreateRequest{Spec: spec, IdempotencyKey: key, BodyHash: h.specHash(spec)})
 	if err != nil {
 		return nil, err
 	}
@@ -95,10 +95,10 @@ func (b *createBody) spec() (task.Spec, error) {
 			return task.Spec{}, &api.ValidationError{Field: fmt.Sprintf("resources[%d]", i), Reason: "needs resourceId (1 to 256 bytes) and type (1 to 64 bytes)"}
 		}
 	}
-	if len(b.RetentionSeconds) > 0 && string(b.RetentionSeconds) != "null" {
-		n, err := strconv.ParseInt(string(b.RetentionSeconds), 10, 64)
+	if b.RetentionSeconds != nil {
+		n := *b.RetentionSeconds
 		min, max := int64(task.MinRetention/time.Second), int64(task.MaxRetention/time.Second)
-		if err != nil || n < min || n > max {
+		if n < min || n > max {
 			return task.Spec{}, &api.ValidationError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be a whole number from %d to %d", min, max)}
 		}
 		s.Retention = time.Duration(n) * time.Second
@@ -106,33 +106,58 @@ func (b *createBody) spec() (task.Spec, error) {
 	return s, nil
 }
 
-// hash identifies the request for Idempotency-Key: the body as parsed and re-encoded, so
-// that whitespace and key order do not matter.
-func (b *createBody) hash() string {
-	canon := *b
-	// Absent, null and empty mean the same request.
-	if string(canon.Input) == "null" {
-		canon.Input = nil
+// specHash identifies a create for Idempotency-Key by what it asks for, not by how it is
+// written: the validated spec with every default applied (no name is "", no resources are
+// [], no retention is the default's seconds, and the input is as the type reads it, see
+// canonicalInput), encoded. So whitespace, key order, number spelling (100.0 for 100) and
+// omitted fields versus their defaults do not matter, as the contract says ("Omitted fields
+// and their defaults are the same body"); anything that makes another task does.
+func (h *Handler) specHash(s task.Spec) string {
+	retention := s.Retention
+	if retention == 0 {
+		retention = task.DefaultRetention
 	}
-	if string(canon.RetentionSeconds) == "null" {
-		canon.RetentionSeconds = nil
+	resources := s.Resources
+	if resources == nil {
+		resources = []task.Resource{}
 	}
-	if len(canon.Resources) == 0 {
-		canon.Resources = nil
-	}
-	if len(canon.Input) > 0 {
-		// Keys sorted, whitespace dropped; numbers kept as written (UseNumber), so that
-		// inputs differing beyond float64 precision stay different.
-		dec := json.NewDecoder(bytes.NewReader(canon.Input))
-		dec.UseNumber()
-		var v any
-		if dec.Decode(&v) == nil {
-			canon.Input, _ = json.Marshal(v)
-		}
-	}
+	canon := struct {
+		Type             string          `json:"type"`
+		Name             string          `json:"name"`
+		Input            json.RawMessage `json:"input"`
+		Resources        []task.Resource `json:"resources"`
+		RetentionSeconds int64           `json:"retentionSeconds"`
+	}{s.Type, s.Name, h.canonicalInput(s.Type, s.Input), resources, int64(retention / time.Second)}
 	raw, _ := json.Marshal(canon)
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])
+}
+
+// canonicalInput is the input as its type reads it (Type.Canonical), defaults filled in; for
+// a type without Canonical, the input as parsed, keys sorted and whitespace dropped, numbers
+// kept as written (UseNumber) so that inputs differing beyond float64 precision stay
+// different. Absent, null and {} are one input for such a type. An input the type refuses is
+// hashed as written: its create fails anyway.
+func (h *Handler) canonicalInput(typeName string, input json.RawMessage) json.RawMessage {
+	if string(input) == "null" || len(input) == 0 {
+		input = nil
+	}
+	if typ, ok := h.svc.Types.Lookup(typeName); ok && typ.Canonical != nil {
+		if c, err := typ.Canonical(input); err == nil {
+			return c
+		}
+	}
+	if input == nil {
+		return json.RawMessage("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(input))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return input
+	}
+	out, _ := json.Marshal(v)
+	return out
 }
 
 // accepted is the 202 of create, retry and cancel: the task, where to poll it, and when.
@@ -251,16 +276,13 @@ func (h *Handler) list(ctx context.Context, r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.svc.List(ctx, r.principal, q)
+	page, views, err := h.listCapped(ctx, r.principal, q)
 	if err != nil {
 		return nil, err
 	}
-	out := ListPage{Tasks: make([]TaskView, len(page.Tasks)), Schema: "/v1/schemas/tasks", First: "/v1/tasks"}
+	out := ListPage{Tasks: views, Schema: "/v1/schemas/tasks", First: "/v1/tasks"}
 	if enc := canon.Encode(); enc != "" {
 		out.First += "?" + enc
-	}
-	for i := range page.Tasks {
-		out.Tasks[i] = h.view(&page.Tasks[i], false)
 	}
 	if page.NextMarker != "" {
 		next := cloneValues(canon)
@@ -268,6 +290,48 @@ func (h *Handler) list(ctx context.Context, r *request) (*response, error) {
 		out.Next = "/v1/tasks?" + next.Encode()
 	}
 	return ok(out), nil
+}
+
+// MaxListBytes caps the tasks of a list page, counted as encoded. Lambda refuses a response
+// over 6 MB (and API Gateway then answers 500 itself), and a listed task can be large: 100
+// resources of 256 bytes, each a control character written \u0001 in JSON, are some 190 kB,
+// so 100 of them would be about 19 MB. 1 MiB leaves ample room for the rest of the page and
+// the headers, keeps a page quick to send and parse, and still holds five of the biggest
+// tasks (and all 100 of ordinary ones).
+const MaxListBytes = 1 << 20
+
+// listCapped lists one page whose tasks, encoded, fit in MaxListBytes. A page over the cap is
+// asked for again with the limit of the tasks that did fit (at least one), so that its next
+// marker is the store's own position right after the last task shown and the walk goes on
+// from there; no task is skipped or shown twice. That costs a second store read, but only
+// for pages of unusually large tasks. The page may then hold fewer tasks than the limit,
+// which the contract allows (a page holds at most limit tasks).
+func (h *Handler) listCapped(ctx context.Context, p api.Principal, q api.ListParams) (api.Listed, []TaskView, error) {
+	for {
+		page, err := h.svc.List(ctx, p, q)
+		if err != nil {
+			return api.Listed{}, nil, err
+		}
+		views := make([]TaskView, len(page.Tasks))
+		size, fit := 0, 0
+		for i := range page.Tasks {
+			views[i] = h.view(&page.Tasks[i], false)
+			b, err := encodeJSON(views[i])
+			if err != nil {
+				return api.Listed{}, nil, err
+			}
+			if size += len(b) + 1; size > MaxListBytes && i > 0 { // +1: the comma
+				break
+			}
+			fit = i + 1
+		}
+		if fit == len(views) || q.Limit <= fit {
+			return page, views, nil
+		}
+		// A store may return fewer than asked for (expired tasks dropped) yet never more;
+		// fit < len(views) <= q.Limit, so every round asks for fewer and the loop ends.
+		q.Limit = fit
+	}
 }
 
 // listParams validates a list's query and returns it with its canonical form (without the

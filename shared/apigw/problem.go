@@ -2,7 +2,6 @@ package apigw
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -125,7 +124,7 @@ func (h *Handler) problem(ctx context.Context, log *slog.Logger, reqID, path str
 		p.Detail = detail(err)
 		log.InfoContext(ctx, "request refused", "status", row.status, "errorCode", row.code, "err", err)
 	}
-	b, _ := json.Marshal(p)
+	b, _ := encodeJSON(p)
 	headers := map[string]string{"Content-Type": "application/problem+json", "X-Request-Id": reqID}
 	var mna *methodNotAllowed
 	if errors.As(err, &mna) {

@@ -48,7 +48,18 @@ func Type() task.Type {
 		Plan:        plan,
 		Run:         run,
 		Result:      result,
+		Canonical:   canonical,
 	}
+}
+
+// canonical is the input with every default written out: the steps (the default ones when
+// none are given), each with all its fields.
+func canonical(raw json.RawMessage) (json.RawMessage, error) {
+	steps, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(Input{Steps: steps})
 }
 
 // parse reads and checks the input; nil input gives the default steps.
@@ -70,9 +81,14 @@ func parse(raw json.RawMessage) ([]Step, error) {
 	if len(in.Steps) == 0 || len(in.Steps) > 20 {
 		return nil, &task.InputError{Field: "input.steps", Reason: "must have 1 to 20 steps"}
 	}
+	seen := make(map[string]int, len(in.Steps))
 	for i, s := range in.Steps {
 		field := fmt.Sprintf("input.steps[%d]", i)
+		first, dup := seen[s.Name]
+		seen[s.Name] = i
 		switch {
+		case dup:
+			return nil, &task.InputError{Field: field + ".name", Reason: fmt.Sprintf("%q is already the name of step %d; step names are unique within a task", s.Name, first)}
 		case s.Name == "" || len(s.Name) > 100:
 			return nil, &task.InputError{Field: field + ".name", Reason: "must be 1 to 100 characters"}
 		case s.DurationMs < 0 || int64(s.DurationMs) > MaxDuration.Milliseconds(): // compared as integers: a huge value must not overflow into a short duration

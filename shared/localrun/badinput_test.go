@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tasklane/tasklane/shared/apigw"
 )
 
 // crNoTasks checks that the default tenant has no tasks: refused creates made nothing.
@@ -47,7 +50,7 @@ func TestCreateBadBody(t *testing.T) {
 		{"retentionSeconds string", `{"type": "demo", "retentionSeconds": "x"}`, "VALIDATION_FAILED"},
 		{"retentionSeconds fraction", `{"type": "demo", "retentionSeconds": 60.5}`, "VALIDATION_FAILED"},
 		{"retentionSeconds numeric string", `{"type": "demo", "retentionSeconds": "3600"}`, "VALIDATION_FAILED"},
-		{"retentionSeconds exponent", `{"type": "demo", "retentionSeconds": 1e3}`, "VALIDATION_FAILED"},
+		{"retentionSeconds exponent fraction", `{"type": "demo", "retentionSeconds": 6.05e1}`, "VALIDATION_FAILED"},
 	}
 	eachBackend(t, func(t *testing.T, e *env) {
 		for _, c := range cases {
@@ -62,7 +65,7 @@ func TestCreateBadBody(t *testing.T) {
 func TestCreateRetentionBounds(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		for _, s := range []string{"60", "2592000"} {
+		for _, s := range []string{"60", "2592000", "1e3", "60.0", "2.592e6"} {
 			r := e.do("POST", "/v1/tasks", `{"type": "demo", "retentionSeconds": `+s+`}`, "Content-Type", "application/json")
 			if r.status != http.StatusAccepted {
 				t.Errorf("retentionSeconds %s: %d %s, want 202", s, r.status, r.body)
@@ -210,4 +213,71 @@ func TestUnknownPath(t *testing.T) {
 			}
 		}
 	}, noWorker)
+}
+
+// TestCreateHostileBody: the hostile corpus's bodies are each a 400 VALIDATION_FAILED whose
+// detail names the problem, never a 500 and never a task made of something else than what
+// was sent (encoding/json replaces bad UTF-8 with U+FFFD).
+func TestCreateHostileBody(t *testing.T) {
+	t.Parallel()
+	deep := func(n int) string { return strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n) }
+	cases := []struct {
+		name, body, detail string
+	}{
+		{"invalid UTF-8 in a string", "{\"type\": \"demo\", \"name\": \"caf\xe9\"}", "UTF-8"},
+		{"invalid UTF-8 in a key", "{\"type\": \"demo\", \"n\xffame\": \"x\"}", "UTF-8"},
+		{"truncated UTF-8 sequence", "{\"type\": \"demo\", \"name\": \"\xe2\x82\"}", "UTF-8"},
+		{"lone surrogate escape", `{"type": "demo", "name": "\ud800"}`, "surrogate"},
+		{"nested 65 deep in input", `{"type": "demo", "input": ` + deep(64) + `}`, "64 levels"},
+		{"nested 10001 deep", `{"type": "demo", "input": ` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`, "64 levels"},
+		{"durationMs with a fraction", `{"type": "demo", "input": {"steps": [{"name": "a", "durationMs": 100.5}]}}`, "input.steps[0].durationMs"},
+		{"transientFailures with a fraction", `{"type": "demo", "input": {"steps": [{"name": "a", "transientFailures": 1.5}]}}`, "input.steps[0].transientFailures"},
+		{"failUntilRetry with a fraction", `{"type": "demo", "input": {"steps": [{"name": "a", "failUntilRetry": 5e-1}]}}`, "input.steps[0].failUntilRetry"},
+		{"durationMs beyond int64", `{"type": "demo", "input": {"steps": [{"name": "a", "durationMs": 1e30}]}}`, "input.steps[0].durationMs"},
+		{"durationMs of a huge exponent", `{"type": "demo", "input": {"steps": [{"name": "a", "durationMs": 1e999999999}]}}`, "input.steps[0].durationMs"},
+		{"retentionSeconds with a fraction", `{"type": "demo", "retentionSeconds": 3600.5}`, "retentionSeconds"},
+		{"retentionSeconds beyond int64", `{"type": "demo", "retentionSeconds": 1e19}`, "retentionSeconds"},
+		{"duplicate step names", `{"type": "demo", "input": {"steps": [{"name": "A"}, {"name": "B"}, {"name": "A"}]}}`, "input.steps[2].name"},
+	}
+	eachBackend(t, func(t *testing.T, e *env) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				r := e.do("POST", "/v1/tasks", c.body, "Content-Type", "application/json")
+				problem(t, r, http.StatusBadRequest, "VALIDATION_FAILED")
+				if d, _ := r.json(t)["detail"].(string); !strings.Contains(d, c.detail) {
+					t.Errorf("detail %q does not name %q", d, c.detail)
+				}
+			})
+		}
+		e.crNoTasks()
+	}, noWorker)
+}
+
+// TestCreateIntegersWithoutFraction: an integer field accepts any JSON number without a
+// fractional part (the contract's Conventions), in the demo input as in retentionSeconds.
+func TestCreateIntegersWithoutFraction(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, e *env) {
+		body := `{"type": "demo", "retentionSeconds": 3.6e3, "input": {"steps": [` +
+			`{"name": "A", "durationMs": 100.0, "transientFailures": 0.0e1, "failUntilRetry": 0E0},` +
+			`{"name": "B", "durationMs": 1e2, "transientFailures": 1.0}]}}`
+		r := e.do("POST", "/v1/tasks", body, "Content-Type", "application/json")
+		if r.status != http.StatusAccepted {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		m := r.json(t)
+		if subs := m["subTasks"].([]any); len(subs) != 2 {
+			t.Errorf("subTasks %v", subs)
+		}
+		done := e.waitStatus(m["id"].(string), "success")
+		// B's one transient failure happened: its second attempt succeeded.
+		if b := done["subTasks"].([]any)[1].(map[string]any); b["attempts"] != float64(2) {
+			t.Errorf("B attempts %v, want 2 (transientFailures 1.0 is 1)", b["attempts"])
+		}
+		exp, _ := time.Parse(apigw.TimeFormat, done["expiresAt"].(string))
+		fin, _ := time.Parse(apigw.TimeFormat, done["finishedAt"].(string))
+		if exp.Sub(fin) != time.Hour {
+			t.Errorf("expiresAt - finishedAt = %v, want 1h (retentionSeconds 3.6e3)", exp.Sub(fin))
+		}
+	})
 }

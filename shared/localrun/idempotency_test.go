@@ -254,3 +254,36 @@ func TestIdempotencyConcurrentSameKey(t *testing.T) {
 		sameIDs(t, "tasks", e.lsAll(), []string{results[0].id})
 	}, noWorker)
 }
+
+// TestIdempotencyDefaultsAreTheSameBody: omitted fields and their defaults are the same body
+// (the contract), so a replay that spells the defaults out, or numbers otherwise, replays.
+func TestIdempotencyDefaultsAreTheSameBody(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, e *env) {
+		key := []string{"Content-Type", "application/json", "Idempotency-Key", "k-defaults"}
+		first := e.do("POST", "/v1/tasks", `{"type":"demo"}`, key...)
+		if first.status != http.StatusAccepted {
+			t.Fatalf("create: %d %s", first.status, first.body)
+		}
+		id := first.json(t)["id"].(string)
+		for _, body := range []string{
+			`{"type":"demo","input":{"steps":[{"name":"Validate"},{"name":"Allocate"},{"name":"Configure"}]},"retentionSeconds":172800,"resources":[]}`,
+			`{"type":"demo","name":"","input":{"steps":[{"name":"Validate","durationMs":0,"transientFailures":0,"failUntilRetry":0},{"name":"Allocate","durationMs":0.0},{"name":"Configure","failUntilRetry":0e3}]},"retentionSeconds":1.728e5}`,
+			`{"type":"demo","input":{}}`,
+			`{"type":"demo","input":null,"name":null,"resources":null,"retentionSeconds":null}`,
+		} {
+			r := e.do("POST", "/v1/tasks", body, key...)
+			if r.status != http.StatusAccepted || r.header.Get("Idempotent-Replayed") != "true" || r.json(t)["id"] != id {
+				t.Errorf("%s: %d Idempotent-Replayed %q %.300s, want a replay of %s", body, r.status, r.header.Get("Idempotent-Replayed"), r.body, id)
+			}
+		}
+		// A step more, or another duration, is another request.
+		for _, body := range []string{
+			`{"type":"demo","input":{"steps":[{"name":"Validate"},{"name":"Allocate"}]}}`,
+			`{"type":"demo","input":{"steps":[{"name":"Validate","durationMs":1},{"name":"Allocate"},{"name":"Configure"}]}}`,
+		} {
+			problem(t, e.do("POST", "/v1/tasks", body, key...), http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED")
+		}
+		sameIDs(t, "tasks", e.lsAll(), []string{id})
+	}, noWorker)
+}

@@ -31,6 +31,11 @@ type Type struct {
 	// Result builds the result document once every subtask succeeded, and optionally the
 	// URL of what the task made (the 303 goes there). Nil means an empty result.
 	Result func(t *Task) (result json.RawMessage, resultURL string, err error)
+	// Canonical optionally writes an input (nil when the create had none) as the type reads
+	// it, defaults filled in, so that inputs meaning the same are the same bytes: an
+	// Idempotency-Key replay that spells out a default, or omits it, is the same request.
+	// Nil: inputs are compared as parsed JSON (key order and whitespace aside).
+	Canonical func(input json.RawMessage) (json.RawMessage, error)
 }
 
 // Step names a subtask as a type plans it.

@@ -104,11 +104,7 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		wg.Add(1)
 		go func(rec events.SQSMessage) {
 			defer wg.Done()
-			m, out := w.process(ctx, rec, lease)
-			if out.ack {
-				return
-			}
-			if out.delay >= 0 && w.resend(ctx, rec, m, out.delay) {
+			if w.handleRecord(ctx, rec, lease) {
 				return
 			}
 			mu.Lock()
@@ -118,6 +114,26 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	}
 	wg.Wait()
 	return resp, nil
+}
+
+// handleRecord processes one record of a batch and reports whether it may be deleted. A
+// panic anywhere on the way (decoding, the store, a type's code) is recovered here and makes
+// the record a batch item failure: uncaught in the record's goroutine it would kill the whole
+// invocation, and every record of the batch would be redelivered and counted as a failed
+// receive. The panicking record is redelivered and, if it keeps panicking, reaches the
+// dead-letter queue, whose handler ends its task in failure.
+func (w *Worker) handleRecord(ctx context.Context, rec events.SQSMessage, lease time.Duration) (acked bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.Log.ErrorContext(ctx, "message handling panicked; it will be redelivered", "messageId", rec.MessageId, "panic", p, "stack", string(debug.Stack()))
+			acked = false
+		}
+	}()
+	m, out := w.process(ctx, rec, lease)
+	if out.ack {
+		return true
+	}
+	return out.delay >= 0 && w.resend(ctx, rec, m, out.delay)
 }
 
 // resend continues a task later in a new message (delayed by d, at most 15 minutes) and
@@ -295,14 +311,44 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 
 // run performs the attempt, turning a panic in the type's code into a permanent step error:
 // one faulty step must not bring down the worker (and, in the local runner, the API).
+//
+// The step's context ends recordMargin before the invocation's (see stepContext), so that a
+// step which runs until its context ends leaves the worker time to record the attempt. An
+// error once that context has ended is the step overrunning, not failing: a retryable
+// STEP_TIMED_OUT, whatever the step made of ctx.Err(), so that the next attempt (with a
+// fresh invocation's time) may finish it.
 func (w *Worker) run(ctx context.Context, typ *task.Type, a task.Attempt, log *slog.Logger) (err error) {
+	stepCtx, cancel := stepContext(ctx)
+	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			log.ErrorContext(ctx, "step panicked", "panic", p, "stack", string(debug.Stack()))
 			err = &task.CodedError{Code: "STEP_PANICKED", Message: "the step crashed; see the worker's log"}
 		}
 	}()
-	return typ.Run(ctx, a)
+	err = typ.Run(stepCtx, a)
+	if err != nil && stepCtx.Err() != nil {
+		log.WarnContext(ctx, "step stopped by its deadline", "err", err)
+		err = task.Retryable(&task.CodedError{Code: "STEP_TIMED_OUT", Message: "the step did not finish in the time its invocation had left: " + err.Error()})
+	}
+	return err
+}
+
+// recordMargin is how long before the invocation's deadline a step's context ends: the time
+// to record the attempt's outcome (a conditional write, perhaps a re-read and a retry of it,
+// and the send of the task's next message). The worker's Reserve must cover it as well as the
+// longest step; with less time left than four margins, a quarter of what is left is kept.
+const recordMargin = 5 * time.Second
+
+// stepContext is the context a step runs under: ctx, ending recordMargin before ctx's
+// deadline when it has one.
+func stepContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	margin := min(recordMargin, time.Until(dl)/4)
+	return context.WithDeadline(ctx, dl.Add(-margin))
 }
 
 // apply computes a transition from *t and writes it; on a lost race it re-reads the task and
@@ -378,10 +424,19 @@ func (w *Worker) reload(ctx context.Context, t *task.Task) error {
 	return nil
 }
 
-func (w *Worker) result(typ *task.Type, t *task.Task) ([]byte, string, error) {
+// result builds the task's result. A panic in the type's Result is an error (the task fails
+// with RESULT_FAILED), as a panicking step is: it would otherwise fail every delivery of the
+// message until the dead-letter queue.
+func (w *Worker) result(typ *task.Type, t *task.Task) (res []byte, url string, err error) {
 	if typ.Result == nil {
 		return []byte("{}"), "", nil
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			w.Log.Error("result panicked", "taskId", t.ID, "panic", p, "stack", string(debug.Stack()))
+			res, url, err = nil, "", errors.New("building the result crashed; see the worker's log")
+		}
+	}()
 	return typ.Result(t)
 }
 
