@@ -248,8 +248,14 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 
 	// Record the outcome only if the stored task still shows this very attempt; otherwise
 	// another worker took the task over (or a cancel ended it) and owns what happens next.
+	// An attempt is named by its run, its subtask and its number: within a run a subtask's
+	// attempts only count up, and a retry starts a new run whose attempts count from 1
+	// again, so without the run an old run's attempt finishing late would take the outcome
+	// of the new run's attempt of the same number (and end a task still being worked on).
+	run := t.RetryCount
 	ours := func(t task.Task) bool {
-		return t.Status == task.Processing && t.SubTasks[i].Status == task.Processing && t.SubTasks[i].Attempts == attempt
+		return t.Status == task.Processing && t.RetryCount == run && i < len(t.SubTasks) &&
+			t.SubTasks[i].Status == task.Processing && t.SubTasks[i].Attempts == attempt
 	}
 	switch {
 	case runErr == nil:
