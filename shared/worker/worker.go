@@ -60,7 +60,9 @@ type Worker struct {
 	// when the lease has run out, and only then is the attempt taken for a dead worker's.
 	// Zero: the time the invocation has left when Handle starts, which under Lambda and the
 	// local event source mapping is the function timeout; without a deadline either, an
-	// attempt found mid-way is taken over at once.
+	// attempt found mid-way is taken over at once. The dead-letter handler does not fail a
+	// task whose attempt is within its lease either; with Lease zero it takes
+	// DeadLetterLease.
 	Lease time.Duration
 }
 
