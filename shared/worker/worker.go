@@ -19,7 +19,9 @@
 //   - on a permanent error or a spent budget, ends the task in failure with the error;
 //   - reports a message as failed on infrastructure errors (the store unreachable), so that
 //     SQS redelivers it and, after maxReceiveCount, moves it to the dead-letter queue, whose
-//     handler (HandleDeadLetter) ends the task in failure instead of leaving it hanging.
+//     handler (HandleDeadLetter) ends the task in failure instead of leaving it hanging
+//     (unless an attempt of the task is still within its lease: that dead letter comes back
+//     later, rather than fail the task under a worker that may still be running it).
 package worker
 
 import (
