@@ -2,8 +2,10 @@ package fault
 
 import (
 	"bytes"
+	"hash/crc32"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -87,12 +89,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.mu.Unlock()
 	msg := `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"fault: the answer was lost"}`
 	return &http.Response{
-		Status:        "500 Internal Server Error",
-		StatusCode:    http.StatusInternalServerError,
-		Proto:         resp.Proto,
-		ProtoMajor:    resp.ProtoMajor,
-		ProtoMinor:    resp.ProtoMinor,
-		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+		Status:     "500 Internal Server Error",
+		StatusCode: http.StatusInternalServerError,
+		Proto:      resp.Proto,
+		ProtoMajor: resp.ProtoMajor,
+		ProtoMinor: resp.ProtoMinor,
+		Header: http.Header{
+			"Content-Type": {"application/x-amz-json-1.0"},
+			// DynamoDB's checksum of the body, which the SDK verifies.
+			"X-Amz-Crc32": {strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(msg))), 10)},
+		},
 		Body:          io.NopCloser(strings.NewReader(msg)),
 		ContentLength: int64(len(msg)),
 		Request:       req,

@@ -139,10 +139,11 @@ func (r *lostRig) get(id string) task.Task {
 	return got
 }
 
-// drain runs the worker on the queue until it is empty.
+// drain runs the worker on the queue until it is empty. The function timeout (the
+// visibility) leaves the emulator's calls time even under the race detector.
 func (r *lostRig) drain() {
 	r.t.Helper()
-	if _, err := esm.Drain(r.t.Context(), r.queue, r.w.Handle, esm.Options{Visibility: 200 * time.Millisecond, Wait: 50 * time.Millisecond, Log: configtest.QuietLogger(r.t)}); err != nil {
+	if _, err := esm.Drain(r.t.Context(), r.queue, r.w.Handle, esm.Options{Visibility: 20 * time.Second, Wait: 50 * time.Millisecond, Log: configtest.QuietLogger(r.t)}); err != nil {
 		r.t.Fatalf("drain: %v", err)
 	}
 }
