@@ -110,7 +110,9 @@
 // CancellationReason's Item for TransactWriteItems. When that item is exactly the one being
 // written (the same WriteID, every attribute equal, and for a keyed create the idempotency
 // record equal too), the write already happened and the call succeeds. Anything else is
-// another writer's, and stays a *task.ConflictError (or a failed create). The WriteID is
+// another writer's, and stays a *task.ConflictError (or a failed create). Asking for the old
+// item costs no read capacity, only the bytes of the answer, and only when a condition fails.
+// The WriteID is
 // needed because equality alone could be two writers computing the same change at the same
 // instant, and then both would think they won (two workers would both run one attempt).
 //
