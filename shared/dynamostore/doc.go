@@ -91,6 +91,41 @@
 // concurrency: a lost race is a *task.ConflictError and writes nothing). Whole-item puts keep
 // every derived attribute (os, u, act, expiresAt) consistent with doc by construction.
 //
+// # Writes whose answer was lost
+//
+// A conditional write can be applied by DynamoDB and its answer still be lost: a 500, a
+// reset connection, a timeout after the write. The SDK then retries the same request, and
+// the retry fails its condition, because the first try moved the version on (or, for a
+// create, made the item exist). Taken for a lost race, that would mislead every caller: the
+// worker would drop its message and leave the task processing with no message until the
+// sweeper; a client's cancel or retry would be answered 409 for a change it made; an
+// unkeyed create would be answered 500 for a task that exists, and a keyed one would be
+// taken for a replay and never announced to the worker.
+//
+// So every write recognises its own: each stored version of a task carries a WriteID
+// (task.Task.WriteID), a random 128-bit id drawn by task.Registry.New and by every
+// transition, so no two writers ever put the same item, and every conditional put asks for
+// ReturnValuesOnConditionCheckFailure ALL_OLD, with which DynamoDB returns the item that
+// failed the condition: in ConditionalCheckFailedException.Item for PutItem, in each
+// CancellationReason's Item for TransactWriteItems. When that item is exactly the one being
+// written (the same WriteID, every attribute equal, and for a keyed create the idempotency
+// record equal too), the write already happened and the call succeeds. Anything else is
+// another writer's, and stays a *task.ConflictError (or a failed create). Asking for the old
+// item costs no read capacity, only the bytes of the answer, and only when a condition fails.
+// The WriteID is
+// needed because equality alone could be two writers computing the same change at the same
+// instant, and then both would think they won (two workers would both run one attempt).
+//
+// A change that a third writer changed again between the lost answer and the retry is
+// reported as a conflict: the caller re-reads and decides from there, as after any lost
+// race. The file store (shared/filestore) keeps the same rule, so that the conformance
+// suite holds both stores to it: re-sending the very change or create already stored is
+// success. TransactWriteItems also carries a ClientRequestToken (the SDK fills it in), with
+// which DynamoDB itself answers an identical retry within ten minutes with success; the
+// emulator ignores the token, and our own retries of a cancelled transaction send a new one,
+// so the check above does not rely on it. moto (5.2) returns the ALL_OLD item for both
+// operations as DynamoDB documents, and the tests run the check against it.
+//
 // # Paging
 //
 // List pages by key-range seek: the cursor is the sort-key value (c or u) up to which the

@@ -87,6 +87,8 @@ const maxTransactAttempts = 5
 
 // Create implements task.Store. Without idem it is one conditional PutItem; with idem, one
 // TransactWriteItems of the task and the record, so that neither exists without the other.
+// A retry that finds exactly what it writes already stored (the task with its WriteID, and
+// the record) is an earlier try whose answer was lost, and is success.
 func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency) error {
 	if t.ID == "" || t.Owner == "" {
 		return fmt.Errorf("dynamostore: create: a task needs an id and an owner")
@@ -97,14 +99,17 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency)
 	}
 	if idem == nil {
 		out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:                aws.String(s.table),
-			Item:                     item,
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": attrPK},
-			ReturnConsumedCapacity:   types.ReturnConsumedCapacityIndexes,
+			TableName:                           aws.String(s.table),
+			Item:                                item,
+			ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames:            map[string]string{"#pk": attrPK},
+			ReturnConsumedCapacity:              types.ReturnConsumedCapacityIndexes,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		var ccf *types.ConditionalCheckFailedException
 		switch {
+		case errors.As(err, &ccf) && ownWrite(t, ccf.Item, item):
+			return nil // a retry found the first try's write (see the package comment)
 		case errors.As(err, &ccf):
 			return fmt.Errorf("dynamostore: create: task %s already exists", t.ID)
 		case err != nil:
@@ -146,17 +151,19 @@ func (s *Store) createIdem(ctx context.Context, t task.Task, item map[string]typ
 		out, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 			TransactItems: []types.TransactWriteItem{
 				{Put: &types.Put{
-					TableName:                aws.String(s.table),
-					Item:                     item,
-					ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-					ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+					TableName:                           aws.String(s.table),
+					Item:                                item,
+					ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+					ExpressionAttributeNames:            map[string]string{"#pk": attrPK},
+					ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 				}},
 				{Put: &types.Put{
-					TableName:                 aws.String(s.table),
-					Item:                      rec,
-					ConditionExpression:       aws.String(cond),
-					ExpressionAttributeNames:  names,
-					ExpressionAttributeValues: values,
+					TableName:                           aws.String(s.table),
+					Item:                                rec,
+					ConditionExpression:                 aws.String(cond),
+					ExpressionAttributeNames:            names,
+					ExpressionAttributeValues:           values,
+					ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 				}},
 			},
 			ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes,
@@ -171,6 +178,11 @@ func (s *Store) createIdem(ctx context.Context, t task.Task, item map[string]typ
 		}
 		taskCode, idemCode := reasonCode(tc, 0), reasonCode(tc, 1)
 		switch {
+		case taskCode == "ConditionalCheckFailed" && idemCode == "ConditionalCheckFailed" &&
+			ownWrite(t, reasonItem(tc, 0), item) && sameItem(reasonItem(tc, 1), rec):
+			// An earlier attempt of this very create wrote both (its answer was lost, and the
+			// SDK's or our retry found them): it succeeded. See the package comment.
+			return nil
 		case idemCode == "ConditionalCheckFailed":
 			existing, found, err := s.getIdem(ctx, idem.Owner, idem.Key)
 			if err != nil {
@@ -199,6 +211,48 @@ func reasonCode(tc *types.TransactionCanceledException, i int) string {
 		return ""
 	}
 	return aws.ToString(tc.CancellationReasons[i].Code)
+}
+
+// reasonItem is the item that failed the condition of transaction item i, as
+// ReturnValuesOnConditionCheckFailure ALL_OLD returns it, or nil.
+func reasonItem(tc *types.TransactionCanceledException, i int) map[string]types.AttributeValue {
+	if i >= len(tc.CancellationReasons) {
+		return nil
+	}
+	return tc.CancellationReasons[i].Item
+}
+
+// ownWrite reports whether stored, the item found in the way of a conditional put of item
+// (the task t's), is that very put: the write of an earlier try whose answer was lost. It
+// takes t's WriteID, which no other writer draws, and every attribute being equal; without a
+// WriteID nothing proves that the equal item is ours. See the package comment.
+func ownWrite(t task.Task, stored, item map[string]types.AttributeValue) bool {
+	return t.WriteID != "" && sameItem(stored, item)
+}
+
+// sameItem reports whether two items hold the same attributes with the same values. The
+// store writes only strings and integers, whose values DynamoDB returns as they were sent.
+func sameItem(a, b map[string]types.AttributeValue) bool {
+	if len(a) == 0 || len(a) != len(b) {
+		return false
+	}
+	for name, bv := range b {
+		switch bv := bv.(type) {
+		case *types.AttributeValueMemberS:
+			av, ok := a[name].(*types.AttributeValueMemberS)
+			if !ok || av.Value != bv.Value {
+				return false
+			}
+		case *types.AttributeValueMemberN:
+			av, ok := a[name].(*types.AttributeValueMemberN)
+			if !ok || av.Value != bv.Value {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -259,7 +313,9 @@ func (s *Store) Get(ctx context.Context, id string, now time.Time) (task.Task, e
 }
 
 // Apply implements task.Store: a put of the whole new item, conditional on the stored status
-// and version being those the change was computed from.
+// and version being those the change was computed from. A failed condition that finds the
+// stored item to be exactly this change (same WriteID, every attribute equal) is an earlier
+// try of this put whose answer was lost, and is success.
 func (s *Store) Apply(ctx context.Context, c task.Change) error {
 	if c.Task.ID == "" || c.Task.Owner == "" {
 		return fmt.Errorf("dynamostore: apply: a task needs an id and an owner")
@@ -277,10 +333,13 @@ func (s *Store) Apply(ctx context.Context, c task.Change) error {
 			":from": str(string(c.FromStatus)),
 			":ver":  num(c.FromVersion),
 		},
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes,
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityIndexes,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	switch {
+	case errors.As(err, &ccf) && ownWrite(c.Task, ccf.Item, item):
+		return nil // a retry found the first try's write (see the package comment)
 	case errors.As(err, &ccf):
 		return &task.ConflictError{ID: c.Task.ID, FromStatus: c.FromStatus, FromVersion: c.FromVersion}
 	case err != nil:

@@ -1,6 +1,8 @@
 // Package fault wraps the work queue and the task store with failures a test can inject:
 // a send that does not reach SQS, a write DynamoDB refuses, a response lost after the write
-// happened, a client's cancel that lands between a worker's read and its write.
+// happened, a client's cancel that lands between a worker's read and its write. Transport
+// does the same one level lower, in an AWS SDK client's HTTP transport, so that the SDK's own
+// retries of a write whose answer was lost are what the test exercises.
 //
 // The robustness promises of the contract (delivery at least once, each transition applied
 // once, no task lost or stuck) are about what happens when the infrastructure misbehaves, so

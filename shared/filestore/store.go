@@ -128,7 +128,9 @@ func (s *Store) Close() error {
 // transaction: either both are written or neither. An idempotency record counts as live
 // while t.CreatedAt is before its ExpiresAt; a live one makes Create fail with
 // *task.IdempotencyExistsError, an expired one is replaced. A task id that is already stored
-// is an error; nothing is overwritten.
+// is an error and nothing is overwritten, unless what is stored is exactly this create (the
+// task with its WriteID, and its record): a re-sent create is success, as in the DynamoDB
+// store (see "Writes whose answer was lost" in its package comment).
 func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -149,7 +151,10 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency)
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		tasks := tx.Bucket(bucketTasks)
-		if tasks.Get([]byte(t.ID)) != nil {
+		if stored := tasks.Get([]byte(t.ID)); stored != nil {
+			if t.WriteID != "" && bytes.Equal(stored, body) && sameIdem(tx, idemKey, idem) {
+				return nil // this very create, re-sent: it is stored already
+			}
 			return fmt.Errorf("filestore: task %s already exists", t.ID)
 		}
 		if idem != nil {
@@ -176,6 +181,17 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency)
 		}
 		return putIndexes(tx, t)
 	})
+}
+
+// sameIdem reports whether the idempotency record at key is idem exactly, or whether idem
+// is nil (a create without a key).
+func sameIdem(tx *bolt.Tx, key []byte, idem *task.Idempotency) bool {
+	if idem == nil {
+		return true
+	}
+	raw := tx.Bucket(bucketIdem).Get(key)
+	want, err := json.Marshal(idem)
+	return raw != nil && err == nil && bytes.Equal(raw, want)
 }
 
 // Get returns the task with id as stored, or an error wrapping task.ErrNotFound if there is
@@ -209,7 +225,8 @@ func (s *Store) Get(ctx context.Context, id string, now time.Time) (task.Task, e
 // and written in one transaction; otherwise (or if there is no such task) it returns a
 // *task.ConflictError and writes nothing. Every index entry of the old state is replaced by
 // those of the new one, so lists and Stale see the change at once. An empty change (one that
-// changed nothing) is checked but not written.
+// changed nothing) is checked but not written. A change found stored already, exactly (its
+// WriteID and every field), is a re-sent one and is success, as in the DynamoDB store.
 func (s *Store) Apply(ctx context.Context, c task.Change) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -233,6 +250,9 @@ func (s *Store) Apply(ctx context.Context, c task.Change) error {
 			return fmt.Errorf("filestore: decode task %s: %w", c.Task.ID, err)
 		}
 		if cur.Status != c.FromStatus || cur.Version != c.FromVersion {
+			if c.Task.WriteID != "" && bytes.Equal(raw, body) {
+				return nil // this very change, re-sent: it is stored already
+			}
 			return conflict
 		}
 		if c.Empty() {

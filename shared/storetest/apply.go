@@ -191,3 +191,46 @@ func testApplyConcurrent(t *testing.T, newStore newStoreFunc) {
 		assertSameTask(t, "the winner's change", changes[winner].Task, mustGet(t, s, tk.ID, at(time.Hour)))
 	}
 }
+
+// testApplyResent: re-applying the very change already stored (its first try was written and
+// only the answer was lost) is success and changes nothing; once another change followed
+// it, re-sending it is a conflict like any stale change. The store recognises its own write
+// by the change's WriteID (see "Writes whose answer was lost" in shared/dynamostore's package
+// comment); a change equal to the stored task in everything but the WriteID is another
+// writer's and a conflict.
+func testApplyResent(t *testing.T, newStore newStoreFunc) {
+	s := newStore(t)
+	tk := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, at(0)))
+	claim := transition(t, tk, func(x task.Task) (task.Change, error) { return x.Claim(at(time.Second)) })
+	mustApply(t, s, claim)
+	if err := s.Apply(t.Context(), claim); err != nil {
+		t.Fatalf("re-sent Apply(claim) = %v, want success: it is stored already", err)
+	}
+	now := at(time.Minute)
+	assertSameTask(t, "after a re-sent Apply", claim.Task, mustGet(t, s, tk.ID, now))
+
+	twin := claim
+	twin.Task = claim.Task.Clone()
+	twin.Task.WriteID = task.NewWriteID()
+	if err := s.Apply(t.Context(), twin); !task.IsConflict(err) {
+		t.Errorf("Apply of another writer's identical claim = %v, want a *task.ConflictError", err)
+	}
+
+	start := transition(t, claim.Task, func(x task.Task) (task.Change, error) {
+		c, _, err := x.StartAttempt(at(2 * time.Second))
+		return c, err
+	})
+	mustApply(t, s, start)
+	if err := s.Apply(t.Context(), claim); !task.IsConflict(err) {
+		t.Errorf("re-sent Apply(claim) after a later change = %v, want a *task.ConflictError", err)
+	}
+	assertSameTask(t, "after a refused re-sent Apply", start.Task, mustGet(t, s, tk.ID, now))
+	p, err := s.List(t.Context(), task.ListQuery{Owner: "tenant-a", SortKey: task.SortUpdated, Limit: 10, Now: now})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(p.Tasks) != 1 {
+		t.Fatalf("List = %v, want [%s]", ids(p.Tasks), tk.ID)
+	}
+	assertSameListed(t, "List after re-sent Applies", start.Task, p.Tasks[0])
+}

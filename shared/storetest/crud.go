@@ -42,6 +42,7 @@ func fullTask(t *testing.T) task.Task {
 	tk.FinishedAt = &finished
 	tk.ExpiresAt = &expires
 	tk.Version = 7
+	tk.WriteID = "0123456789abcdef0123456789abcdef"
 	return tk
 }
 
@@ -94,7 +95,13 @@ func testCreateExistingID(t *testing.T, newStore newStoreFunc) {
 		name   string
 		second func(task.Task) task.Task
 	}{
-		{"identical", func(tk task.Task) task.Task { return tk }},
+		// The same task written by another writer: only its WriteID tells it from a re-sent
+		// create of the first (which succeeds, see testCreateResent).
+		{"identical but another writer's", func(tk task.Task) task.Task {
+			tk = tk.Clone()
+			tk.WriteID = task.NewWriteID()
+			return tk
+		}},
 		{"changed fields", func(tk task.Task) task.Task {
 			tk = tk.Clone()
 			tk.Name = "overwritten"
@@ -188,4 +195,36 @@ func testGetExpired(t *testing.T, newStore newStoreFunc) {
 			}
 		}
 	}
+}
+
+// testCreateResent: a create re-sent after its first try was stored (the answer was lost and
+// the caller, or the SDK under it, tried again) is success, keyed or not, and stores nothing
+// more: the store recognises its own write by the task's WriteID (see "Writes whose answer
+// was lost" in shared/dynamostore's package comment).
+func testCreateResent(t *testing.T, newStore newStoreFunc) {
+	s := newStore(t)
+	plain := newTask(t, "tenant-a", typeAlpha, at(0))
+	mustCreate(t, s, plain)
+	if err := s.Create(t.Context(), plain, nil); err != nil {
+		t.Errorf("re-sent Create(%s) = %v, want success: it is stored already", plain.ID, err)
+	}
+	keyed := newTask(t, "tenant-a", typeBeta, at(time.Second))
+	rec := idemFor(keyed, "tenant-a", "key-1", "hash-1")
+	createIdem(t, s, keyed, rec)
+	if err := s.Create(t.Context(), keyed, rec); err != nil {
+		t.Errorf("re-sent Create(%s) with its key = %v, want success: both are stored already", keyed.ID, err)
+	}
+	now := at(time.Minute)
+	assertSameTask(t, "after a re-sent Create", plain, mustGet(t, s, plain.ID, now))
+	assertSameTask(t, "after a re-sent keyed Create", keyed, mustGet(t, s, keyed.ID, now))
+	p, err := s.List(t.Context(), task.ListQuery{Owner: "tenant-a", Limit: 10, Now: now})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(p.Tasks) != 2 {
+		t.Errorf("List after re-sent creates = %v, want [%s %s]", ids(p.Tasks), keyed.ID, plain.ID)
+	}
+	// The key still names the first use.
+	other := newTask(t, "tenant-a", typeAlpha, at(2*time.Second))
+	assertIdemExists(t, s, other, idemFor(other, "tenant-a", "key-1", "hash-1"), *rec)
 }

@@ -10,7 +10,8 @@
 //     is not found and never listed, though still stored.
 //   - Apply is conditional on the change's FromStatus and FromVersion; a lost race is a
 //     *task.ConflictError and writes nothing; of concurrent changes from one version exactly
-//     one wins.
+//     one wins. Re-sending the very change (or create) already stored, WriteID and all, is
+//     success: its first try was written and only the answer was lost.
 //   - Create with an idempotency record writes both or neither; a live record of the same
 //     owner and key is an *task.IdempotencyExistsError carrying the first use; a record whose
 //     ExpiresAt is before the new task's CreatedAt is gone and is replaced.
@@ -65,11 +66,13 @@ var cases = []struct {
 }{
 	{"Create/RoundTrip", testCreateRoundTrip},
 	{"Create/ExistingID", testCreateExistingID},
+	{"Create/Resent", testCreateResent},
 	{"Get/NotFound", testGetNotFound},
 	{"Get/Expired", testGetExpired},
 	{"Apply/Stored", testApplyStored},
 	{"Apply/Conflict", testApplyConflict},
 	{"Apply/Concurrent", testApplyConcurrent},
+	{"Apply/Resent", testApplyResent},
 	{"Idempotency/Exists", testIdempotencyExists},
 	{"Idempotency/OwnersAndKeys", testIdempotencyOwnersAndKeys},
 	{"Idempotency/Expired", testIdempotencyExpired},

@@ -213,6 +213,9 @@ func checkChange(t *testing.T, in, snap task.Task, c task.Change, now time.Time)
 	if c.Empty() {
 		t.Errorf("Empty() = true for a change that bumps the version")
 	}
+	if c.Task.WriteID == "" || c.Task.WriteID == in.WriteID {
+		t.Errorf("WriteID = %q (was %q), want a fresh one: a store tells its own write from another's by it", c.Task.WriteID, in.WriteID)
+	}
 	want := now.UTC()
 	if want.Before(in.UpdatedAt) {
 		want = in.UpdatedAt

@@ -3,6 +3,7 @@ package task
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"time"
 )
 
@@ -42,4 +43,11 @@ func ValidID(s string) bool {
 		}
 	}
 	return true
+}
+
+// NewWriteID returns a random Task.WriteID: 128 bits, so that two writes never draw the same.
+func NewWriteID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

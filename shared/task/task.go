@@ -51,6 +51,13 @@ type Task struct {
 	// Version counts the stored changes of the task. Every write is conditional on the
 	// version it read, so two writers never both win; it also makes the ETag.
 	Version int64 `json:"version"`
+	// WriteID names the write that stored this version: a random id drawn afresh by New and
+	// by every transition, so that no two writers ever store the same task. A store whose
+	// conditional write fails finds out from it whether the stored task is the very change
+	// it was writing (its first try landed and only the answer was lost) or another writer's;
+	// see "Writes whose answer was lost" in shared/dynamostore's package comment. It is
+	// internal bookkeeping, never shown to clients.
+	WriteID string `json:"writeId,omitempty"`
 }
 
 // SubTask is one step of a task, run in order.

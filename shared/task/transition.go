@@ -22,6 +22,7 @@ func (c Change) Empty() bool { return c.Task.Version == c.FromVersion }
 func (t Task) begin(now time.Time) Change {
 	next := t.Clone()
 	next.Version = t.Version + 1
+	next.WriteID = NewWriteID()
 	next.UpdatedAt = later(now.UTC(), t.UpdatedAt)
 	return Change{Task: next, FromStatus: t.Status, FromVersion: t.Version}
 }

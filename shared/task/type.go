@@ -192,5 +192,6 @@ func (r *Registry) New(id, owner string, spec Spec, now time.Time) (Task, error)
 		CreatedAt:   now,
 		UpdatedAt:   now,
 		Version:     1,
+		WriteID:     NewWriteID(),
 	}, nil
 }

@@ -176,6 +176,9 @@ func TestRegistryNew(t *testing.T) {
 			if got.Status != task.Pending || got.Version != 1 || got.Owner != "tenant-a" || got.Type != tt.spec.Type {
 				t.Errorf("task = %+v", got)
 			}
+			if got.WriteID == "" {
+				t.Error("New drew no WriteID: a retried Create could not recognise its own write")
+			}
 			if got.MaxAttempts != tt.wantBudget || got.Retention != tt.wantRetention {
 				t.Errorf("maxAttempts %d retention %v, want %d %v", got.MaxAttempts, got.Retention, tt.wantBudget, tt.wantRetention)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -17,10 +18,22 @@ import (
 // its task must not hang in pending or processing, so it ends in failure with a
 // DELIVERY_FAILED error, and a client may retry it. Messages whose task already ended, or
 // that name no task, are only logged.
+//
+// One exception: a task whose attempt is still within its lease (see Worker.Lease) may be in
+// the hands of a worker of another delivery (a duplicate message, or the sweeper's), and
+// failing it would pull the task from under that worker, whose outcome would then be lost.
+// Such a dead letter is reported as a batch item failure, so that it comes back after the
+// dead-letter queue's visibility timeout and is judged again: by then the task has ended or
+// moved on (acknowledged), or the attempt's lease has run out and its worker is gone (the
+// task fails, as for any other dead letter).
 func (w *Worker) HandleDeadLetter(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
+	lease := w.Lease
+	if lease <= 0 {
+		lease = DeadLetterLease
+	}
 	for _, rec := range ev.Records {
-		if !w.deadLetter(ctx, rec) {
+		if !w.deadLetter(ctx, rec, lease) {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}
@@ -30,7 +43,7 @@ func (w *Worker) HandleDeadLetter(ctx context.Context, ev events.SQSEvent) (even
 // deadLetter handles one dead letter and reports whether it may be deleted. A panic is
 // recovered and fails only this record, as in the worker's Handle: the batch's other dead
 // letters still end their tasks.
-func (w *Worker) deadLetter(ctx context.Context, rec events.SQSMessage) (acked bool) {
+func (w *Worker) deadLetter(ctx context.Context, rec events.SQSMessage, lease time.Duration) (acked bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			w.Log.ErrorContext(ctx, "dead letter handling panicked; it will be redelivered", "messageId", rec.MessageId, "panic", p, "stack", string(debug.Stack()))
@@ -47,9 +60,20 @@ func (w *Worker) deadLetter(ctx context.Context, rec events.SQSMessage) (acked b
 	if errors.Is(err, task.ErrNotFound) {
 		return true
 	}
+	if err == nil && m.Run == t.RetryCount {
+		if d := w.leaseLeft(&t, lease); d > 0 {
+			log.InfoContext(ctx, "dead letter of a task whose attempt may still be running; it comes back later", "leaseLeft", d)
+			return false
+		}
+	}
 	failed := false
 	if err == nil {
-		current := func(t task.Task) bool { return t.Status.Active() && m.Run == t.RetryCount }
+		// Re-read after a lost race, a task with an attempt started meanwhile is that
+		// delivery's: it is not failed, and the dead letter is dropped (the task has a
+		// live message again).
+		current := func(t task.Task) bool {
+			return t.Status.Active() && m.Run == t.RetryCount && w.leaseLeft(&t, lease) <= 0
+		}
 		_, err = w.applyIf(ctx, &t, log, current, func(t task.Task) (task.Change, error) {
 			failed = true
 			return t.Fail(task.Error{
@@ -69,6 +93,12 @@ func (w *Worker) deadLetter(ctx context.Context, rec events.SQSMessage) (acked b
 	}
 	return true
 }
+
+// DeadLetterLease is the lease the dead-letter handler gives an attempt when Worker.Lease is
+// zero: 15 minutes, the longest a Lambda invocation can run, so that no worker can still be
+// in an attempt started earlier. The worker's own fallback, its invocation's time left, does
+// not do here: the dead-letter function's timeout says nothing about the worker function's.
+const DeadLetterLease = queue.MaxDelay
 
 func receiveCount(rec events.SQSMessage) string {
 	if n := rec.Attributes["ApproximateReceiveCount"]; n != "" {

@@ -19,7 +19,9 @@
 //   - on a permanent error or a spent budget, ends the task in failure with the error;
 //   - reports a message as failed on infrastructure errors (the store unreachable), so that
 //     SQS redelivers it and, after maxReceiveCount, moves it to the dead-letter queue, whose
-//     handler (HandleDeadLetter) ends the task in failure instead of leaving it hanging.
+//     handler (HandleDeadLetter) ends the task in failure instead of leaving it hanging
+//     (unless an attempt of the task is still within its lease: that dead letter comes back
+//     later, rather than fail the task under a worker that may still be running it).
 package worker
 
 import (
@@ -60,7 +62,9 @@ type Worker struct {
 	// when the lease has run out, and only then is the attempt taken for a dead worker's.
 	// Zero: the time the invocation has left when Handle starts, which under Lambda and the
 	// local event source mapping is the function timeout; without a deadline either, an
-	// attempt found mid-way is taken over at once.
+	// attempt found mid-way is taken over at once. The dead-letter handler does not fail a
+	// task whose attempt is within its lease either; with Lease zero it takes
+	// DeadLetterLease.
 	Lease time.Duration
 	// OrphanedBefore, when set, is the instant before which no live worker started an
 	// attempt: an attempt found mid-way that started earlier (updatedAt before it) is taken
@@ -272,8 +276,14 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 
 	// Record the outcome only if the stored task still shows this very attempt; otherwise
 	// another worker took the task over (or a cancel ended it) and owns what happens next.
+	// An attempt is named by its run, its subtask and its number: within a run a subtask's
+	// attempts only count up, and a retry starts a new run whose attempts count from 1
+	// again, so without the run an old run's attempt finishing late would take the outcome
+	// of the new run's attempt of the same number (and end a task still being worked on).
+	run := t.RetryCount
 	ours := func(t task.Task) bool {
-		return t.Status == task.Processing && t.SubTasks[i].Status == task.Processing && t.SubTasks[i].Attempts == attempt
+		return t.Status == task.Processing && t.RetryCount == run && i < len(t.SubTasks) &&
+			t.SubTasks[i].Status == task.Processing && t.SubTasks[i].Attempts == attempt
 	}
 	switch {
 	case runErr == nil:
