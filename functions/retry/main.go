@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	deps, err := config.Load(context.Background())
+	deps, err := config.LoadAPI(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

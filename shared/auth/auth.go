@@ -102,9 +102,10 @@ func bearer(authorization string) (string, error) {
 	if !strings.EqualFold(scheme, "Bearer") {
 		return "", noToken("the Authorization header is not a bearer token")
 	}
-	tok = strings.TrimSpace(tok)
-	if tok == "" {
-		return "", invalid("empty bearer token", nil)
+	// One space and a token68 (RFC 6750 section 2.1): anything looser is refused, not
+	// repaired, so that every component reads the header the same way.
+	if tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", invalid("the bearer token is empty or has spaces", nil)
 	}
 	return tok, nil
 }

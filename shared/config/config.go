@@ -26,6 +26,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/marker"
@@ -44,6 +45,9 @@ const (
 	EnvMarkerSecret    = "MARKER_SECRET"
 	EnvTenantClaim     = "TENANT_CLAIM"
 	EnvRolesClaim      = "ROLES_CLAIM"
+	EnvJWTIssuer       = "JWT_ISSUER"
+	EnvJWTAudience     = "JWT_AUDIENCE"
+	EnvJWKSURL         = "JWKS_URL"
 	EnvBackoffBase     = "RETRY_BACKOFF_BASE"
 	EnvPendingAfter    = "SWEEP_PENDING_AFTER"
 	EnvProcessingAfter = "SWEEP_PROCESSING_AFTER"
@@ -53,16 +57,22 @@ const (
 
 // Vars is every variable the functions read, for the template drift test.
 var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
-	EnvTenantClaim, EnvRolesClaim, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter, EnvWorkerReserve, EnvLogLevel}
+	EnvTenantClaim, EnvRolesClaim, EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter, EnvWorkerReserve, EnvLogLevel}
 
 // Config is the settings, read once.
 type Config struct {
-	TableName       string
-	QueueURL        string
-	DeadLetterURL   string
-	DataFile        string
-	MarkerSecret    []byte
-	Claims          apigw.Claims
+	TableName     string
+	QueueURL      string
+	DeadLetterURL string
+	DataFile      string
+	MarkerSecret  []byte
+	Claims        apigw.Claims
+	// JWT is the token issuer; with an Issuer the API verifies JWTs, without one (local
+	// only) it accepts dev tokens.
+	JWT auth.Settings
+	// InLambda is set when running as a Lambda function, where dev tokens are never
+	// accepted.
+	InLambda        bool
 	BackoffBase     time.Duration
 	PendingAfter    time.Duration
 	ProcessingAfter time.Duration
@@ -93,6 +103,15 @@ func FromEnv() (Config, error) {
 			Tenant: envOr(EnvTenantClaim, apigw.DefaultClaims.Tenant),
 			Roles:  envOr(EnvRolesClaim, apigw.DefaultClaims.Roles),
 		},
+		JWT: auth.Settings{
+			Issuer:    strings.TrimSpace(os.Getenv(EnvJWTIssuer)),
+			Audiences: splitList(os.Getenv(EnvJWTAudience)),
+			JWKSURL:   strings.TrimSpace(os.Getenv(EnvJWKSURL)),
+		},
+		InLambda: os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "",
+	}
+	if c.JWT.Issuer == "" && (len(c.JWT.Audiences) > 0 || c.JWT.JWKSURL != "") {
+		return c, fmt.Errorf("%s and %s need %s", EnvJWTAudience, EnvJWKSURL, EnvJWTIssuer)
 	}
 	var err error
 	if c.BackoffBase, err = duration(EnvBackoffBase, DefaultBackoffBase); err != nil {
@@ -110,7 +129,7 @@ func FromEnv() (Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
 		return c, fmt.Errorf("%s: %w", EnvLogLevel, err)
 	}
-	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
+	if c.InLambda {
 		if c.TableName == "" {
 			return c, fmt.Errorf("%s must be set in Lambda", EnvTableName)
 		}
@@ -119,6 +138,17 @@ func FromEnv() (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// splitList reads a comma-separated list, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func envOr(name, def string) string {
@@ -153,9 +183,12 @@ type Deps struct {
 	DeadLetter queue.Queue
 	Types      *task.Registry
 	Markers    *marker.Sealer
-	Log        *slog.Logger
-	Now        func() time.Time
-	closers    []io.Closer
+	// Auth authenticates API requests: a JWT verifier when Config.JWT names an issuer, else
+	// dev tokens (locally) or, in Lambda, a refusal of every request.
+	Auth    auth.Authenticator
+	Log     *slog.Logger
+	Now     func() time.Time
+	closers []io.Closer
 }
 
 // Types returns the registry of task types this deployment runs. Add a type here.
@@ -168,6 +201,19 @@ func Load(ctx context.Context) (*Deps, error) {
 	c, err := FromEnv()
 	if err != nil {
 		return nil, err
+	}
+	return Open(ctx, c, nil)
+}
+
+// LoadAPI is Load for the API functions: in Lambda they need a JWT issuer, and without one
+// they fail at start-up rather than answer 401 to everyone.
+func LoadAPI(ctx context.Context) (*Deps, error) {
+	c, err := FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if c.InLambda && c.JWT.Issuer == "" {
+		return nil, fmt.Errorf("%s (and %s) must be set in the API functions", EnvJWTIssuer, EnvJWTAudience)
 	}
 	return Open(ctx, c, nil)
 }
@@ -231,7 +277,36 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Deps, error) {
 	if d.Markers, err = marker.New(secret); err != nil {
 		return nil, err
 	}
+	if d.Auth, err = authenticator(c); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// authenticator chooses how API requests are authenticated. The verifier is made once per
+// process, so its key set is shared by every invocation of the sandbox; it fetches the keys
+// on the first token, not here, so that a cold start does not wait on the identity provider.
+func authenticator(c Config) (auth.Authenticator, error) {
+	switch {
+	case c.JWT.Issuer != "":
+		v, err := auth.NewVerifier(c.JWT, c.Claims)
+		if err != nil {
+			return nil, fmt.Errorf("%s/%s/%s: %w", EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, err)
+		}
+		return v, nil
+	case c.InLambda:
+		// LoadAPI refuses this at start-up; the background functions never authenticate.
+		return refuseAll{}, nil
+	}
+	return auth.Dev{}, nil
+}
+
+// refuseAll is the authenticator of a Lambda function without an issuer: dev tokens would
+// let anyone be anyone, so nothing is accepted.
+type refuseAll struct{}
+
+func (refuseAll) Authenticate(context.Context, string) (api.Principal, error) {
+	return api.Principal{}, &auth.Error{Reason: EnvJWTIssuer + " is not set"}
 }
 
 // Close releases the file store, if any.
@@ -250,7 +325,7 @@ func (d *Deps) Service() *api.Service {
 
 // Handler is the API Gateway handler of one function ("" for all routes).
 func (d *Deps) Handler(function string) *apigw.Handler {
-	return apigw.New(d.Service(), function, d.Config.Claims, d.Log)
+	return apigw.New(d.Service(), function, d.Auth, d.Log)
 }
 
 // Worker is the work-queue (and dead-letter) consumer over these dependencies.
