@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	deps, err := config.Load(context.Background(), config.Uses{Markers: true})
+	deps, err := config.Load(context.Background(), config.Uses{API: true, Markers: true})
 	if err != nil {
 		log.Fatal(err)
 	}

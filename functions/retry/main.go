@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	deps, err := config.Load(context.Background(), config.Uses{Queue: true})
+	deps, err := config.Load(context.Background(), config.Uses{API: true, Queue: true})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/tasklane/tasklane/infra/template"
 	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/authtest"
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
@@ -43,20 +44,37 @@ var repoRoot = filepath.Join("..", "..")
 // set them (a parameter missing here takes the template's Default). The JWT settings are
 // placeholders until the functions verify tokens themselves; then JwtIssuer becomes a local
 // issuer's URL.
-func parameters(t testing.TB) map[string]string {
+func parameters(t testing.TB, iss *authtest.Issuer) map[string]string {
 	t.Helper()
 	return map[string]string{
-		"JwtIssuer":    "https://issuer.lambdatest.invalid/",
-		"JwtAudience":  "tasklane-lambdatest",
+		"JwtIssuer":    iss.URL,
+		"JwtAudience":  authtest.Audience,
 		"MarkerSecret": "lambdatest-marker-secret-0123456789",
 	}
 }
 
-// authorize is what every API event passes through before it is invoked: it may rewrite
-// the event's authorization header (a token of a local issuer, once the functions verify
-// JWTs). Today the events' claims are what API Gateway's authorizer put there: identity.
-func authorize(t testing.TB, ev *events.APIGatewayV2HTTPRequest) {
+// sampleToken is the placeholder of localstack/events (a user pastes their IdP's token
+// there); the bootstraps get a token of the stack's issuer for sampleTenant instead.
+const (
+	sampleToken  = "Bearer REPLACE_WITH_A_TOKEN"
+	sampleTenant = "tenant-a"
+	sampleUser   = "lambdatest-user"
+)
+
+// authorize is what every API event passes through before it is invoked: it puts a token of
+// the stack's issuer (whose JWKS the functions fetch, as deployed) where the event has a
+// placeholder: localstack's sample token, or shared/apigw's {{token:<tenant>:<roles>}}.
+func (s *stack) authorize(t testing.TB, ev *events.APIGatewayV2HTTPRequest) {
 	t.Helper()
+	for k, v := range ev.Headers {
+		if !strings.EqualFold(k, "authorization") {
+			continue
+		}
+		if v == sampleToken {
+			v = "Bearer " + s.iss.Token(map[string]any{"tenant": sampleTenant, "sub": sampleUser})
+		}
+		ev.Headers[k] = string(s.iss.Expand([]byte(v), sampleUser))
+	}
 }
 
 // ---- the bootstraps
@@ -168,6 +186,7 @@ type stack struct {
 	queueName, dlqName  string
 	queueURL, dlqURL    string
 	queueARN, dlqARN    string
+	iss                 *authtest.Issuer // the identity provider whose tokens the API functions verify
 	params              map[string]string
 	endpoints           map[string]string // AWS_ENDPOINT_URL_* for the functions
 	mu                  sync.Mutex
@@ -187,8 +206,9 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatalf("template.yaml: %v", err)
 	}
+	iss := authtest.NewIssuer(t)
 	s := &stack{tpl: tpl, region: cfg.Region, ddb: dynamodb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg),
-		table: awstest.Name("lambdatest"), queueName: awstest.Name("lambdatest"), params: parameters(t),
+		table: awstest.Name("lambdatest"), queueName: awstest.Name("lambdatest"), iss: iss, params: parameters(t, iss),
 		functions: map[string]*function{}, accountID: "123456789012"}
 	s.dlqName = s.queueName + sqsqueue.DeadLetterSuffix
 	s.endpoints = map[string]string{}
@@ -553,7 +573,7 @@ func apiFunction(t testing.TB, ev events.APIGatewayV2HTTPRequest) string {
 // answer.
 func (s *stack) call(t *testing.T, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	t.Helper()
-	authorize(t, &ev)
+	s.authorize(t, &ev)
 	var resp events.APIGatewayV2HTTPResponse
 	s.function(t, apiFunction(t, ev)).invoke(t, ev, &resp)
 	return resp

@@ -50,6 +50,7 @@ func TestBootstrapsStart(t *testing.T) {
 			{"apigw/get.json", http.StatusNotFound, "TASK_NOT_FOUND"},
 			{"localstack/get.json", http.StatusNotFound, "TASK_NOT_FOUND"},
 			{"apigw/result.json", http.StatusNotFound, "TASK_NOT_FOUND"},
+			{"apigw/get-forged-token.json", http.StatusUnauthorized, "UNAUTHENTICATED"},
 			{"apigw/unknown-path.json", http.StatusNotFound, "*"},
 			{"apigw/put-task.json", http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED"},
 		},

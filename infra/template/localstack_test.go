@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/auth"
+	"github.com/tasklane/tasklane/shared/authtest"
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/configtest"
@@ -31,6 +34,10 @@ import (
 )
 
 var hookScript = filepath.Join(repoRoot, "localstack", "init", "ready.d", "10-tasklane.sh")
+
+// sampleToken is the Authorization of the sample API events: a placeholder for a token of
+// the issuer env.json names (localstack/README.md says how to get one).
+const sampleToken = "Bearer REPLACE_WITH_A_TOKEN"
 
 // TestLocalStackInitHook runs localstack/init/ready.d/10-tasklane.sh against the test
 // emulator, twice (it must be idempotent), and compares the table and queues it created with
@@ -245,14 +252,18 @@ func hookQueueProblems(hook string) []string {
 }
 
 // TestSampleEvents runs localstack/events/*.json through the very handlers the functions run
-// (on the embedded store and queue), so that the samples `sam local invoke` uses stay valid:
-// create accepts, get and list answer, the worker completes the created task from the SQS
-// sample, the dead-letter sample decodes, the sweeper sample is a scheduled event.
+// (on the embedded store and queue, verifying JWTs as deployed), so that the samples `sam
+// local invoke` uses stay valid: with their token placeholder replaced by a real token create
+// accepts, get and list answer; unreplaced they are 401; the worker completes the created task
+// from the SQS sample, the dead-letter sample decodes, the sweeper sample is a scheduled event.
 func TestSampleEvents(t *testing.T) {
 	ctx := context.Background()
+	iss := authtest.NewIssuer(t)
 	deps := configtest.OpenEmbedded(t, func(c *config.Config) {
 		c.BackoffBase, c.PendingAfter, c.ProcessingAfter = time.Millisecond, time.Minute, 20*time.Minute
+		c.JWT = auth.Settings{Issuer: iss.URL, Audiences: []string{authtest.Audience}}
 	})
+	token := "Bearer " + iss.Token(map[string]any{"tenant": "acme", "sub": "user-1"})
 	load := func(name string, into any) {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(repoRoot, "localstack", "events", name))
@@ -269,9 +280,19 @@ func TestSampleEvents(t *testing.T) {
 	}
 	call := func(name string, ev events.APIGatewayV2HTTPRequest, status int) map[string]any {
 		t.Helper()
+		if got := ev.Headers["authorization"]; got != sampleToken {
+			t.Fatalf("%s: authorization %q, want %q (the README tells to replace it)", name, got, sampleToken)
+		}
+		unauth := ev
+		unauth.Headers = maps.Clone(ev.Headers)
+		ev.Headers = maps.Clone(ev.Headers)
+		ev.Headers["authorization"] = token
 		fn, ok := keys[ev.RouteKey]
 		if !ok || ev.RequestContext.RouteKey != ev.RouteKey {
 			t.Fatalf("%s: route key %q is no route of apigw.Routes()", name, ev.RouteKey)
+		}
+		if resp, _ := deps.Handler(fn).Handle(ctx, unauth); resp.StatusCode != 401 {
+			t.Errorf("%s with its placeholder token: status %d, want 401", name, resp.StatusCode)
 		}
 		resp, err := deps.Handler(fn).Handle(ctx, ev)
 		if err != nil || resp.StatusCode != status {

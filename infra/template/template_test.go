@@ -14,6 +14,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
@@ -106,7 +107,11 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"worker timeout raised alone", "queues", []mutation{{"template", "      Timeout: 120\n", "      Timeout: 180\n"}}},
 		{"no partial batch failures", "queues", []mutation{{"template", "FunctionResponseTypes: [ReportBatchItemFailures]\n            ScalingConfig:\n              MaximumConcurrency: !Ref", "FunctionResponseTypes: []\n            ScalingConfig:\n              MaximumConcurrency: !Ref"}}},
 		{"no SSE on the work queue", "queues", []mutation{{"template", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: true", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: false"}}},
-		{"no default authorizer", "api", []mutation{{"template", "DefaultAuthorizer: JwtAuthorizer", "# DefaultAuthorizer: JwtAuthorizer"}}},
+		{"authorizer back on the API", "api", []mutation{{"template", "      FailOnWarnings: true\n", "      FailOnWarnings: true\n      Auth:\n        DefaultAuthorizer: JwtAuthorizer\n"}}},
+		{"JwksUrl without a default", "api", []mutation{{"template", "  JwksUrl:\n    Type: String\n    Default: \"\"\n", "  JwksUrl:\n    Type: String\n"}}},
+		{"API function without JWT_ISSUER", "environment", []mutation{{"template", "          JWT_ISSUER: !Ref JwtIssuer\n", ""}}},
+		{"audience list not joined", "environment", []mutation{{"template", "JWT_AUDIENCE: !Join [\",\", !Ref JwtAudience]", "JWT_AUDIENCE: !Ref JwtAudience"}}},
+		{"worker with JWT_ISSUER", "environment", []mutation{{"template", "          QUEUE_URL: !Ref WorkQueue\n      Policies:\n        - Statement:\n            - Sid: TaskWrites\n              Effect: Allow\n              Action: [dynamodb:GetItem, dynamodb:PutItem]\n              Resource: !GetAtt TasksTable.Arn\n            # The event", "          QUEUE_URL: !Ref WorkQueue\n          JWT_ISSUER: !Ref JwtIssuer\n      Policies:\n        - Statement:\n            - Sid: TaskWrites\n              Effect: Allow\n              Action: [dynamodb:GetItem, dynamodb:PutItem]\n              Resource: !GetAtt TasksTable.Arn\n            # The event"}}},
 		{"no dead-letter alarm", "api", []mutation{{"template", "MetricName: ApproximateNumberOfMessagesVisible", "MetricName: NumberOfMessagesSent"}}},
 		{"function log group without retention", "operations", []mutation{{"template", "  SweeperLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      RetentionInDays: !Ref LogRetentionDays\n", "  SweeperLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties: {}\n"}}},
 		{"function logs to Lambda's own group", "operations", []mutation{{"template", "      LoggingConfig:\n        LogGroup: !Ref GetLogGroup\n", ""}}},
@@ -116,6 +121,7 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"no worker errors alarm", "operations", []mutation{{"template", "      MetricName: Errors\n", "      MetricName: Invocations\n"}}},
 		{"no work queue age alarm", "operations", []mutation{{"template", "MetricName: ApproximateAgeOfOldestMessage", "MetricName: NumberOfMessagesSent"}}},
 		{"env.json variable the template does not declare", "localstack", []mutation{{"env", `"LOG_LEVEL": "DEBUG"`, `"LOG_LEVEL": "DEBUG", "AWS_ENDPOINT_URL_SQS": "http://localstack:4566"`}}},
+		{"env.json without an issuer", "localstack", []mutation{{"env", `"JWT_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_REPLACEME"`, `"JWT_ISSUER": ""`}}},
 		{"env.json table name differs", "localstack", []mutation{{"env", `"TABLE_NAME": "tasklane-local"`, `"TABLE_NAME": "tasks"`}}},
 	}
 	orig, err := readSources()
@@ -303,7 +309,7 @@ func checkRoutes(p *project) problems {
 				ps.add("function %s: event %s has payload format %s; the handlers read version 2.0", id, name, v)
 			}
 			if props["Auth"] != nil {
-				ps.add("function %s: event %s overrides the JWT authorizer; every route uses the default", id, name)
+				ps.add("function %s: event %s sets Auth; routes have no authorizer, the functions verify tokens (shared/auth)", id, name)
 			}
 		}
 	}
@@ -537,9 +543,22 @@ func checkEnvironment(p *project) problems {
 		} else if _, ok := env[config.EnvMarkerSecret]; ok {
 			ps.add("function %s: has MARKER_SECRET but never seals or opens a marker (only list does)", id)
 		}
+		jwtVars := []string{config.EnvJWTIssuer, config.EnvJWTAudience, config.EnvJWKSURL}
 		if slices.Contains(api, name) {
 			requireRef(config.EnvTenantClaim, "TenantClaim")
 			requireRef(config.EnvRolesClaim, "RolesClaim")
+			// The functions verify tokens; config.Check refuses to start without an issuer (Uses.API).
+			requireRef(config.EnvJWTIssuer, "JwtIssuer")
+			requireRef(config.EnvJWKSURL, "JwksUrl")
+			if !isJoinedRef(env[config.EnvJWTAudience], "JwtAudience") {
+				ps.add("function %s: %s must be !Join [\",\", !Ref JwtAudience] (config splits it on commas), it is %v", id, config.EnvJWTAudience, env[config.EnvJWTAudience])
+			}
+		} else {
+			for _, v := range jwtVars {
+				if _, ok := env[v]; ok {
+					ps.add("function %s: has %s but serves no API route", id, v)
+				}
+			}
 		}
 		if slices.Contains(queueUsers, name) {
 			requireRef(config.EnvQueueURL, "WorkQueue")
@@ -872,6 +891,13 @@ func checkQueues(p *project) problems {
 	return ps
 }
 
+// isJoinedRef reports whether v is {"Fn::Join": [",", {"Ref": name}]}: a CommaDelimitedList
+// parameter as one comma-separated string.
+func isJoinedRef(v any, name string) bool {
+	l := listAt(v, "Fn::Join")
+	return len(l) == 2 && l[0] == "," && isRef(l[1], name)
+}
+
 // ---- the API, parameters, alarms, outputs
 
 func checkAPI(p *project) problems {
@@ -881,26 +907,18 @@ func checkAPI(p *project) problems {
 		ps.add("HttpApi is not an AWS::Serverless::HttpApi")
 		return ps
 	}
-	auth := mapAt(api, "Properties", "Auth")
-	def := strAt(auth, "DefaultAuthorizer")
-	if def == "" {
-		ps.add("HttpApi: no DefaultAuthorizer; every route must require a JWT")
-	} else {
-		a := mapAt(auth, "Authorizers", def)
-		if a == nil || at(a, "JwtConfiguration") == nil {
-			ps.add("HttpApi: the default authorizer %s is not a JWT authorizer", def)
-		}
-		if !isRef(at(a, "JwtConfiguration", "issuer"), "JwtIssuer") {
-			ps.add("HttpApi: the JWT issuer must be !Ref JwtIssuer")
-		}
-		if !isRef(at(a, "JwtConfiguration", "audience"), "JwtAudience") && !slices.ContainsFunc(anyList(at(a, "JwtConfiguration", "audience")), func(v any) bool { return isRef(v, "JwtAudience") }) {
-			ps.add("HttpApi: the JWT audience must be !Ref JwtAudience")
-		}
-		if strAt(a, "IdentitySource") != "$request.header.Authorization" {
-			ps.add("HttpApi: the JWT comes from $request.header.Authorization, not %q", strAt(a, "IdentitySource"))
-		}
+	// The functions verify the JWT themselves (shared/auth); an authorizer in front would
+	// answer 401 in API Gateway's own format, not the contract's problem+json.
+	if auth := mapAt(api, "Properties", "Auth"); strAt(auth, "DefaultAuthorizer") != "" || at(auth, "Authorizers") != nil {
+		ps.add("HttpApi: has an authorizer; the functions verify tokens themselves (remove Auth)")
 	}
-	for _, param := range []string{"JwtIssuer", "JwtAudience", "MarkerSecret"} {
+	if p := strAt(p.tpl, "Parameters", "JwtIssuer", "AllowedPattern"); p != "https://.+" {
+		ps.add("parameter JwtIssuer: AllowedPattern %q, want https://.+ (auth.NewVerifier accepts http only to loopback)", p)
+	}
+	if jwks := mapAt(p.tpl, "Parameters", "JwksUrl"); jwks == nil || strAt(jwks, "Default") != "" || jwks["Default"] == nil {
+		ps.add("parameter JwksUrl must default to \"\" (the issuer's %s)", auth.JWKSPath)
+	}
+	for _, param := range []string{"JwtIssuer", "JwtAudience", "JwksUrl", "MarkerSecret"} {
 		if mapAt(p.tpl, "Parameters", param) == nil {
 			ps.add("parameter %s is missing", param)
 		}
@@ -975,6 +993,12 @@ func checkLocalStack(p *project) problems {
 		if got := p.envJSON["Parameters"][k]; got != want[k] {
 			ps.add("localstack/env.json: Parameters.%s is %q, want %q (what the init hook creates)", k, got, want[k])
 		}
+	}
+	// The API functions refuse to start without an issuer (config.Uses.API), and with one the
+	// verifier must accept the settings.
+	par := p.envJSON["Parameters"]
+	if _, err := auth.NewVerifier(auth.Settings{Issuer: par[config.EnvJWTIssuer], Audiences: strings.Split(par[config.EnvJWTAudience], ","), JWKSURL: par[config.EnvJWKSURL]}, auth.Claims{}); err != nil {
+		ps.add("localstack/env.json: the JWT settings are not usable: %v", err)
 	}
 	if len(p.envJSON["Parameters"][config.EnvMarkerSecret]) < 16 {
 		ps.add("localstack/env.json: MARKER_SECRET needs at least 16 characters")

@@ -47,11 +47,15 @@ type ParamError struct {
 
 func (e *ParamError) Error() string { return "query parameter " + e.Param + ": " + e.Reason }
 
-// Principal is who asks: the tenant owning the tasks it creates, and whether it is an admin
-// (who sees every tenant's tasks).
+// Principal is who asks: the tenant owning the tasks it creates, the user (the token's
+// subject), the roles, and whether it is an admin (who sees every tenant's tasks).
 type Principal struct {
 	Tenant string
 	Admin  bool
+	// User is the token's sub, kept for attributing tasks to people.
+	User string
+	// Roles are the token's roles claim (admin among them sets Admin).
+	Roles []string
 }
 
 // Service runs the use cases. Its fields are set once at start-up.

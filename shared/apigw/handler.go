@@ -15,40 +15,35 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/shared/api"
+	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
 // MaxBody is the largest request body accepted (256 KiB); larger is 413.
 const MaxBody = 256 << 10
 
-// Claims names the JWT claims the principal is read from. API Gateway's JWT authorizer
-// validates the token and passes its claims in the event; array claims arrive flattened as
-// "[a b]".
-type Claims struct {
-	// Tenant is the claim holding the tenant id, e.g. "tenant" or "custom:tenant".
-	Tenant string
-	// Roles is the claim holding the roles; the role "admin" sees all tenants.
-	Roles string
-}
+// Claims names the JWT claims the principal is read from (see package auth, which reads them).
+type Claims = auth.Claims
 
 // DefaultClaims are the claim names when configuration names none.
-var DefaultClaims = Claims{Tenant: "tenant", Roles: "roles"}
+var DefaultClaims = auth.DefaultClaims
 
 // AdminRole is the role that sees every tenant's tasks.
-const AdminRole = "admin"
+const AdminRole = auth.AdminRole
 
 // Handler serves the routes of one function (or of all, for the local runner and tests).
 type Handler struct {
 	svc      *api.Service
 	log      *slog.Logger
-	claims   Claims
+	authn    auth.Authenticator
 	function string
 }
 
 // New makes the handler of function (one of the Function* names), or of every route when
-// function is empty.
-func New(svc *api.Service, function string, claims Claims, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, log: log, claims: claims, function: function}
+// function is empty. authn turns each request's Authorization header into its principal
+// (shared/config chooses it: real JWT verification, or dev tokens locally).
+func New(svc *api.Service, function string, authn auth.Authenticator, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, log: log, authn: authn, function: function}
 }
 
 // request is an event reduced to what the operations read.
@@ -103,7 +98,7 @@ func (h *Handler) serve(ctx context.Context, ev *events.APIGatewayV2HTTPRequest)
 	if route.Path == FallbackPath {
 		return route.serve(h, ctx, r)
 	}
-	p, err := h.principal(ev)
+	p, err := h.principal(ctx, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -134,38 +129,11 @@ func (h *Handler) route(ev *events.APIGatewayV2HTTPRequest, method, path string)
 	return Match(method, path)
 }
 
-// principal reads tenant and roles from the authorizer's claims; without a tenant the
-// request is unauthenticated.
-func (h *Handler) principal(ev *events.APIGatewayV2HTTPRequest) (api.Principal, error) {
-	a := ev.RequestContext.Authorizer
-	if a == nil || a.JWT == nil {
-		return api.Principal{}, api.ErrUnauthenticated
-	}
-	tenant := strings.TrimSpace(a.JWT.Claims[h.claims.Tenant])
-	if tenant == "" {
-		return api.Principal{}, api.ErrUnauthenticated
-	}
-	p := api.Principal{Tenant: tenant}
-	for _, role := range splitClaim(a.JWT.Claims[h.claims.Roles]) {
-		if role == AdminRole {
-			p.Admin = true
-		}
-	}
-	// Only the roles claim grants admin, not OAuth scopes: clients can often ask for
-	// scopes themselves.
-	return p, nil
-}
-
-// splitClaim reads a claim that may be a flattened array "[a b]", a JSON array, or a list
-// separated by commas or spaces.
-func splitClaim(v string) []string {
-	v = strings.TrimSpace(v)
-	var arr []string
-	if strings.HasPrefix(v, "[\"") && json.Unmarshal([]byte(v), &arr) == nil {
-		return arr
-	}
-	v = strings.Trim(v, "[]")
-	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+// principal authenticates the request from its Authorization header. Claims an API Gateway
+// authorizer may have put in the event are ignored: the functions verify tokens themselves,
+// so that every way of reaching them is held to the same rules.
+func (h *Handler) principal(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) (api.Principal, error) {
+	return h.authn.Authenticate(ctx, header(ev, "Authorization"))
 }
 
 func body(ev *events.APIGatewayV2HTTPRequest) ([]byte, error) {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/auth"
+	"github.com/tasklane/tasklane/shared/authtest"
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/queue"
@@ -25,17 +27,35 @@ import (
 
 // The events in testdata/ are API Gateway HTTP API (payload format 2.0) events as the
 // deployed functions receive them. "{{taskId}}" in a file stands for the id of the task the
-// case prepares (or of a task that does not exist when the case prepares none).
+// case prepares (or of a task that does not exist when the case prepares none);
+// "{{token:<tenant>:<roles>}}" for a JWT the test's issuer signs with those claims (roles
+// comma-separated), since the handlers verify the Authorization header themselves.
 
 // absentID is a well-formed id no test creates.
 const absentID = "01JDK6Q8W7C2N3X9RT0V5M4B1A"
 
-// tenant is the tenant the testdata's claims name (get-other-tenant.json excepted).
+// tenant is the tenant the testdata's tokens name (get-other-tenant.json, get-admin.json
+// excepted).
 const tenant = "tenant-a"
 
-// load reads testdata/name as an event, with {{taskId}} replaced by id. Unknown fields are
-// refused so that a misspelt field cannot silently drop out of the event.
-func load(t *testing.T, name, id string) events.APIGatewayV2HTTPRequest {
+// user is the sub of the testdata's tokens.
+const user = "7c1e4f0a-2b3d-4e5f-8a9b-0c1d2e3f4a5b"
+
+// open wires a Tasklane on the embedded backends that verifies JWTs, as deployed, against a
+// fresh test issuer.
+func open(t *testing.T) (*config.Deps, *authtest.Issuer) {
+	t.Helper()
+	iss := authtest.NewIssuer(t)
+	deps := configtest.OpenEmbedded(t, func(c *config.Config) {
+		c.JWT = auth.Settings{Issuer: iss.URL, Audiences: []string{authtest.Audience}}
+	})
+	return deps, iss
+}
+
+// load reads testdata/name as an event, with {{taskId}} replaced by id and each
+// {{token:...}} by a token iss signs. Unknown fields are refused so that a misspelt field
+// cannot silently drop out of the event.
+func load(t *testing.T, iss *authtest.Issuer, name, id string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -45,6 +65,7 @@ func load(t *testing.T, name, id string) events.APIGatewayV2HTTPRequest {
 		id = absentID
 	}
 	raw = bytes.ReplaceAll(raw, []byte("{{taskId}}"), []byte(id))
+	raw = iss.Expand(raw, user)
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var ev events.APIGatewayV2HTTPRequest
@@ -140,6 +161,9 @@ var handlerCases = []handlerCase{
 	{"create-text.json", apigw.FunctionCreate, "", http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", nil},
 	{"create-no-claims.json", apigw.FunctionCreate, "", http.StatusUnauthorized, "UNAUTHENTICATED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		wantHeaders(t, resp, map[string]string{"WWW-Authenticate": "Bearer"})
+		if d := body(t, resp)["detail"]; d != "The request needs a bearer token (Authorization: Bearer <token>)." {
+			t.Errorf("detail %q", d)
+		}
 	}},
 	{"get.json", apigw.FunctionGet, "pending", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
 		wantHeaders(t, resp, map[string]string{"Retry-After": "1", "Content-Type": "application/json", "Content-Location": "/v1/tasks/" + id})
@@ -158,6 +182,7 @@ var handlerCases = []handlerCase{
 		}
 	}},
 	{"get.json", apigw.FunctionGet, "", http.StatusNotFound, "TASK_NOT_FOUND", nil},
+	{"get-forged-token.json", apigw.FunctionGet, "pending", http.StatusUnauthorized, "UNAUTHENTICATED", nil},
 	{"get-other-tenant.json", apigw.FunctionGet, "pending", http.StatusNotFound, "TASK_NOT_FOUND", nil},
 	{"get-admin.json", apigw.FunctionGet, "success", http.StatusSeeOther, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
 		wantHeaders(t, resp, map[string]string{"Location": "/v1/tasks/" + id + "/result"})
@@ -250,9 +275,9 @@ func TestHandlerEvents(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			deps := configtest.OpenEmbedded(t)
+			deps, iss := open(t)
 			id := prepare(t, deps, c.state)
-			ev := load(t, c.file, id)
+			ev := load(t, iss, c.file, id)
 			resp, err := deps.Handler(c.function).Handle(context.Background(), ev)
 			if err != nil {
 				t.Fatalf("handler returned an error: %v", err)
@@ -317,6 +342,7 @@ func TestHandlerEventsAreRealistic(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata: %v", err)
 	}
+	iss := authtest.NewIssuer(t)
 	covered := map[string]bool{}
 	for _, c := range handlerCases {
 		covered[c.file] = true
@@ -326,7 +352,7 @@ func TestHandlerEventsAreRealistic(t *testing.T) {
 		if !covered[name] {
 			t.Errorf("%s is in no test case", name)
 		}
-		ev := load(t, name, "")
+		ev := load(t, iss, name, "")
 		if ev.Version != "2.0" || !keys[ev.RouteKey] || ev.RequestContext.RouteKey != ev.RouteKey {
 			t.Errorf("%s: version %q routeKey %q / %q", name, ev.Version, ev.RouteKey, ev.RequestContext.RouteKey)
 		}
@@ -348,7 +374,7 @@ func TestHandlerEventsAreRealistic(t *testing.T) {
 // another function's route key is a 404, and changes nothing.
 func TestHandlerOtherFunctionsRouteKey(t *testing.T) {
 	t.Parallel()
-	deps := configtest.OpenEmbedded(t)
+	deps, iss := open(t)
 	id := prepare(t, deps, "pending")
 	seen := map[string]bool{}
 	for _, c := range handlerCases {
@@ -356,7 +382,7 @@ func TestHandlerOtherFunctionsRouteKey(t *testing.T) {
 			continue
 		}
 		seen[c.file] = true
-		ev := load(t, c.file, id)
+		ev := load(t, iss, c.file, id)
 		for _, f := range apigw.Functions() {
 			if f == c.function {
 				continue
@@ -419,10 +445,10 @@ func TestHandlerStoreFailureIsOpaque500(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				deps := configtest.OpenEmbedded(t)
+				deps, iss := open(t)
 				id := prepare(t, deps, "pending")
 				deps.Store = brokenStore{Store: deps.Store, panics: panics}
-				ev := load(t, c.file, id)
+				ev := load(t, iss, c.file, id)
 				resp, err := deps.Handler(c.function).Handle(context.Background(), ev)
 				if err != nil {
 					t.Fatalf("handler returned an error (API Gateway would send a bare 500): %v", err)
@@ -450,5 +476,109 @@ func TestHandlerStoreFailureIsOpaque500(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestHandlerRefusesBadTokens sends get.json with its token replaced: every bad token is a
+// 401 UNAUTHENTICATED problem with the RFC 6750 challenge and the request id, whose detail
+// does not say which check failed.
+func TestHandlerRefusesBadTokens(t *testing.T) {
+	t.Parallel()
+	deps, iss := open(t)
+	other := authtest.NewIssuer(t)
+	id := prepare(t, deps, "pending")
+	iss.AddKey(t, "unpublished", "RS256", false)
+	good := iss.Token(map[string]any{"tenant": tenant})
+	claims := func(kv ...any) map[string]any {
+		m := map[string]any{"tenant": tenant}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	cases := []struct {
+		name, authorization, challenge string
+	}{
+		{"no header", "", "Bearer"},
+		{"not bearer", "Basic dXNlcjpwYXNz", "Bearer"},
+		{"dev token", "Bearer dev:tenant-a:admin", `Bearer error="invalid_token"`},
+		{"malformed", "Bearer not.a.jwt", `Bearer error="invalid_token"`},
+		{"expired", "Bearer " + iss.Token(claims("exp", time.Now().Add(-time.Hour).Unix())), `Bearer error="invalid_token"`},
+		{"wrong audience", "Bearer " + iss.Token(claims("aud", "another-api")), `Bearer error="invalid_token"`},
+		{"wrong issuer", "Bearer " + other.Token(claims()), `Bearer error="invalid_token"`},
+		{"unknown kid", "Bearer " + iss.TokenWithKey("unpublished", claims()), `Bearer error="invalid_token"`},
+		{"alg none", "Bearer " + iss.Unsigned(claims()), `Bearer error="invalid_token"`},
+		{"HS256 with the public key", "Bearer " + iss.HS256WithPublicKey(claims()), `Bearer error="invalid_token"`},
+		{"tampered", "Bearer " + authtest.Tamper(good, map[string]any{"roles": []string{"admin"}}), `Bearer error="invalid_token"`},
+		{"tenant too long", "Bearer " + iss.Token(claims("tenant", strings.Repeat("t", 129))), `Bearer error="invalid_token"`},
+		{"tenant of 70 kB", "Bearer " + iss.Token(claims("tenant", strings.Repeat("t", 70<<10))), `Bearer error="invalid_token"`},
+		{"tenant with bad characters", "Bearer " + iss.Token(claims("tenant", "tenant-a#I")), `Bearer error="invalid_token"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ev := load(t, iss, "get.json", id)
+			if c.authorization == "" {
+				delete(ev.Headers, "authorization")
+			} else {
+				ev.Headers["authorization"] = c.authorization
+			}
+			resp, err := deps.Handler(apigw.FunctionGet).Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401: %s", resp.StatusCode, resp.Body)
+			}
+			checkProblem(t, resp, http.StatusUnauthorized, "UNAUTHENTICATED")
+			wantHeaders(t, resp, map[string]string{"WWW-Authenticate": c.challenge, "X-Request-Id": ev.Headers["x-request-id"]})
+			detail, _ := body(t, resp)["detail"].(string)
+			for _, leak := range []string{"exp", "aud", "iss", "kid", "alg", "signature", "tenant", "dev"} {
+				if strings.Contains(detail, leak) {
+					t.Errorf("detail %q says %q; the reason is for the log only", detail, leak)
+				}
+			}
+		})
+	}
+	// The same event with its good token is served: the refusals are the token's doing.
+	ev := load(t, iss, "get.json", id)
+	if resp, _ := deps.Handler(apigw.FunctionGet).Handle(context.Background(), ev); resp.StatusCode != http.StatusOK {
+		t.Errorf("good token: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+// TestHandlerIgnoresAuthorizerClaims: claims in the event's requestContext (what API
+// Gateway's JWT authorizer used to pass) are not credentials; only the verified token is.
+func TestHandlerIgnoresAuthorizerClaims(t *testing.T) {
+	t.Parallel()
+	deps, iss := open(t)
+	id := prepare(t, deps, "pending")
+	ev := load(t, iss, "get.json", id)
+	delete(ev.Headers, "authorization")
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"tenant": tenant, "roles": "[admin]"}},
+	}
+	resp, err := deps.Handler(apigw.FunctionGet).Handle(context.Background(), ev)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("status %d (%v), want 401: %s", resp.StatusCode, err, resp.Body)
+	}
+	// A token of another tenant is not overridden by the claims either.
+	ev.Headers["authorization"] = "Bearer " + iss.Token(map[string]any{"tenant": "tenant-b"})
+	if resp, _ := deps.Handler(apigw.FunctionGet).Handle(context.Background(), ev); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("tenant-b's token with tenant-a's authorizer claims: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestHandlerPrincipalFromToken: the token's claims make the principal (owner, admin).
+func TestHandlerPrincipalFromToken(t *testing.T) {
+	t.Parallel()
+	deps, iss := open(t)
+	ev := load(t, iss, "create.json", "")
+	ev.Headers["authorization"] = "Bearer " + iss.Token(map[string]any{"tenant": "acme@corp.example", "roles": "ops admin"})
+	resp, err := deps.Handler(apigw.FunctionCreate).Handle(context.Background(), ev)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("create: %d %v %s", resp.StatusCode, err, resp.Body)
+	}
+	if b := body(t, resp); b["owner"] != "acme@corp.example" {
+		t.Errorf("owner %v, want the token's tenant", b["owner"])
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/shared/api"
+	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -132,10 +133,22 @@ func (h *Handler) problem(ctx context.Context, log *slog.Logger, reqID, path str
 	}
 	if row.status == http.StatusUnauthorized {
 		headers["WWW-Authenticate"] = "Bearer"
+		var ae *auth.Error
+		if errors.As(err, &ae) {
+			headers["WWW-Authenticate"] = ae.WWWAuthenticate()
+		}
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: row.status, Headers: headers, Body: string(b)}
 }
 
 // detail is the client-facing sentence of a 4xx error: the error's own text (our own
 // words and the client's field names, never an internal cause).
-func detail(err error) string { return err.Error() }
+// An authentication failure says only whether the token was missing or bad; which check
+// failed (expired, audience, ...) is logged, not told.
+func detail(err error) string {
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		return ae.Detail()
+	}
+	return err.Error()
+}

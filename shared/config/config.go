@@ -26,6 +26,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/marker"
@@ -44,6 +45,9 @@ const (
 	EnvMarkerSecret    = "MARKER_SECRET"
 	EnvTenantClaim     = "TENANT_CLAIM"
 	EnvRolesClaim      = "ROLES_CLAIM"
+	EnvJWTIssuer       = "JWT_ISSUER"
+	EnvJWTAudience     = "JWT_AUDIENCE"
+	EnvJWKSURL         = "JWKS_URL"
 	EnvBackoffBase     = "RETRY_BACKOFF_BASE"
 	EnvPendingAfter    = "SWEEP_PENDING_AFTER"
 	EnvProcessingAfter = "SWEEP_PROCESSING_AFTER"
@@ -58,17 +62,23 @@ const (
 
 // Vars is every variable the functions read, for the template drift test.
 var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
-	EnvTenantClaim, EnvRolesClaim, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter, EnvWorkerReserve, EnvLogLevel,
-	EnvSweepInterval, EnvSweepBatch}
+	EnvTenantClaim, EnvRolesClaim, EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter,
+	EnvWorkerReserve, EnvLogLevel, EnvSweepInterval, EnvSweepBatch}
 
 // Config is the settings, read once.
 type Config struct {
-	TableName       string
-	QueueURL        string
-	DeadLetterURL   string
-	DataFile        string
-	MarkerSecret    []byte
-	Claims          apigw.Claims
+	TableName     string
+	QueueURL      string
+	DeadLetterURL string
+	DataFile      string
+	MarkerSecret  []byte
+	Claims        apigw.Claims
+	// JWT is the token issuer; with an Issuer the API verifies JWTs, without one (local
+	// only) it accepts dev tokens.
+	JWT auth.Settings
+	// InLambda is set when running as a Lambda function, where dev tokens are never
+	// accepted.
+	InLambda        bool
 	BackoffBase     time.Duration
 	PendingAfter    time.Duration
 	ProcessingAfter time.Duration
@@ -108,6 +118,15 @@ func FromEnv() (Config, error) {
 			Tenant: envOr(EnvTenantClaim, apigw.DefaultClaims.Tenant),
 			Roles:  envOr(EnvRolesClaim, apigw.DefaultClaims.Roles),
 		},
+		JWT: auth.Settings{
+			Issuer:    strings.TrimSpace(os.Getenv(EnvJWTIssuer)),
+			Audiences: splitList(os.Getenv(EnvJWTAudience)),
+			JWKSURL:   strings.TrimSpace(os.Getenv(EnvJWKSURL)),
+		},
+		InLambda: inLambda(),
+	}
+	if c.JWT.Issuer == "" && (len(c.JWT.Audiences) > 0 || c.JWT.JWKSURL != "") {
+		return c, fmt.Errorf("%s and %s need %s", EnvJWTAudience, EnvJWKSURL, EnvJWTIssuer)
 	}
 	var err error
 	if c.BackoffBase, err = duration(EnvBackoffBase, DefaultBackoffBase); err != nil {
@@ -131,7 +150,7 @@ func FromEnv() (Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
 		return c, fmt.Errorf("%s: %w", EnvLogLevel, err)
 	}
-	if inLambda() && c.TableName == "" {
+	if c.InLambda && c.TableName == "" {
 		return c, fmt.Errorf("%s must be set in Lambda", EnvTableName)
 	}
 	return c, nil
@@ -142,24 +161,32 @@ func FromEnv() (Config, error) {
 func inLambda() bool { return os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" }
 
 // Uses says what a Lambda function uses besides the store. Each function opens only that and
-// requires only its settings: template.yaml gives QUEUE_URL only to the functions that send
-// and MARKER_SECRET only to list, so a function that never sends must start without a queue,
-// and one that sends must refuse to start without it rather than fail on its first request.
+// requires only its settings: template.yaml gives QUEUE_URL only to the functions that send,
+// MARKER_SECRET only to list and the JWT settings only to the API functions, so a function
+// that never sends must start without a queue, and one that sends must refuse to start
+// without it rather than fail on its first request.
 type Uses struct {
+	// API: the function serves API routes and so verifies tokens (create, get, list, retry,
+	// cancel): in Lambda it needs JWT_ISSUER and JWT_AUDIENCE.
+	API bool
 	// Queue: the function sends to the work queue (create, retry, the worker, the sweeper).
 	Queue bool
 	// Markers: the function seals or opens list page markers (list).
 	Markers bool
 }
 
-// Check returns why c cannot run a function that uses u: in Lambda, QUEUE_URL must be set
-// for Queue, and MARKER_SECRET (at least 16 characters) for Markers. Outside Lambda the
-// local defaults apply (the in-process queue, a per-process marker secret).
+// Check returns why c cannot run a function that uses u: in Lambda, JWT_ISSUER must be set
+// for API, QUEUE_URL for Queue, and MARKER_SECRET (at least 16 characters) for Markers.
+// Outside Lambda the local defaults apply (dev tokens, the in-process queue, a per-process
+// marker secret).
 func (c Config) Check(u Uses) error {
 	if !inLambda() {
 		return nil
 	}
 	var errs []error
+	if u.API && c.JWT.Issuer == "" {
+		errs = append(errs, fmt.Errorf("%s (and %s) must be set in Lambda: this function verifies tokens", EnvJWTIssuer, EnvJWTAudience))
+	}
 	if u.Queue && c.QueueURL == "" {
 		errs = append(errs, fmt.Errorf("%s must be set in Lambda: this function sends to the work queue", EnvQueueURL))
 	}
@@ -167,6 +194,17 @@ func (c Config) Check(u Uses) error {
 		errs = append(errs, fmt.Errorf("%s must be set in Lambda (at least 16 characters): this function seals list markers", EnvMarkerSecret))
 	}
 	return errors.Join(errs...)
+}
+
+// splitList reads a comma-separated list, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func envOr(name, def string) string {
@@ -213,9 +251,12 @@ type Deps struct {
 	DeadLetter queue.Queue
 	Types      *task.Registry
 	Markers    *marker.Sealer
-	Log        *slog.Logger
-	Now        func() time.Time
-	closers    []io.Closer
+	// Auth authenticates API requests: a JWT verifier when Config.JWT names an issuer, else
+	// dev tokens (locally) or, in Lambda, a refusal of every request.
+	Auth    auth.Authenticator
+	Log     *slog.Logger
+	Now     func() time.Time
+	closers []io.Closer
 }
 
 // Types returns the registry of task types this deployment runs. Add a type here.
@@ -304,6 +345,9 @@ func open(ctx context.Context, c Config, log *slog.Logger, u Uses) (*Deps, error
 	if d.Markers, err = marker.New(secret); err != nil {
 		return nil, err
 	}
+	if d.Auth, err = authenticator(c); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -318,6 +362,32 @@ func (noQueue) Receive(context.Context, int, time.Duration, time.Duration) ([]qu
 }
 func (noQueue) Delete(context.Context, string) error                          { return errNoQueue }
 func (noQueue) ChangeVisibility(context.Context, string, time.Duration) error { return errNoQueue }
+
+// authenticator chooses how API requests are authenticated. The verifier is made once per
+// process, so its key set is shared by every invocation of the sandbox; it fetches the keys
+// on the first token, not here, so that a cold start does not wait on the identity provider.
+func authenticator(c Config) (auth.Authenticator, error) {
+	switch {
+	case c.JWT.Issuer != "":
+		v, err := auth.NewVerifier(c.JWT, c.Claims)
+		if err != nil {
+			return nil, fmt.Errorf("%s/%s/%s: %w", EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, err)
+		}
+		return v, nil
+	case c.InLambda:
+		// Check refuses this at start-up (Uses.API); the background functions never authenticate.
+		return refuseAll{}, nil
+	}
+	return auth.Dev{}, nil
+}
+
+// refuseAll is the authenticator of a Lambda function without an issuer: dev tokens would
+// let anyone be anyone, so nothing is accepted.
+type refuseAll struct{}
+
+func (refuseAll) Authenticate(context.Context, string) (api.Principal, error) {
+	return api.Principal{}, &auth.Error{Reason: EnvJWTIssuer + " is not set"}
+}
 
 // Close releases the file store, if any.
 func (d *Deps) Close() error {
@@ -335,7 +405,7 @@ func (d *Deps) Service() *api.Service {
 
 // Handler is the API Gateway handler of one function ("" for all routes).
 func (d *Deps) Handler(function string) *apigw.Handler {
-	return apigw.New(d.Service(), function, d.Config.Claims, d.Log)
+	return apigw.New(d.Service(), function, d.Auth, d.Log)
 }
 
 // Worker is the work-queue (and dead-letter) consumer over these dependencies.

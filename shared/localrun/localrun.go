@@ -25,19 +25,21 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/esm"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
-// DefaultTenant is who a request without credentials acts as locally.
-const DefaultTenant = "local"
+// DefaultTenant is who a request without credentials acts as locally (without JWT_ISSUER).
+const DefaultTenant = auth.DefaultTenant
 
 // DevTokenPrefix starts a local bearer token: "dev:<tenant>" acts as that tenant,
-// "dev:<tenant>:admin" as that tenant with the admin role. Deployed, API Gateway's JWT
-// authorizer validates real tokens instead; locally these stand in for its claims.
-const DevTokenPrefix = "dev:"
+// "dev:<tenant>:<roles>" (comma-separated, e.g. "dev:ops:admin") as that tenant with those
+// roles. The handlers accept them (auth.Dev) only outside Lambda and without JWT_ISSUER;
+// with JWT_ISSUER set the local runner verifies real tokens as the deployed functions do.
+const DevTokenPrefix = auth.DevTokenPrefix
 
 // Server is the local stand-in for API Gateway in front of the API functions.
 type Server struct {
@@ -197,8 +199,9 @@ func bodyError(err error) string {
 	return strings.TrimPrefix(err.Error(), "http: ")
 }
 
-// Event builds the HTTP API payload 2.0 event API Gateway would send for r, with the JWT
-// authorizer's claims derived from a dev token (see DevTokenPrefix).
+// Event builds the HTTP API payload 2.0 event API Gateway would send for r. It carries the
+// Authorization header like any other; there is no authorizer, since the functions verify
+// tokens themselves.
 func Event(r *http.Request, body []byte, route apigw.Route, params map[string]string) events.APIGatewayV2HTTPRequest {
 	headers := map[string]string{}
 	for k, vs := range r.Header {
@@ -232,7 +235,6 @@ func Event(r *http.Request, body []byte, route apigw.Route, params map[string]st
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 				Method: r.Method, Path: r.URL.Path, Protocol: r.Proto, SourceIP: ip, UserAgent: r.UserAgent(),
 			},
-			Authorizer: authorizer(r.Header.Get("Authorization")),
 		},
 	}
 	if len(query) == 0 {
@@ -255,31 +257,6 @@ func cookies(r *http.Request) []string {
 		out = append(out, c.String())
 	}
 	return out
-}
-
-// authorizer is what API Gateway's JWT authorizer would pass: no header acts as
-// DefaultTenant; a dev token names the tenant and roles; anything else carries no claims
-// (the function answers 401).
-func authorizer(auth string) *events.APIGatewayV2HTTPRequestContextAuthorizerDescription {
-	claims := map[string]string{}
-	switch {
-	case auth == "":
-		claims["tenant"] = DefaultTenant
-	case strings.HasPrefix(auth, "Bearer "+DevTokenPrefix):
-		parts := strings.Split(strings.TrimPrefix(auth, "Bearer "+DevTokenPrefix), ":")
-		if parts[0] == "" {
-			return nil
-		}
-		claims["tenant"] = parts[0]
-		if len(parts) > 1 {
-			claims["roles"] = "[" + strings.Join(parts[1:], " ") + "]"
-		}
-	default:
-		return nil
-	}
-	return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
-	}
 }
 
 // Options tune the background loops.
