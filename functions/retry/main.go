@@ -8,8 +8,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/function"
 )
 
 func main() {
@@ -17,5 +17,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(deps.Handler(apigw.FunctionRetry).Handle)
+	lambda.Start(deps.Handler(function.Retry).Handle)
 }

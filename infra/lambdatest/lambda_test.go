@@ -14,13 +14,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/infra/template"
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/dynamostore"
-	"github.com/tasklane/tasklane/shared/esm"
+	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // answer is what a sample API event must get: a status and, for problems, an errorCode.
@@ -142,7 +142,7 @@ func TestFlows(t *testing.T) {
 				break // no message left: the get below tells
 			}
 			var resp events.SQSEventResponse
-			s.function(t, "WorkerFunction").invoke(t, esm.Event(ds, s.queueARN, s.region), &resp)
+			s.function(t, "WorkerFunction").invoke(t, eventsource.Event(ds, s.queueARN, s.region), &resp)
 			if len(resp.BatchItemFailures) != 0 {
 				t.Fatalf("worker: batch item failures %+v", resp.BatchItemFailures)
 			}
@@ -198,7 +198,7 @@ func TestFlows(t *testing.T) {
 		s.delete(t, ds)
 		ds[0].ReceiveCount = sqsqueue.MaxReceiveCount // as it arrives after its last failed receive
 		var resp events.SQSEventResponse
-		s.function(t, "DeadLetterFunction").invoke(t, esm.Event(ds, s.dlqARN, s.region), &resp)
+		s.function(t, "DeadLetterFunction").invoke(t, eventsource.Event(ds, s.dlqARN, s.region), &resp)
 		if len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("deadletter: batch item failures %+v", resp.BatchItemFailures)
 		}
@@ -289,10 +289,10 @@ func (s *stack) staleTask(t testing.TB, age time.Duration) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &api.Service{Store: dynamostore.New(s.ddb, s.table), Queue: lostSends{}, Types: types,
+	svc := &usecase.Service{Store: dynamostore.New(s.ddb, s.table), Queue: lostSends{}, Types: types,
 		Now: func() time.Time { return time.Now().UTC().Add(-age) }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	c, err := svc.Create(context.Background(), api.Principal{Tenant: "tenant-a"},
-		api.CreateRequest{Spec: task.Spec{Type: "demo", Input: json.RawMessage(`{"steps":[{"name":"Validate"}]}`)}})
+	c, err := svc.Create(context.Background(), usecase.Principal{Tenant: "tenant-a"},
+		usecase.CreateRequest{Spec: task.Spec{Type: "demo", Input: json.RawMessage(`{"steps":[{"name":"Validate"}]}`)}})
 	if err != nil {
 		t.Fatal(err)
 	}

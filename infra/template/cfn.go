@@ -28,7 +28,7 @@ func FunctionIDs(tpl map[string]any) []string {
 }
 
 // FunctionName is the directory under functions/ that a logical id builds: the id without
-// "Function", lower case (DeadLetterFunction → deadletter), the naming rule of apigw's
+// "Function", lower case (DeadLetterFunction → deadletter), the naming rule of package function's
 // function names and the Makefile's targets.
 func FunctionName(id string) string {
 	return strings.ToLower(strings.TrimSuffix(id, "Function"))

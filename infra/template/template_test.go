@@ -18,6 +18,7 @@ import (
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
+	"github.com/tasklane/tasklane/shared/function"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 )
@@ -502,12 +503,12 @@ var sdkVars = []string{"AWS_ENDPOINT_URL"}
 
 // What each function needs to find (see config.FromEnv and config.Open):
 var (
-	// queueUsers send to the work queue (api.Service.announce, worker.Sweeper) or change its
+	// queueUsers send to the work queue (usecase.Service.announce, worker.Sweeper) or change its
 	// messages' visibility (the worker); the others get the in-process queue, never used.
-	queueUsers = []string{apigw.FunctionCreate, apigw.FunctionRetry, "worker", "sweeper"}
+	queueUsers = []string{function.Create, function.Retry, function.Worker, function.Sweeper}
 	// markerUsers seal or open list page markers (config.Uses.Markers); the key is given to
 	// no other function.
-	markerUsers = []string{apigw.FunctionList}
+	markerUsers = []string{function.List}
 	// localOnly are read by the local runner only: Lambda has no file store, its event
 	// source mapping delivers the dead-letter queue, and the sweeper's schedule is an
 	// EventBridge rule's.
@@ -685,22 +686,22 @@ func allows(gs []grant, action, resource string) bool {
 // needs is what each function calls (see the store's and the queue's callers): an action on
 // a resource of the template.
 var needs = map[string][][2]string{
-	apigw.FunctionCreate: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
-	apigw.FunctionGet:    {{"dynamodb:GetItem", "TasksTable"}},
-	apigw.FunctionList:   {{"dynamodb:Query", "TasksTable"}},
-	apigw.FunctionRetry:  {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
-	apigw.FunctionCancel: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
-	"worker":             {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}, {"sqs:ChangeMessageVisibility", "WorkQueue"}},
-	"deadletter":         {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
-	"sweeper":            {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:Query", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
+	function.Create:     {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
+	function.Get:        {{"dynamodb:GetItem", "TasksTable"}},
+	function.List:       {{"dynamodb:Query", "TasksTable"}},
+	function.Retry:      {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
+	function.Cancel:     {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
+	function.Worker:     {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}, {"sqs:ChangeMessageVisibility", "WorkQueue"}},
+	function.DeadLetter: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
+	function.Sweeper:    {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:Query", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
 }
 
 var (
 	// senders are the only functions that may send to a queue: the API's create and retry
-	// (api.Service.announce), the sweeper, and the worker (a task's next, delayed message).
-	senders = []string{apigw.FunctionCreate, apigw.FunctionRetry, "sweeper", "worker"}
+	// (usecase.Service.announce), the sweeper, and the worker (a task's next, delayed message).
+	senders = []string{function.Create, function.Retry, function.Sweeper, function.Worker}
 	// readOnly functions must not write the table.
-	readOnly = []string{apigw.FunctionGet, apigw.FunctionList}
+	readOnly = []string{function.Get, function.List}
 	// storeActions are the DynamoDB actions behind dynamostore.API's methods; a function is
 	// granted no other DynamoDB action (TransactWriteItems is authorized per item: PutItem).
 	storeActions = map[string][]string{

@@ -14,9 +14,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // MaxBody is the largest request body accepted (256 KiB); larger is 413.
@@ -33,7 +33,7 @@ const AdminRole = auth.AdminRole
 
 // Handler serves the routes of one function (or of all, for the local runner and tests).
 type Handler struct {
-	svc      *api.Service
+	svc      *usecase.Service
 	log      *slog.Logger
 	authn    auth.Authenticator
 	function string
@@ -42,7 +42,7 @@ type Handler struct {
 // New makes the handler of function (one of the Function* names), or of every route when
 // function is empty. authn turns each request's Authorization header into its principal
 // (shared/config chooses it: real JWT verification, or dev tokens locally).
-func New(svc *api.Service, function string, authn auth.Authenticator, log *slog.Logger) *Handler {
+func New(svc *usecase.Service, function string, authn auth.Authenticator, log *slog.Logger) *Handler {
 	return &Handler{svc: svc, log: log, authn: authn, function: function}
 }
 
@@ -54,7 +54,7 @@ type request struct {
 	params    map[string]string
 	query     url.Values
 	body      []byte
-	principal api.Principal
+	principal usecase.Principal
 }
 
 // response is what an operation answers; the adapter adds the common headers.
@@ -105,7 +105,7 @@ func (h *Handler) serve(ctx context.Context, ev *events.APIGatewayV2HTTPRequest)
 	r.principal = p
 	q, err := url.ParseQuery(ev.RawQueryString)
 	if err != nil {
-		return nil, &api.ParamError{Param: "query", Reason: "malformed query string"}
+		return nil, &usecase.ParamError{Param: "query", Reason: "malformed query string"}
 	}
 	r.query = q
 	if r.body, err = body(ev); err != nil {
@@ -132,7 +132,7 @@ func (h *Handler) route(ev *events.APIGatewayV2HTTPRequest, method, path string)
 // principal authenticates the request from its Authorization header. Claims an API Gateway
 // authorizer may have put in the event are ignored: the functions verify tokens themselves,
 // so that every way of reaching them is held to the same rules.
-func (h *Handler) principal(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) (api.Principal, error) {
+func (h *Handler) principal(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) (usecase.Principal, error) {
 	return h.authn.Authenticate(ctx, header(ev, "Authorization"))
 }
 
@@ -147,7 +147,7 @@ func body(ev *events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	if ev.IsBase64Encoded {
 		var err error
 		if b, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
-			return nil, &api.ValidationError{Field: "body", Reason: "not valid base64"}
+			return nil, &usecase.ValidationError{Field: "body", Reason: "not valid base64"}
 		}
 	}
 	if len(b) > MaxBody {

@@ -15,14 +15,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/authtest"
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/configtest"
+	"github.com/tasklane/tasklane/shared/function"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // The events in testdata/ are API Gateway HTTP API (payload format 2.0) events as the
@@ -86,7 +87,7 @@ func prepare(t *testing.T, deps *config.Deps, state string) string {
 	if state == "failure" {
 		input = json.RawMessage(`{"steps": [{"name": "Validate"}, {"name": "Broken", "failUntilRetry": 1}]}`)
 	}
-	c, err := deps.Service().Create(ctx, api.Principal{Tenant: tenant}, api.CreateRequest{Spec: task.Spec{Type: "demo", Name: "prepared", Input: input}})
+	c, err := deps.Service().Create(ctx, usecase.Principal{Tenant: tenant}, usecase.CreateRequest{Spec: task.Spec{Type: "demo", Name: "prepared", Input: input}})
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
@@ -136,7 +137,7 @@ type handlerCase struct {
 }
 
 var handlerCases = []handlerCase{
-	{"create.json", apigw.FunctionCreate, "", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+	{"create.json", function.Create, "", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		b := body(t, resp)
 		id, _ := b["id"].(string)
 		url := "/v1/tasks/" + id
@@ -151,21 +152,21 @@ var handlerCases = []handlerCase{
 			t.Error("a first create says it was replayed")
 		}
 	}},
-	{"create-base64.json", apigw.FunctionCreate, "", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+	{"create-base64.json", function.Create, "", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		if b := body(t, resp); b["name"] != "Provision web-02" || len(b["subTasks"].([]any)) != 3 {
 			t.Errorf("created task: %s", resp.Body)
 		}
 	}},
-	{"create-bad-body.json", apigw.FunctionCreate, "", http.StatusBadRequest, "VALIDATION_FAILED", nil},
-	{"create-unknown-type.json", apigw.FunctionCreate, "", http.StatusBadRequest, "UNKNOWN_TASK_TYPE", nil},
-	{"create-text.json", apigw.FunctionCreate, "", http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", nil},
-	{"create-no-claims.json", apigw.FunctionCreate, "", http.StatusUnauthorized, "UNAUTHENTICATED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+	{"create-bad-body.json", function.Create, "", http.StatusBadRequest, "VALIDATION_FAILED", nil},
+	{"create-unknown-type.json", function.Create, "", http.StatusBadRequest, "UNKNOWN_TASK_TYPE", nil},
+	{"create-text.json", function.Create, "", http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", nil},
+	{"create-no-claims.json", function.Create, "", http.StatusUnauthorized, "UNAUTHENTICATED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		wantHeaders(t, resp, map[string]string{"WWW-Authenticate": "Bearer"})
 		if d := body(t, resp)["detail"]; d != "The request needs a bearer token (Authorization: Bearer <token>)." {
 			t.Errorf("detail %q", d)
 		}
 	}},
-	{"get.json", apigw.FunctionGet, "pending", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
+	{"get.json", function.Get, "pending", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
 		wantHeaders(t, resp, map[string]string{"Retry-After": "1", "Content-Type": "application/json", "Content-Location": "/v1/tasks/" + id})
 		if resp.Headers["ETag"] == "" {
 			t.Error("no ETag")
@@ -181,10 +182,10 @@ var handlerCases = []handlerCase{
 			t.Error("a task read alone lacks input")
 		}
 	}},
-	{"get.json", apigw.FunctionGet, "", http.StatusNotFound, "TASK_NOT_FOUND", nil},
-	{"get-forged-token.json", apigw.FunctionGet, "pending", http.StatusUnauthorized, "UNAUTHENTICATED", nil},
-	{"get-other-tenant.json", apigw.FunctionGet, "pending", http.StatusNotFound, "TASK_NOT_FOUND", nil},
-	{"get-admin.json", apigw.FunctionGet, "success", http.StatusSeeOther, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
+	{"get.json", function.Get, "", http.StatusNotFound, "TASK_NOT_FOUND", nil},
+	{"get-forged-token.json", function.Get, "pending", http.StatusUnauthorized, "UNAUTHENTICATED", nil},
+	{"get-other-tenant.json", function.Get, "pending", http.StatusNotFound, "TASK_NOT_FOUND", nil},
+	{"get-admin.json", function.Get, "success", http.StatusSeeOther, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
 		wantHeaders(t, resp, map[string]string{"Location": "/v1/tasks/" + id + "/result"})
 		if resp.Headers["Expires"] == "" || resp.Headers["ETag"] == "" {
 			t.Errorf("303 headers: %v", resp.Headers)
@@ -193,13 +194,13 @@ var handlerCases = []handlerCase{
 			t.Errorf("303 body: %s", resp.Body)
 		}
 	}},
-	{"result.json", apigw.FunctionGet, "success", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+	{"result.json", function.Get, "success", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		if b := body(t, resp); b["steps"] != float64(3) {
 			t.Errorf("result: %s", resp.Body)
 		}
 	}},
-	{"result.json", apigw.FunctionGet, "pending", http.StatusConflict, "TASK_NOT_FINISHED", nil},
-	{"list.json", apigw.FunctionList, "pending", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
+	{"result.json", function.Get, "pending", http.StatusConflict, "TASK_NOT_FINISHED", nil},
+	{"list.json", function.List, "pending", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
 		b := body(t, resp)
 		tasks, _ := b["tasks"].([]any)
 		if len(tasks) != 1 || tasks[0].(map[string]any)["id"] != id {
@@ -215,20 +216,20 @@ var handlerCases = []handlerCase{
 			t.Error("next on the only page")
 		}
 	}},
-	{"list-bad-limit.json", apigw.FunctionList, "", http.StatusBadRequest, "INVALID_PARAMETER", nil},
-	{"cancel.json", apigw.FunctionCancel, "pending", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
+	{"list-bad-limit.json", function.List, "", http.StatusBadRequest, "INVALID_PARAMETER", nil},
+	{"cancel.json", function.Cancel, "pending", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
 		wantHeaders(t, resp, map[string]string{"Location": "/v1/tasks/" + id})
 		if b := body(t, resp); b["status"] != "cancelled" || b["finishedAt"] == nil {
 			t.Errorf("cancelled task: %s", resp.Body)
 		}
 	}},
-	{"cancel.json", apigw.FunctionCancel, "failure", http.StatusConflict, "TASK_NOT_CANCELLABLE", nil},
-	{"cancel-post.json", apigw.FunctionCancel, "pending", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+	{"cancel.json", function.Cancel, "failure", http.StatusConflict, "TASK_NOT_CANCELLABLE", nil},
+	{"cancel-post.json", function.Cancel, "pending", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		if b := body(t, resp); b["status"] != "cancelled" {
 			t.Errorf("cancelled task: %s", resp.Body)
 		}
 	}},
-	{"retry.json", apigw.FunctionRetry, "failure", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
+	{"retry.json", function.Retry, "failure", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, id string) {
 		wantHeaders(t, resp, map[string]string{"Location": "/v1/tasks/" + id, "Retry-After": "1"})
 		b := body(t, resp)
 		if b["status"] != "pending" || b["retryCount"] != float64(1) {
@@ -238,32 +239,32 @@ var handlerCases = []handlerCase{
 			t.Errorf("errors after retry: %v", b["errors"])
 		}
 	}},
-	{"retry.json", apigw.FunctionRetry, "pending", http.StatusConflict, "TASK_NOT_RETRYABLE", nil},
-	{"retry-patch.json", apigw.FunctionRetry, "failure", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+	{"retry.json", function.Retry, "pending", http.StatusConflict, "TASK_NOT_RETRYABLE", nil},
+	{"retry-patch.json", function.Retry, "failure", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		if b := body(t, resp); b["status"] != "pending" || b["retryCount"] != float64(1) {
 			t.Errorf("retried task: %s", resp.Body)
 		}
 	}},
-	{"retry-patch.json", apigw.FunctionRetry, "success", http.StatusConflict, "TASK_NOT_RETRYABLE", nil},
-	{"task-types.json", apigw.FunctionList, "", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+	{"retry-patch.json", function.Retry, "success", http.StatusConflict, "TASK_NOT_RETRYABLE", nil},
+	{"task-types.json", function.List, "", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		types, _ := body(t, resp)["taskTypes"].([]any)
 		if len(types) == 0 || types[0].(map[string]any)["name"] != "demo" || types[0].(map[string]any)["maxAttempts"] != float64(3) {
 			t.Errorf("task types: %s", resp.Body)
 		}
 	}},
-	{"schema-task.json", apigw.FunctionList, "", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+	{"schema-task.json", function.List, "", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		if b := body(t, resp); b["$id"] != "/v1/schemas/task" {
 			t.Errorf("schema: %s", resp.Body)
 		}
 	}},
-	{"put-task.json", apigw.FunctionGet, "pending", http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+	{"put-task.json", function.Get, "pending", http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		allow := strings.Split(resp.Headers["Allow"], ", ")
 		slices.Sort(allow)
 		if !slices.Equal(allow, []string{"DELETE", "GET", "PATCH"}) {
 			t.Errorf("Allow %q", resp.Headers["Allow"])
 		}
 	}},
-	{"unknown-path.json", apigw.FunctionGet, "", http.StatusNotFound, "*", nil},
+	{"unknown-path.json", function.Get, "", http.StatusNotFound, "*", nil},
 }
 
 func TestHandlerEvents(t *testing.T) {
@@ -434,10 +435,10 @@ func TestHandlerStoreFailureIsOpaque500(t *testing.T) {
 	t.Parallel()
 	for _, panics := range []bool{true, false} {
 		for _, c := range []struct{ file, function string }{
-			{"get.json", apigw.FunctionGet},
-			{"list.json", apigw.FunctionList},
-			{"cancel.json", apigw.FunctionCancel},
-			{"retry.json", apigw.FunctionRetry},
+			{"get.json", function.Get},
+			{"list.json", function.List},
+			{"cancel.json", function.Cancel},
+			{"retry.json", function.Retry},
 		} {
 			name := c.file + "/error"
 			if panics {
@@ -522,7 +523,7 @@ func TestHandlerRefusesBadTokens(t *testing.T) {
 			} else {
 				ev.Headers["authorization"] = c.authorization
 			}
-			resp, err := deps.Handler(apigw.FunctionGet).Handle(context.Background(), ev)
+			resp, err := deps.Handler(function.Get).Handle(context.Background(), ev)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -541,7 +542,7 @@ func TestHandlerRefusesBadTokens(t *testing.T) {
 	}
 	// The same event with its good token is served: the refusals are the token's doing.
 	ev := load(t, iss, "get.json", id)
-	if resp, _ := deps.Handler(apigw.FunctionGet).Handle(context.Background(), ev); resp.StatusCode != http.StatusOK {
+	if resp, _ := deps.Handler(function.Get).Handle(context.Background(), ev); resp.StatusCode != http.StatusOK {
 		t.Errorf("good token: %d %s", resp.StatusCode, resp.Body)
 	}
 }
@@ -557,13 +558,13 @@ func TestHandlerIgnoresAuthorizerClaims(t *testing.T) {
 	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"tenant": tenant, "roles": "[admin]"}},
 	}
-	resp, err := deps.Handler(apigw.FunctionGet).Handle(context.Background(), ev)
+	resp, err := deps.Handler(function.Get).Handle(context.Background(), ev)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("status %d (%v), want 401: %s", resp.StatusCode, err, resp.Body)
 	}
 	// A token of another tenant is not overridden by the claims either.
 	ev.Headers["authorization"] = "Bearer " + iss.Token(map[string]any{"tenant": "tenant-b"})
-	if resp, _ := deps.Handler(apigw.FunctionGet).Handle(context.Background(), ev); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := deps.Handler(function.Get).Handle(context.Background(), ev); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("tenant-b's token with tenant-a's authorizer claims: %d, want 404", resp.StatusCode)
 	}
 }
@@ -574,7 +575,7 @@ func TestHandlerPrincipalFromToken(t *testing.T) {
 	deps, iss := open(t)
 	ev := load(t, iss, "create.json", "")
 	ev.Headers["authorization"] = "Bearer " + iss.Token(map[string]any{"tenant": "acme@corp.example", "roles": "ops admin"})
-	resp, err := deps.Handler(apigw.FunctionCreate).Handle(context.Background(), ev)
+	resp, err := deps.Handler(function.Create).Handle(context.Background(), ev)
 	if err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("create: %d %v %s", resp.StatusCode, err, resp.Body)
 	}

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // TestBodyHash: the Idempotency-Key comparison treats equivalent bodies as one request and
@@ -24,7 +24,7 @@ func TestBodyHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{svc: &api.Service{Types: reg}}
+	h := &Handler{svc: &usecase.Service{Types: reg}}
 	hash := func(body string) string {
 		t.Helper()
 		var b createBody

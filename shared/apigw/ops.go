@@ -17,9 +17,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/strictjson"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // Defaults and bounds of list parameters.
@@ -56,9 +56,9 @@ func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
 	}
 	key := header(r.ev, "Idempotency-Key")
 	if _, present := lookupHeader(r.ev, "Idempotency-Key"); present && (key == "" || len(key) > 255 || !printable(key)) {
-		return nil, &api.ValidationError{Field: "Idempotency-Key", Reason: "must be 1 to 255 printable ASCII characters"}
+		return nil, &usecase.ValidationError{Field: "Idempotency-Key", Reason: "must be 1 to 255 printable ASCII characters"}
 	}
-	created, err := h.svc.Create(ctx, r.principal, api.CreateRequest{Spec: spec, IdempotencyKey: key, BodyHash: h.specHash(spec)})
+	created, err := h.svc.Create(ctx, r.principal, usecase.CreateRequest{Spec: spec, IdempotencyKey: key, BodyHash: h.specHash(spec)})
 	if err != nil {
 		return nil, err
 	}
@@ -72,34 +72,34 @@ func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
 // spec validates the body's fields.
 func (b *createBody) spec() (task.Spec, error) {
 	if b.Type == nil || *b.Type == "" {
-		return task.Spec{}, &api.ValidationError{Field: "type", Reason: "is required"}
+		return task.Spec{}, &usecase.ValidationError{Field: "type", Reason: "is required"}
 	}
 	if len(*b.Type) > 100 {
-		return task.Spec{}, &api.ValidationError{Field: "type", Reason: "must be at most 100 characters"}
+		return task.Spec{}, &usecase.ValidationError{Field: "type", Reason: "must be at most 100 characters"}
 	}
 	s := task.Spec{Type: *b.Type, Input: b.Input, Resources: b.Resources}
 	if b.Name != nil {
 		if len(*b.Name) > 256 {
-			return task.Spec{}, &api.ValidationError{Field: "name", Reason: "must be at most 256 characters"}
+			return task.Spec{}, &usecase.ValidationError{Field: "name", Reason: "must be at most 256 characters"}
 		}
 		s.Name = *b.Name
 	}
 	if len(b.Input) > 0 && string(b.Input) != "null" && b.Input[0] != '{' {
-		return task.Spec{}, &api.ValidationError{Field: "input", Reason: "must be an object"}
+		return task.Spec{}, &usecase.ValidationError{Field: "input", Reason: "must be an object"}
 	}
 	if len(b.Resources) > 100 {
-		return task.Spec{}, &api.ValidationError{Field: "resources", Reason: "at most 100"}
+		return task.Spec{}, &usecase.ValidationError{Field: "resources", Reason: "at most 100"}
 	}
 	for i, res := range b.Resources {
 		if res.ResourceID == "" || res.Type == "" || len(res.ResourceID) > 256 || len(res.Type) > 64 {
-			return task.Spec{}, &api.ValidationError{Field: fmt.Sprintf("resources[%d]", i), Reason: "needs resourceId (1 to 256 bytes) and type (1 to 64 bytes)"}
+			return task.Spec{}, &usecase.ValidationError{Field: fmt.Sprintf("resources[%d]", i), Reason: "needs resourceId (1 to 256 bytes) and type (1 to 64 bytes)"}
 		}
 	}
 	if b.RetentionSeconds != nil {
 		n := *b.RetentionSeconds
 		min, max := int64(task.MinRetention/time.Second), int64(task.MaxRetention/time.Second)
 		if n < min || n > max {
-			return task.Spec{}, &api.ValidationError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be a whole number from %d to %d", min, max)}
+			return task.Spec{}, &usecase.ValidationError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be a whole number from %d to %d", min, max)}
 		}
 		s.Retention = time.Duration(n) * time.Second
 	}
@@ -187,11 +187,11 @@ func (h *Handler) get(ctx context.Context, r *request) (*response, error) {
 	redirect := true
 	for k, vs := range r.query {
 		if k != "redirect" || len(vs) != 1 {
-			return nil, &api.ParamError{Param: k, Reason: "unknown or repeated; only redirect=true|false is accepted"}
+			return nil, &usecase.ParamError{Param: k, Reason: "unknown or repeated; only redirect=true|false is accepted"}
 		}
 		b, err := strconv.ParseBool(vs[0])
 		if err != nil {
-			return nil, &api.ParamError{Param: k, Reason: "must be true or false"}
+			return nil, &usecase.ParamError{Param: k, Reason: "must be true or false"}
 		}
 		redirect = b
 	}
@@ -306,11 +306,11 @@ const MaxListBytes = 1 << 20
 // from there; no task is skipped or shown twice. That costs a second store read, but only
 // for pages of unusually large tasks. The page may then hold fewer tasks than the limit,
 // which the contract allows (a page holds at most limit tasks).
-func (h *Handler) listCapped(ctx context.Context, p api.Principal, q api.ListParams) (api.Listed, []TaskView, error) {
+func (h *Handler) listCapped(ctx context.Context, p usecase.Principal, q usecase.ListParams) (usecase.Listed, []TaskView, error) {
 	for {
 		page, err := h.svc.List(ctx, p, q)
 		if err != nil {
-			return api.Listed{}, nil, err
+			return usecase.Listed{}, nil, err
 		}
 		views := make([]TaskView, len(page.Tasks))
 		size, fit := 0, 0
@@ -318,7 +318,7 @@ func (h *Handler) listCapped(ctx context.Context, p api.Principal, q api.ListPar
 			views[i] = h.view(&page.Tasks[i], false)
 			b, err := encodeJSON(views[i])
 			if err != nil {
-				return api.Listed{}, nil, err
+				return usecase.Listed{}, nil, err
 			}
 			if size += len(b) + 1; size > MaxListBytes && i > 0 { // +1: the comma
 				break
@@ -336,15 +336,15 @@ func (h *Handler) listCapped(ctx context.Context, p api.Principal, q api.ListPar
 
 // listParams validates a list's query and returns it with its canonical form (without the
 // marker), from which first and next are built.
-func listParams(v url.Values) (api.ListParams, url.Values, error) {
-	q := api.ListParams{SortKey: task.SortCreated, Desc: true, Limit: DefaultLimit}
+func listParams(v url.Values) (usecase.ListParams, url.Values, error) {
+	q := usecase.ListParams{SortKey: task.SortCreated, Desc: true, Limit: DefaultLimit}
 	canon := url.Values{}
 	single := func(k string) (string, error) {
 		if len(v[k]) != 1 {
-			return "", &api.ParamError{Param: k, Reason: "must be given once"}
+			return "", &usecase.ParamError{Param: k, Reason: "must be given once"}
 		}
 		if v[k][0] == "" {
-			return "", &api.ParamError{Param: k, Reason: "must not be empty"}
+			return "", &usecase.ParamError{Param: k, Reason: "must not be empty"}
 		}
 		return v[k][0], nil
 	}
@@ -357,7 +357,7 @@ func listParams(v url.Values) (api.ListParams, url.Values, error) {
 			}
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > MaxLimit {
-				return q, nil, &api.ParamError{Param: k, Reason: fmt.Sprintf("must be a whole number from 1 to %d", MaxLimit)}
+				return q, nil, &usecase.ParamError{Param: k, Reason: fmt.Sprintf("must be a whole number from 1 to %d", MaxLimit)}
 			}
 			q.Limit = n
 			canon.Set(k, strconv.Itoa(n))
@@ -373,7 +373,7 @@ func listParams(v url.Values) (api.ListParams, url.Values, error) {
 				for _, s := range strings.Split(raw, ",") {
 					st := task.Status(strings.TrimSpace(s))
 					if !st.Valid() {
-						return q, nil, &api.ParamError{Param: k, Reason: fmt.Sprintf("%q is not one of pending, processing, success, failure, cancelled", s)}
+						return q, nil, &usecase.ParamError{Param: k, Reason: fmt.Sprintf("%q is not one of pending, processing, success, failure, cancelled", s)}
 					}
 					if !seen[st] {
 						seen[st] = true
@@ -392,7 +392,7 @@ func listParams(v url.Values) (api.ListParams, url.Values, error) {
 				return q, nil, err
 			}
 			if len(s) > 100 {
-				return q, nil, &api.ParamError{Param: k, Reason: "must be at most 100 characters"}
+				return q, nil, &usecase.ParamError{Param: k, Reason: "must be at most 100 characters"}
 			}
 			q.Type = s
 			canon.Set(k, s)
@@ -402,7 +402,7 @@ func listParams(v url.Values) (api.ListParams, url.Values, error) {
 				return q, nil, err
 			}
 			if s != string(task.SortCreated) && s != string(task.SortUpdated) {
-				return q, nil, &api.ParamError{Param: k, Reason: "must be createdAt or updatedAt"}
+				return q, nil, &usecase.ParamError{Param: k, Reason: "must be createdAt or updatedAt"}
 			}
 			q.SortKey = task.SortKey(s)
 			canon.Set(k, s)
@@ -412,7 +412,7 @@ func listParams(v url.Values) (api.ListParams, url.Values, error) {
 				return q, nil, err
 			}
 			if s != "asc" && s != "desc" {
-				return q, nil, &api.ParamError{Param: k, Reason: "must be asc or desc"}
+				return q, nil, &usecase.ParamError{Param: k, Reason: "must be asc or desc"}
 			}
 			q.Desc = s == "desc"
 			canon.Set(k, s)
@@ -422,12 +422,12 @@ func listParams(v url.Values) (api.ListParams, url.Values, error) {
 				return q, nil, err
 			}
 			if len(s) > 256 {
-				return q, nil, &api.ParamError{Param: k, Reason: "must be at most 256 characters"}
+				return q, nil, &usecase.ParamError{Param: k, Reason: "must be at most 256 characters"}
 			}
 			q.Owner = s
 			canon.Set(k, s)
 		default:
-			return q, nil, &api.ParamError{Param: k, Reason: "is not a parameter of this call (limit, marker, status, type, sort_key, sort_dir, owner)"}
+			return q, nil, &usecase.ParamError{Param: k, Reason: "is not a parameter of this call (limit, marker, status, type, sort_key, sort_dir, owner)"}
 		}
 	}
 	return q, canon, nil
@@ -496,7 +496,7 @@ func jsonContent(r *request) error {
 // decodeStrict parses exactly one JSON object with no unknown fields.
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return &api.ValidationError{Field: "body", Reason: "is empty; a JSON object is required"}
+		return &usecase.ValidationError{Field: "body", Reason: "is empty; a JSON object is required"}
 	}
 	err := strictjson.Decode(body, v)
 	if err == nil {
@@ -507,15 +507,15 @@ func decodeStrict(body []byte, v any) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &strict):
-		return &api.ValidationError{Field: strict.Field, Reason: strict.Reason}
+		return &usecase.ValidationError{Field: strict.Field, Reason: strict.Reason}
 	case errors.As(err, &syn):
-		return &api.ValidationError{Field: "body", Reason: fmt.Sprintf("malformed JSON at byte %d", syn.Offset)}
+		return &usecase.ValidationError{Field: "body", Reason: fmt.Sprintf("malformed JSON at byte %d", syn.Offset)}
 	case errors.As(err, &typ) && typ.Field == "":
-		return &api.ValidationError{Field: "body", Reason: "must be a JSON object"}
+		return &usecase.ValidationError{Field: "body", Reason: "must be a JSON object"}
 	case errors.As(err, &typ):
-		return &api.ValidationError{Field: typ.Field, Reason: "must be " + jsonKind(typ.Type)}
+		return &usecase.ValidationError{Field: typ.Field, Reason: "must be " + jsonKind(typ.Type)}
 	default:
-		return &api.ValidationError{Field: "body", Reason: "malformed JSON"}
+		return &usecase.ValidationError{Field: "body", Reason: "malformed JSON"}
 	}
 }
 
@@ -545,12 +545,12 @@ func emptyBody(r *request) error {
 	if len(b) == 0 || string(b) == "{}" {
 		return nil
 	}
-	return &api.ValidationError{Field: "body", Reason: "must be empty"}
+	return &usecase.ValidationError{Field: "body", Reason: "must be empty"}
 }
 
 func noQuery(r *request) error {
 	for k := range r.query {
-		return &api.ParamError{Param: k, Reason: "this call takes no query parameters"}
+		return &usecase.ParamError{Param: k, Reason: "this call takes no query parameters"}
 	}
 	return nil
 }

@@ -10,10 +10,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // Errors of the adapter itself (HTTP concerns the use cases never see).
@@ -72,13 +72,13 @@ var problems = []problemRow{
 	{as[*task.ConflictError](), http.StatusConflict, "CONFLICT", "Task changed concurrently"},
 	{sentinel(task.ErrUnknownType), http.StatusBadRequest, "UNKNOWN_TASK_TYPE", "Unknown task type"},
 	{sentinel(task.ErrInvalidInput), http.StatusBadRequest, "VALIDATION_FAILED", "Validation failed"},
-	{as[*api.ValidationError](), http.StatusBadRequest, "VALIDATION_FAILED", "Validation failed"},
-	{as[*api.ParamError](), http.StatusBadRequest, "INVALID_PARAMETER", "Invalid parameter"},
-	{sentinel(api.ErrInvalidMarker), http.StatusBadRequest, "INVALID_MARKER", "Invalid marker"},
+	{as[*usecase.ValidationError](), http.StatusBadRequest, "VALIDATION_FAILED", "Validation failed"},
+	{as[*usecase.ParamError](), http.StatusBadRequest, "INVALID_PARAMETER", "Invalid parameter"},
+	{sentinel(usecase.ErrInvalidMarker), http.StatusBadRequest, "INVALID_MARKER", "Invalid marker"},
 	{sentinel(marker.ErrInvalid), http.StatusBadRequest, "INVALID_MARKER", "Invalid marker"},
-	{sentinel(api.ErrUnauthenticated), http.StatusUnauthorized, "UNAUTHENTICATED", "Unauthenticated"},
-	{sentinel(api.ErrForbidden), http.StatusForbidden, "FORBIDDEN", "Forbidden"},
-	{sentinel(api.ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED", "Idempotency key reused"},
+	{sentinel(usecase.ErrUnauthenticated), http.StatusUnauthorized, "UNAUTHENTICATED", "Unauthenticated"},
+	{sentinel(usecase.ErrForbidden), http.StatusForbidden, "FORBIDDEN", "Forbidden"},
+	{sentinel(usecase.ErrIdempotencyKeyReused), http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED", "Idempotency key reused"},
 	{sentinel(errTooLarge), http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Payload too large"},
 	{sentinel(errMediaType), http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"},
 	{as[*methodNotAllowed](), http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "Method not allowed"},

@@ -7,16 +7,8 @@ package apigw
 import (
 	"context"
 	"strings"
-)
 
-// Function names: one Lambda function per operation. They are the directory names under
-// functions/ and the logical ids' stem in template.yaml.
-const (
-	FunctionCreate = "create"
-	FunctionGet    = "get"
-	FunctionList   = "list"
-	FunctionRetry  = "retry"
-	FunctionCancel = "cancel"
+	"github.com/tasklane/tasklane/shared/function"
 )
 
 // Route is one API route: method and path as API Gateway writes a route key, and the
@@ -42,18 +34,18 @@ var routes []Route
 
 func init() {
 	routes = []Route{
-		{"POST", "/v1/tasks", FunctionCreate, (*Handler).create},
-		{"GET", "/v1/tasks", FunctionList, (*Handler).list},
-		{"GET", "/v1/tasks/{id}", FunctionGet, (*Handler).get},
-		{"GET", "/v1/tasks/{id}/result", FunctionGet, (*Handler).result},
-		{"PATCH", "/v1/tasks/{id}", FunctionRetry, (*Handler).retry},
-		{"POST", "/v1/tasks/{id}/retry", FunctionRetry, (*Handler).retry},
-		{"DELETE", "/v1/tasks/{id}", FunctionCancel, (*Handler).cancel},
-		{"POST", "/v1/tasks/{id}/cancel", FunctionCancel, (*Handler).cancel},
-		{"GET", "/v1/schemas/task", FunctionList, (*Handler).schemaTask},
-		{"GET", "/v1/schemas/tasks", FunctionList, (*Handler).schemaTasks},
-		{"GET", "/v1/task-types", FunctionList, (*Handler).taskTypes},
-		{"ANY", FallbackPath, FunctionGet, (*Handler).fallback},
+		{"POST", "/v1/tasks", function.Create, (*Handler).create},
+		{"GET", "/v1/tasks", function.List, (*Handler).list},
+		{"GET", "/v1/tasks/{id}", function.Get, (*Handler).get},
+		{"GET", "/v1/tasks/{id}/result", function.Get, (*Handler).result},
+		{"PATCH", "/v1/tasks/{id}", function.Retry, (*Handler).retry},
+		{"POST", "/v1/tasks/{id}/retry", function.Retry, (*Handler).retry},
+		{"DELETE", "/v1/tasks/{id}", function.Cancel, (*Handler).cancel},
+		{"POST", "/v1/tasks/{id}/cancel", function.Cancel, (*Handler).cancel},
+		{"GET", "/v1/schemas/task", function.List, (*Handler).schemaTask},
+		{"GET", "/v1/schemas/tasks", function.List, (*Handler).schemaTasks},
+		{"GET", "/v1/task-types", function.List, (*Handler).taskTypes},
+		{"ANY", FallbackPath, function.Get, (*Handler).fallback},
 	}
 }
 

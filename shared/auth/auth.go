@@ -15,14 +15,14 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/tasklane/tasklane/shared/api"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // Authenticator is how a handler learns who asks: the raw Authorization header in, the
-// principal out, or an error that is (errors.Is) api.ErrUnauthenticated for a missing or bad
+// principal out, or an error that is (errors.Is) usecase.ErrUnauthenticated for a missing or bad
 // token. Any other error (the issuer's keys cannot be fetched) is the server's fault.
 type Authenticator interface {
-	Authenticate(ctx context.Context, authorization string) (api.Principal, error)
+	Authenticate(ctx context.Context, authorization string) (usecase.Principal, error)
 }
 
 // Claims names the JWT claims the principal is read from.
@@ -60,8 +60,8 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Is makes every Error an api.ErrUnauthenticated, the sentinel the problem table maps to 401.
-func (e *Error) Is(target error) bool { return target == api.ErrUnauthenticated }
+// Is makes every Error an usecase.ErrUnauthenticated, the sentinel the problem table maps to 401.
+func (e *Error) Is(target error) bool { return target == usecase.ErrUnauthenticated }
 
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -129,18 +129,18 @@ func ValidTenant(s string) bool {
 }
 
 // principal builds the principal from claim values as a token carries them.
-func principal(tenant any, roles any, user string, claims Claims) (api.Principal, error) {
+func principal(tenant any, roles any, user string, claims Claims) (usecase.Principal, error) {
 	t, ok := tenant.(string)
 	if !ok {
 		if tenant == nil {
-			return api.Principal{}, invalid("no tenant claim "+claims.Tenant, nil)
+			return usecase.Principal{}, invalid("no tenant claim "+claims.Tenant, nil)
 		}
-		return api.Principal{}, invalid("tenant claim "+claims.Tenant+" is not a string", nil)
+		return usecase.Principal{}, invalid("tenant claim "+claims.Tenant+" is not a string", nil)
 	}
 	if !ValidTenant(t) {
-		return api.Principal{}, invalid("tenant claim "+claims.Tenant+" is not 1..128 characters of [A-Za-z0-9._:@-]", nil)
+		return usecase.Principal{}, invalid("tenant claim "+claims.Tenant+" is not 1..128 characters of [A-Za-z0-9._:@-]", nil)
 	}
-	p := api.Principal{Tenant: t, User: user}
+	p := usecase.Principal{Tenant: t, User: user}
 	switch r := roles.(type) {
 	case nil:
 	case string:
@@ -149,7 +149,7 @@ func principal(tenant any, roles any, user string, claims Claims) (api.Principal
 		for _, v := range r {
 			s, ok := v.(string)
 			if !ok {
-				return api.Principal{}, invalid("roles claim "+claims.Roles+" has an element that is not a string", nil)
+				return usecase.Principal{}, invalid("roles claim "+claims.Roles+" has an element that is not a string", nil)
 			}
 			if s = strings.TrimSpace(s); s != "" {
 				p.Roles = append(p.Roles, s)
@@ -158,7 +158,7 @@ func principal(tenant any, roles any, user string, claims Claims) (api.Principal
 	case []string:
 		p.Roles = r
 	default:
-		return api.Principal{}, invalid("roles claim "+claims.Roles+" is neither a string nor an array of strings", nil)
+		return usecase.Principal{}, invalid("roles claim "+claims.Roles+" is neither a string nor an array of strings", nil)
 	}
 	// Only the roles claim grants admin, not OAuth scopes: clients can often ask for scopes
 	// themselves.

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/authtest"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // clock is a settable clock for the verifier (its key-set ages and token validity).
@@ -45,7 +45,7 @@ func verifier(t *testing.T, iss *authtest.Issuer, opts ...auth.Option) *auth.Ver
 func wantInvalid(t *testing.T, err error) {
 	t.Helper()
 	var ae *auth.Error
-	if !errors.As(err, &ae) || !errors.Is(err, api.ErrUnauthenticated) {
+	if !errors.As(err, &ae) || !errors.Is(err, usecase.ErrUnauthenticated) {
 		t.Fatalf("err = %v, want an *auth.Error (unauthenticated)", err)
 	}
 	if !ae.InvalidToken {
@@ -147,7 +147,7 @@ func TestVerifierMissingHeader(t *testing.T) {
 	for _, h := range []string{"", "   ", "Basic dXNlcjpwYXNz"} {
 		_, err := v.Authenticate(context.Background(), h)
 		var ae *auth.Error
-		if !errors.As(err, &ae) || ae.InvalidToken || !errors.Is(err, api.ErrUnauthenticated) {
+		if !errors.As(err, &ae) || ae.InvalidToken || !errors.Is(err, usecase.ErrUnauthenticated) {
 			t.Errorf("%q: err = %v, want a missing-token error", h, err)
 			continue
 		}
@@ -211,7 +211,7 @@ func TestVerifierKeysUnavailable(t *testing.T) {
 	}
 	iss := authtest.NewIssuer(t)
 	_, err = v.Authenticate(context.Background(), "Bearer "+iss.Token(map[string]any{"tenant": "t"}))
-	if !errors.Is(err, auth.ErrKeysUnavailable) || errors.Is(err, api.ErrUnauthenticated) {
+	if !errors.Is(err, auth.ErrKeysUnavailable) || errors.Is(err, usecase.ErrUnauthenticated) {
 		t.Errorf("err = %v, want ErrKeysUnavailable (a server fault, not a 401)", err)
 	}
 }
@@ -301,26 +301,26 @@ func TestDevTokens(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		header string
-		want   api.Principal
+		want   usecase.Principal
 		err    bool
 	}{
-		{"", api.Principal{Tenant: "local", User: "local"}, false},
-		{"Bearer dev:tenant-a", api.Principal{Tenant: "tenant-a", User: "tenant-a"}, false},
-		{"Bearer dev:ops:admin", api.Principal{Tenant: "ops", User: "ops", Admin: true, Roles: []string{"admin"}}, false},
-		{"Bearer dev:svc:service", api.Principal{Tenant: "svc", User: "svc", Roles: []string{"service"}}, false},
-		{"Bearer dev:svc:service,admin", api.Principal{Tenant: "svc", User: "svc", Admin: true, Roles: []string{"service", "admin"}}, false},
-		{"Bearer dev:svc:service:admin", api.Principal{Tenant: "svc", User: "svc", Admin: true, Roles: []string{"service", "admin"}}, false},
-		{"Bearer dev:", api.Principal{}, true},
-		{"Bearer dev::admin", api.Principal{}, true},
-		{"Bearer dev:" + strings.Repeat("t", 129), api.Principal{}, true},
-		{"Bearer dev:a/b", api.Principal{}, true},
-		{"Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln", api.Principal{}, true},
-		{"Basic dXNlcjpwYXNz", api.Principal{}, true},
+		{"", usecase.Principal{Tenant: "local", User: "local"}, false},
+		{"Bearer dev:tenant-a", usecase.Principal{Tenant: "tenant-a", User: "tenant-a"}, false},
+		{"Bearer dev:ops:admin", usecase.Principal{Tenant: "ops", User: "ops", Admin: true, Roles: []string{"admin"}}, false},
+		{"Bearer dev:svc:service", usecase.Principal{Tenant: "svc", User: "svc", Roles: []string{"service"}}, false},
+		{"Bearer dev:svc:service,admin", usecase.Principal{Tenant: "svc", User: "svc", Admin: true, Roles: []string{"service", "admin"}}, false},
+		{"Bearer dev:svc:service:admin", usecase.Principal{Tenant: "svc", User: "svc", Admin: true, Roles: []string{"service", "admin"}}, false},
+		{"Bearer dev:", usecase.Principal{}, true},
+		{"Bearer dev::admin", usecase.Principal{}, true},
+		{"Bearer dev:" + strings.Repeat("t", 129), usecase.Principal{}, true},
+		{"Bearer dev:a/b", usecase.Principal{}, true},
+		{"Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln", usecase.Principal{}, true},
+		{"Basic dXNlcjpwYXNz", usecase.Principal{}, true},
 	}
 	for _, c := range cases {
 		p, err := auth.Dev{}.Authenticate(ctx, c.header)
 		if c.err {
-			if !errors.Is(err, api.ErrUnauthenticated) {
+			if !errors.Is(err, usecase.ErrUnauthenticated) {
 				t.Errorf("%q: err = %v, want unauthenticated", c.header, err)
 			}
 			continue

@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/tasklane/tasklane/shared/api"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // DefaultTenant is who a request without credentials acts as locally.
@@ -21,17 +21,17 @@ const DevTokenPrefix = "dev:"
 type Dev struct{}
 
 // Authenticate implements Authenticator.
-func (Dev) Authenticate(_ context.Context, authorization string) (api.Principal, error) {
+func (Dev) Authenticate(_ context.Context, authorization string) (usecase.Principal, error) {
 	if strings.TrimSpace(authorization) == "" {
-		return api.Principal{Tenant: DefaultTenant, User: DefaultTenant}, nil
+		return usecase.Principal{Tenant: DefaultTenant, User: DefaultTenant}, nil
 	}
 	tok, err := bearer(authorization)
 	if err != nil {
-		return api.Principal{}, err
+		return usecase.Principal{}, err
 	}
 	rest, ok := strings.CutPrefix(tok, DevTokenPrefix)
 	if !ok {
-		return api.Principal{}, invalid("not a dev token (no JWT_ISSUER is configured, so only dev:<tenant>[:<roles>] is accepted)", nil)
+		return usecase.Principal{}, invalid("not a dev token (no JWT_ISSUER is configured, so only dev:<tenant>[:<roles>] is accepted)", nil)
 	}
 	tenant, roles, _ := strings.Cut(rest, ":")
 	// The roles part may separate roles with commas (the contract's form) or further colons

@@ -18,7 +18,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
-	"github.com/tasklane/tasklane/shared/api"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // Settings configure a Verifier (see shared/config for the environment variables).
@@ -151,37 +151,37 @@ func checkURL(what, raw string) error {
 }
 
 // Authenticate implements Authenticator.
-func (v *Verifier) Authenticate(ctx context.Context, authorization string) (api.Principal, error) {
+func (v *Verifier) Authenticate(ctx context.Context, authorization string) (usecase.Principal, error) {
 	raw, err := bearer(authorization)
 	if err != nil {
-		return api.Principal{}, err
+		return usecase.Principal{}, err
 	}
 	if len(raw) > MaxToken {
-		return api.Principal{}, invalid(fmt.Sprintf("token of %d bytes", len(raw)), nil)
+		return usecase.Principal{}, invalid(fmt.Sprintf("token of %d bytes", len(raw)), nil)
 	}
 	if strings.Count(raw, ".") != 2 {
-		return api.Principal{}, invalid("not a compact JWS (header.payload.signature)", nil)
+		return usecase.Principal{}, invalid("not a compact JWS (header.payload.signature)", nil)
 	}
 	msg, err := jws.ParseString(raw, jws.WithCompact())
 	if err != nil {
-		return api.Principal{}, invalid("malformed token", err)
+		return usecase.Principal{}, invalid("malformed token", err)
 	}
 	sigs := msg.Signatures()
 	if len(sigs) != 1 {
-		return api.Principal{}, invalid("not exactly one signature", nil)
+		return usecase.Principal{}, invalid("not exactly one signature", nil)
 	}
 	hdr := sigs[0].ProtectedHeaders()
 	alg, ok := hdr.Algorithm()
 	if !ok || !slices.Contains(accepted, alg) {
-		return api.Principal{}, invalid(fmt.Sprintf("algorithm %q is not accepted (asymmetric only)", alg.String()), nil)
+		return usecase.Principal{}, invalid(fmt.Sprintf("algorithm %q is not accepted (asymmetric only)", alg.String()), nil)
 	}
 	kid, _ := hdr.KeyID()
 	key, err := v.keys.key(ctx, kid)
 	if err != nil {
-		return api.Principal{}, err
+		return usecase.Principal{}, err
 	}
 	if ka, ok := key.Algorithm(); ok && ka.String() != alg.String() {
-		return api.Principal{}, invalid(fmt.Sprintf("key %q is for %s, the token says %s", kid, ka, alg), nil)
+		return usecase.Principal{}, invalid(fmt.Sprintf("key %q is for %s, the token says %s", kid, ka, alg), nil)
 	}
 	tok, err := jwt.ParseString(raw,
 		jwt.WithKey(alg, key),
@@ -193,7 +193,7 @@ func (v *Verifier) Authenticate(ctx context.Context, authorization string) (api.
 		jwt.WithValidator(jwt.ValidatorFunc(v.audience)),
 	)
 	if err != nil {
-		return api.Principal{}, invalid(reason(err), err)
+		return usecase.Principal{}, invalid(reason(err), err)
 	}
 	var tenant, roles any
 	_ = tok.Get(v.claims.Tenant, &tenant)

@@ -7,9 +7,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/authtest"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 func TestFromEnvJWTSettings(t *testing.T) {
@@ -52,7 +52,7 @@ func TestAPIInLambdaRequiresIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, h := range []string{"", "Bearer dev:tenant-a", "Bearer dev:ops:admin"} {
-		if _, err := a.Authenticate(context.Background(), h); !errors.Is(err, api.ErrUnauthenticated) {
+		if _, err := a.Authenticate(context.Background(), h); !errors.Is(err, usecase.ErrUnauthenticated) {
 			t.Errorf("Lambda without issuer, %q: err %v, want unauthenticated", h, err)
 		}
 	}

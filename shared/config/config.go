@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/demo"
@@ -33,6 +32,7 @@ import (
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 	"github.com/tasklane/tasklane/shared/worker"
 )
 
@@ -385,8 +385,8 @@ func authenticator(c Config) (auth.Authenticator, error) {
 // let anyone be anyone, so nothing is accepted.
 type refuseAll struct{}
 
-func (refuseAll) Authenticate(context.Context, string) (api.Principal, error) {
-	return api.Principal{}, &auth.Error{Reason: EnvJWTIssuer + " is not set"}
+func (refuseAll) Authenticate(context.Context, string) (usecase.Principal, error) {
+	return usecase.Principal{}, &auth.Error{Reason: EnvJWTIssuer + " is not set"}
 }
 
 // Close releases the file store, if any.
@@ -399,8 +399,8 @@ func (d *Deps) Close() error {
 }
 
 // Service is the API's use cases over these dependencies.
-func (d *Deps) Service() *api.Service {
-	return &api.Service{Store: d.Store, Queue: d.Queue, Types: d.Types, Markers: d.Markers, Now: d.Now, Log: d.Log}
+func (d *Deps) Service() *usecase.Service {
+	return &usecase.Service{Store: d.Store, Queue: d.Queue, Types: d.Types, Markers: d.Markers, Now: d.Now, Log: d.Log}
 }
 
 // Handler is the API Gateway handler of one function ("" for all routes).

@@ -27,7 +27,7 @@ import (
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/config"
-	"github.com/tasklane/tasklane/shared/esm"
+	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -319,7 +319,7 @@ func RunWorkers(ctx context.Context, deps *config.Deps, opts Options) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := esm.Poll(ctx, q, h, esm.Options{Visibility: opts.Visibility, Wait: opts.Wait, Concurrency: concurrency})
+			err := eventsource.Poll(ctx, q, h, eventsource.Options{Visibility: opts.Visibility, Wait: opts.Wait, Concurrency: concurrency})
 			if err != nil && ctx.Err() == nil {
 				deps.Log.Error("poller stopped", "queue", name, "err", err)
 			}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tasklane/tasklane/shared/esm"
+	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -29,7 +29,7 @@ func blockSteps(r *rig) (started map[int]chan struct{}, release map[int]chan str
 }
 
 // handleAsync runs h on ev in a goroutine; the channel yields its response.
-func handleAsync(ctx context.Context, h esm.Handler, ev events.SQSEvent) <-chan events.SQSEventResponse {
+func handleAsync(ctx context.Context, h eventsource.Handler, ev events.SQSEvent) <-chan events.SQSEventResponse {
 	out := make(chan events.SQSEventResponse, 1)
 	go func() {
 		resp, _ := h(ctx, ev)
@@ -58,7 +58,7 @@ func TestOldRunAttemptDoesNotTakeNewRunsOutcome(t *testing.T) {
 		created := r.create(rigStep("Only"))
 		started, release := blockSteps(r)
 		w := r.worker()
-		old := esm.Event([]queue.Delivery{r.receive()}, "", "")
+		old := eventsource.Event([]queue.Delivery{r.receive()}, "", "")
 		oldDone := handleAsync(ctx, w.Handle, old)
 		waitSignal(t, started[0], "run 0's attempt to start")
 
@@ -73,7 +73,7 @@ func TestOldRunAttemptDoesNotTakeNewRunsOutcome(t *testing.T) {
 		if _, err := r.svc.Retry(ctx, rigTenant, created.ID); err != nil {
 			t.Fatalf("retry: %v", err)
 		}
-		newDone := handleAsync(ctx, w.Handle, esm.Event([]queue.Delivery{r.receive()}, "", ""))
+		newDone := handleAsync(ctx, w.Handle, eventsource.Event([]queue.Delivery{r.receive()}, "", ""))
 		waitSignal(t, started[1], "run 1's attempt to start")
 		running := r.get(created.ID)
 		if running.RetryCount != 1 || running.SubTasks[0].Status != task.Processing || running.SubTasks[0].Attempts != 1 {

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tasklane/tasklane/shared/esm"
+	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -19,7 +19,7 @@ func TestDeadLetterWithinLease(t *testing.T) {
 		created := r.create(rigStep("Only"))
 		started, release := blockSteps(r)
 		w := r.worker()
-		ev := esm.Event([]queue.Delivery{r.receive()}, "", "")
+		ev := eventsource.Event([]queue.Delivery{r.receive()}, "", "")
 		done := handleAsync(ctx, w.Handle, ev)
 		waitSignal(t, started[0], "the attempt to start")
 		before := r.get(created.ID)

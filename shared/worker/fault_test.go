@@ -22,19 +22,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
-	"github.com/tasklane/tasklane/shared/esm"
 	"github.com/tasklane/tasklane/shared/fault"
 	"github.com/tasklane/tasklane/shared/filestore"
+	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/memqueue"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 	"github.com/tasklane/tasklane/shared/worker"
 )
 
@@ -82,14 +82,14 @@ type rig struct {
 
 	types *task.Registry
 	runs  *rigRuns
-	svc   *api.Service
+	svc   *usecase.Service
 
 	visibility time.Duration
 	wait       time.Duration // one receive's long poll
 }
 
 // rigTenant owns every task of the rig.
-var rigTenant = api.Principal{Tenant: "tenant-a"}
+var rigTenant = usecase.Principal{Tenant: "tenant-a"}
 
 func newRig(t *testing.T, backend string, o rigOptions) *rig {
 	t.Helper()
@@ -158,7 +158,7 @@ func newRig(t *testing.T, backend string, o rigOptions) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.svc = &api.Service{Store: r.store, Queue: r.queue, Types: r.types, Markers: markers, Now: r.clock.Now, Log: r.log}
+	r.svc = &usecase.Service{Store: r.store, Queue: r.queue, Types: r.types, Markers: markers, Now: r.clock.Now, Log: r.log}
 	return r
 }
 
@@ -181,15 +181,15 @@ func (r *rig) sweeper(pendingAfter, processingAfter time.Duration) *worker.Sweep
 }
 
 // esmOptions are the event source mapping's options for the rig's queues.
-func (r *rig) esmOptions() esm.Options {
-	return esm.Options{Visibility: r.visibility, Wait: r.wait, Log: r.log}
+func (r *rig) esmOptions() eventsource.Options {
+	return eventsource.Options{Visibility: r.visibility, Wait: r.wait, Log: r.log}
 }
 
 // drain hands q's messages to h as the event source mapping would, until a receive comes
 // back empty, and returns how many it handed over.
-func (r *rig) drain(q queue.Queue, h esm.Handler) int {
+func (r *rig) drain(q queue.Queue, h eventsource.Handler) int {
 	r.t.Helper()
-	n, err := esm.Drain(r.t.Context(), q, h, r.esmOptions())
+	n, err := eventsource.Drain(r.t.Context(), q, h, r.esmOptions())
 	if err != nil {
 		r.t.Fatalf("drain: %v", err)
 	}
@@ -198,7 +198,7 @@ func (r *rig) drain(q queue.Queue, h esm.Handler) int {
 
 // settle drains q until a drain that started after the visibility timeout ran out finds
 // nothing: every message reported as failed came back and was acknowledged.
-func (r *rig) settle(h esm.Handler) {
+func (r *rig) settle(h eventsource.Handler) {
 	r.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -212,12 +212,12 @@ func (r *rig) settle(h esm.Handler) {
 
 // poll runs the event source mapping on q in the background until the returned stop is
 // called (or the test ends).
-func (r *rig) poll(q queue.Queue, h esm.Handler, o esm.Options) (stop func()) {
+func (r *rig) poll(q queue.Queue, h eventsource.Handler, o eventsource.Options) (stop func()) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.t.Context()))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := esm.Poll(ctx, q, h, o); err != nil {
+		if err := eventsource.Poll(ctx, q, h, o); err != nil {
 			r.t.Errorf("poll: %v", err)
 		}
 	}()
@@ -283,7 +283,7 @@ func (r *rig) createSpec(spec task.Spec, steps ...map[string]any) task.Task {
 		}
 		spec.Input = in
 	}
-	c, err := r.svc.Create(r.t.Context(), rigTenant, api.CreateRequest{Spec: spec})
+	c, err := r.svc.Create(r.t.Context(), rigTenant, usecase.CreateRequest{Spec: spec})
 	if err != nil {
 		r.t.Fatalf("create: %v", err)
 	}
@@ -488,7 +488,7 @@ func TestWorkerKilledMidSubtask(t *testing.T) {
 		handled := make(chan struct{})
 		go func() {
 			defer close(handled)
-			_, _ = r.workerOn(doomedStore).Handle(hctx, esm.Event([]queue.Delivery{d}, "", ""))
+			_, _ = r.workerOn(doomedStore).Handle(hctx, eventsource.Event([]queue.Delivery{d}, "", ""))
 		}()
 		select {
 		case <-inAllocate:
@@ -567,7 +567,7 @@ func TestWorkerKilledAttemptRecordedInStore(t *testing.T) {
 			return nil
 		})
 		hctx, cancel := context.WithTimeout(ctx, r.visibility)
-		resp, err := r.worker().Handle(hctx, esm.Event([]queue.Delivery{d}, "", ""))
+		resp, err := r.worker().Handle(hctx, eventsource.Event([]queue.Delivery{d}, "", ""))
 		cancel()
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("early redelivery: %v, failures %+v; want it acknowledged and continued in a new message", err, resp.BatchItemFailures)

@@ -13,12 +13,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/fault"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // One record of a batch must not sink the others: a panic while one message is handled is
@@ -128,7 +128,7 @@ func TestResultPanicFailsTheTask(t *testing.T) {
 			return nil, "", nil
 		},
 	})
-	c, err := deps.Service().Create(context.Background(), api.Principal{Tenant: tdTenant}, api.CreateRequest{Spec: task.Spec{Type: "badresult"}})
+	c, err := deps.Service().Create(context.Background(), usecase.Principal{Tenant: tdTenant}, usecase.CreateRequest{Spec: task.Spec{Type: "badresult"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestStepContextEndsBeforeDeadline(t *testing.T) {
 			return ctx.Err() // not marked retryable: the worker must see it was its deadline
 		},
 	})
-	c, err := deps.Service().Create(context.Background(), api.Principal{Tenant: tdTenant}, api.CreateRequest{Spec: task.Spec{Type: "stuck"}})
+	c, err := deps.Service().Create(context.Background(), usecase.Principal{Tenant: tdTenant}, usecase.CreateRequest{Spec: task.Spec{Type: "stuck"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,17 +20,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
-	"github.com/tasklane/tasklane/shared/esm"
 	"github.com/tasklane/tasklane/shared/fault"
+	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/memqueue"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 	"github.com/tasklane/tasklane/shared/worker"
 )
 
@@ -43,7 +43,7 @@ type lostRig struct {
 	store task.Store // over the faulty client
 	clean task.Store // over a healthy client, for the test's own reads
 	queue *memqueue.Queue
-	svc   *api.Service
+	svc   *usecase.Service
 	w     *worker.Worker
 	runs  *rigRuns
 }
@@ -82,7 +82,7 @@ func newLostRig(t *testing.T) *lostRig {
 	}
 	clock := &configtest.Clock{}
 	log := configtest.QuietLogger(t)
-	r.svc = &api.Service{Store: r.store, Queue: r.queue, Types: types, Markers: markers, Now: clock.Now, Log: log}
+	r.svc = &usecase.Service{Store: r.store, Queue: r.queue, Types: types, Markers: markers, Now: clock.Now, Log: log}
 	r.w = &worker.Worker{Store: r.store, Queue: r.queue, Types: types, Now: clock.Now, Log: log, Reserve: time.Second}
 	return r
 }
@@ -123,7 +123,7 @@ func (r *lostRig) spec(steps ...map[string]any) task.Spec {
 
 func (r *lostRig) create(steps ...map[string]any) task.Task {
 	r.t.Helper()
-	c, err := r.svc.Create(r.t.Context(), rigTenant, api.CreateRequest{Spec: r.spec(steps...)})
+	c, err := r.svc.Create(r.t.Context(), rigTenant, usecase.CreateRequest{Spec: r.spec(steps...)})
 	if err != nil {
 		r.t.Fatalf("create: %v", err)
 	}
@@ -143,7 +143,7 @@ func (r *lostRig) get(id string) task.Task {
 // visibility) leaves the emulator's calls time even under the race detector.
 func (r *lostRig) drain() {
 	r.t.Helper()
-	if _, err := esm.Drain(r.t.Context(), r.queue, r.w.Handle, esm.Options{Visibility: 20 * time.Second, Wait: 50 * time.Millisecond, Log: configtest.QuietLogger(r.t)}); err != nil {
+	if _, err := eventsource.Drain(r.t.Context(), r.queue, r.w.Handle, eventsource.Options{Visibility: 20 * time.Second, Wait: 50 * time.Millisecond, Log: configtest.QuietLogger(r.t)}); err != nil {
 		r.t.Fatalf("drain: %v", err)
 	}
 }
@@ -243,7 +243,7 @@ func TestLostAnswerOfCreate(t *testing.T) {
 			t.Parallel()
 			r := newLostRig(t)
 			r.loseFirstTries(tc.op)
-			c, err := r.svc.Create(t.Context(), rigTenant, api.CreateRequest{Spec: r.spec(rigStep("Only")), IdempotencyKey: tc.key, BodyHash: "hash-1"})
+			c, err := r.svc.Create(t.Context(), rigTenant, usecase.CreateRequest{Spec: r.spec(rigStep("Only")), IdempotencyKey: tc.key, BodyHash: "hash-1"})
 			r.expectLost()
 			if err != nil {
 				t.Fatalf("create whose answer was lost: %v, want the task", err)

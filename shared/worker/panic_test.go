@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // TestStepPanicFailsTheTask: a step whose code panics fails its task with STEP_PANICKED and
@@ -24,7 +24,7 @@ func TestStepPanicFailsTheTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	deps.Types = reg
-	created, err := deps.Service().Create(context.Background(), api.Principal{Tenant: "t"}, api.CreateRequest{Spec: task.Spec{Type: "crashy"}})
+	created, err := deps.Service().Create(context.Background(), usecase.Principal{Tenant: "t"}, usecase.CreateRequest{Spec: task.Spec{Type: "crashy"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tasklane/tasklane/shared/esm"
+	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -44,7 +44,7 @@ func TestDuplicateDeliverySequential(t *testing.T) {
 	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
 		ctx := t.Context()
 		created := r.create()
-		ev := esm.Event([]queue.Delivery{r.receive()}, "", "")
+		ev := eventsource.Event([]queue.Delivery{r.receive()}, "", "")
 		w := r.worker()
 		for i := range 2 {
 			resp, err := w.Handle(ctx, ev)
@@ -74,7 +74,7 @@ func TestDuplicateDeliveryConcurrent(t *testing.T) {
 		for range tasks {
 			ids = append(ids, r.create(rigStep("Validate", "durationMs", 30), rigStep("Allocate", "durationMs", 30), rigStep("Configure", "durationMs", 30)).ID)
 		}
-		ev := esm.Event(r.receiveAll(tasks), "", "")
+		ev := eventsource.Event(r.receiveAll(tasks), "", "")
 		w := r.worker()
 		var wg sync.WaitGroup
 		resps := make([]events.SQSEventResponse, 2)
@@ -116,7 +116,7 @@ func TestLostAcknowledgement(t *testing.T) {
 		created := r.create()
 		r.queue.FailDeletes(1)
 		w := r.worker()
-		if _, err := esm.Drain(t.Context(), r.queue, w.Handle, r.esmOptions()); err == nil {
+		if _, err := eventsource.Drain(t.Context(), r.queue, w.Handle, r.esmOptions()); err == nil {
 			t.Fatal("drain reported no failed delete")
 		}
 		expectSucceeded(t, r.get(created.ID), []int{1, 1, 1})
@@ -195,7 +195,7 @@ func TestCancelLandsBetweenReadAndWrite(t *testing.T) {
 					cancelled = got.Status == task.Cancelled || got.CancelRequested
 				})
 				w := r.worker()
-				resp, err := w.Handle(ctx, esm.Event([]queue.Delivery{r.receive()}, "", ""))
+				resp, err := w.Handle(ctx, eventsource.Event([]queue.Delivery{r.receive()}, "", ""))
 				if err != nil || len(resp.BatchItemFailures) != 0 {
 					t.Fatalf("handle: %v, failures %+v", err, resp.BatchItemFailures)
 				}
@@ -229,7 +229,7 @@ func TestStaleMessagesAfterRetry(t *testing.T) {
 	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
 		ctx := t.Context()
 		created := r.create(rigStep("Validate"), rigStep("Allocate", "failUntilRetry", 1), rigStep("Configure"))
-		old := esm.Event([]queue.Delivery{r.receive()}, "", "")
+		old := eventsource.Event([]queue.Delivery{r.receive()}, "", "")
 		w := r.worker()
 		if resp, _ := w.Handle(ctx, old); len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("failures %+v", resp.BatchItemFailures)

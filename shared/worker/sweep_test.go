@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tasklane/tasklane/shared/esm"
 	"github.com/tasklane/tasklane/shared/fault"
+	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -122,7 +122,7 @@ func TestStuckProcessingResent(t *testing.T) {
 			}
 			return nil
 		})
-		if resp, _ := r.workerOn(doomed).Handle(ctx, esm.Event([]queue.Delivery{d}, "", "")); len(resp.BatchItemFailures) != 1 {
+		if resp, _ := r.workerOn(doomed).Handle(ctx, eventsource.Event([]queue.Delivery{d}, "", "")); len(resp.BatchItemFailures) != 1 {
 			t.Fatalf("the dying worker acknowledged its message: %+v", resp)
 		}
 		r.runs.setHook(nil)
@@ -177,7 +177,7 @@ func TestExpiredTaskAtWorker(t *testing.T) {
 		}
 		for _, h := range []struct {
 			q queue.Queue
-			f esm.Handler
+			f eventsource.Handler
 		}{{r.queue, w.Handle}, {r.dlq, w.HandleDeadLetter}} {
 			handler := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 				resp, err := h.f(ctx, ev)

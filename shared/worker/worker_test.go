@@ -15,10 +15,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tasklane/tasklane/shared/api"
 	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // The events in testdata/ are SQS events as Lambda's event source mapping delivers them to
@@ -33,8 +33,8 @@ const tdTenant = "tenant-a"
 // message to the in-process queue) and returns its id.
 func tdCreate(t *testing.T, deps *config.Deps, input string) string {
 	t.Helper()
-	c, err := deps.Service().Create(context.Background(), api.Principal{Tenant: tdTenant},
-		api.CreateRequest{Spec: task.Spec{Type: "demo", Name: "worker test", Input: json.RawMessage(input)}})
+	c, err := deps.Service().Create(context.Background(), usecase.Principal{Tenant: tdTenant},
+		usecase.CreateRequest{Spec: task.Spec{Type: "demo", Name: "worker test", Input: json.RawMessage(input)}})
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
@@ -171,7 +171,7 @@ func TestEventStaleRunIsAcknowledged(t *testing.T) {
 	if got := tdGet(t, deps, id); got.Status != task.Failure {
 		t.Fatalf("first run ended %s, want failure", got.Status)
 	}
-	if _, err := deps.Service().Retry(ctx, api.Principal{Tenant: tdTenant}, id); err != nil {
+	if _, err := deps.Service().Retry(ctx, usecase.Principal{Tenant: tdTenant}, id); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	before := tdGet(t, deps, id)

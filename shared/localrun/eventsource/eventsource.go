@@ -1,4 +1,4 @@
-// Package esm is the SQS event source mapping that Lambda runs in AWS, reimplemented for
+// Package eventsource is the SQS event source mapping that Lambda runs in AWS, reimplemented for
 // `make run` and for tests: it polls a queue.Queue, hands each batch to the worker's Lambda
 // handler as the events.SQSEvent Lambda would build, and deletes what the handler
 // acknowledged. Running the very same handler locally and in AWS is the point; so the
@@ -14,7 +14,7 @@
 //
 // Deletes run even while the poller is stopping, so that a batch the handler finished is
 // not handed out again.
-package esm
+package eventsource
 
 import (
 	"context"
@@ -87,7 +87,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.BatchSize = DefaultBatchSize
 	}
 	if o.BatchSize < 1 || o.BatchSize > 10 {
-		return o, fmt.Errorf("esm: BatchSize %d not in 1..10", o.BatchSize)
+		return o, fmt.Errorf("eventsource: BatchSize %d not in 1..10", o.BatchSize)
 	}
 	if o.Visibility <= 0 {
 		o.Visibility = DefaultVisibility
@@ -123,7 +123,7 @@ func (o Options) withDefaults() (Options, error) {
 // once for invalid arguments.
 func Poll(ctx context.Context, q queue.Queue, handler Handler, opts Options) error {
 	if q == nil || handler == nil {
-		return errors.New("esm: no queue or no handler")
+		return errors.New("eventsource: no queue or no handler")
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -136,7 +136,7 @@ func Poll(ctx context.Context, q queue.Queue, handler Handler, opts Options) err
 				_, err := batch(ctx, q, handler, opts)
 				var rerr receiveError
 				if errors.As(err, &rerr) && ctx.Err() == nil {
-					opts.Log.ErrorContext(ctx, "esm: receive failed; polling again", "err", err, "backoff", opts.Backoff)
+					opts.Log.ErrorContext(ctx, "eventsource: receive failed; polling again", "err", err, "backoff", opts.Backoff)
 					sleep(ctx, opts.Backoff)
 				}
 			}
@@ -152,7 +152,7 @@ func Poll(ctx context.Context, q queue.Queue, handler Handler, opts Options) err
 // invalid responses and failed deletes; a failed receive ends it.
 func Drain(ctx context.Context, q queue.Queue, handler Handler, opts Options) (int, error) {
 	if q == nil || handler == nil {
-		return 0, errors.New("esm: no queue or no handler")
+		return 0, errors.New("eventsource: no queue or no handler")
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -181,7 +181,7 @@ func Drain(ctx context.Context, q queue.Queue, handler Handler, opts Options) (i
 // receiveError marks a failed receive, after which there is no batch.
 type receiveError struct{ err error }
 
-func (e receiveError) Error() string { return "esm: receive: " + e.err.Error() }
+func (e receiveError) Error() string { return "eventsource: receive: " + e.err.Error() }
 func (e receiveError) Unwrap() error { return e.err }
 
 // batch is one round of the mapping: receive, invoke, delete. It returns how many
@@ -198,7 +198,7 @@ func batch(ctx context.Context, q queue.Queue, handler Handler, opts Options) (i
 	ev := Event(ds, opts.QueueARN, opts.Region)
 	resp, err := invoke(ctx, handler, ev, opts.Timeout)
 	if err != nil {
-		log.ErrorContext(ctx, "esm: handler failed; the whole batch returns after its visibility timeout", "messages", len(ds), "err", err)
+		log.ErrorContext(ctx, "eventsource: handler failed; the whole batch returns after its visibility timeout", "messages", len(ds), "err", err)
 		return len(ds), err
 	}
 	failed := map[string]bool{}
@@ -208,7 +208,7 @@ func batch(ctx context.Context, q queue.Queue, handler Handler, opts Options) (i
 	}
 	for _, f := range resp.BatchItemFailures {
 		if !inBatch[f.ItemIdentifier] {
-			err := fmt.Errorf("esm: batchItemFailures names %q, not a message of the batch: the whole batch fails", f.ItemIdentifier)
+			err := fmt.Errorf("eventsource: batchItemFailures names %q, not a message of the batch: the whole batch fails", f.ItemIdentifier)
 			log.ErrorContext(ctx, err.Error(), "messages", len(ds))
 			return len(ds), err
 		}
@@ -224,8 +224,8 @@ func batch(ctx context.Context, q queue.Queue, handler Handler, opts Options) (i
 			continue
 		}
 		if err := q.Delete(dctx, d.ReceiptHandle); err != nil {
-			log.ErrorContext(ctx, "esm: delete failed; the message will be delivered again", "messageId", d.MessageID, "err", err)
-			errs = append(errs, fmt.Errorf("esm: delete %s: %w", d.MessageID, err))
+			log.ErrorContext(ctx, "eventsource: delete failed; the message will be delivered again", "messageId", d.MessageID, "err", err)
+			errs = append(errs, fmt.Errorf("eventsource: delete %s: %w", d.MessageID, err))
 		}
 	}
 	return len(ds), errors.Join(errs...)
@@ -239,7 +239,7 @@ func invoke(ctx context.Context, handler Handler, ev events.SQSEvent, timeout ti
 	hctx = lambdacontext.NewContext(hctx, &lambdacontext.LambdaContext{AwsRequestID: queue.UUID()})
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("esm: handler panicked: %v\n%s", p, debug.Stack())
+			err = fmt.Errorf("eventsource: handler panicked: %v\n%s", p, debug.Stack())
 		}
 	}()
 	return handler(hctx, ev)

@@ -1,8 +1,8 @@
-// Package api is the tasks API's use cases: create, get, result, list, cancel and retry, as a
+// Package usecase is the tasks API's use cases: create, get, result, list, cancel and retry, as a
 // principal (tenant and roles) asks for them. It speaks in domain values and errors; the
 // API Gateway adapter (shared/apigw) turns HTTP events into calls here and results and
 // errors into responses.
-package api
+package usecase
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package esm_test
+package eventsource_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/tasklane/tasklane/shared/esm"
+	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/memqueue"
 	"github.com/tasklane/tasklane/shared/queue"
 )
@@ -28,8 +28,8 @@ const (
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func opts() esm.Options {
-	return esm.Options{Visibility: 2 * unit, Wait: unit, QueueARN: arn, Log: quiet()}
+func opts() eventsource.Options {
+	return eventsource.Options{Visibility: 2 * unit, Wait: unit, QueueARN: arn, Log: quiet()}
 }
 
 func sendN(t *testing.T, q queue.Sender, n int) []queue.Message {
@@ -72,13 +72,13 @@ func (c *calls) count(body string) int {
 	return c.byBody[body]
 }
 
-// poll runs esm.Poll until the test ends and returns a function that stops it and reports
+// poll runs eventsource.Poll until the test ends and returns a function that stops it and reports
 // Poll's result.
-func poll(t *testing.T, q queue.Queue, h esm.Handler, o esm.Options) (stop func() error) {
+func poll(t *testing.T, q queue.Queue, h eventsource.Handler, o eventsource.Options) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- esm.Poll(ctx, q, h, o) }()
+	go func() { done <- eventsource.Poll(ctx, q, h, o) }()
 	var once sync.Once
 	var err error
 	stop = func() error {
@@ -110,7 +110,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestEventRecordsAsLambda(t *testing.T) {
 	sent := time.UnixMilli(1795336200123)
-	ev := esm.Event([]queue.Delivery{{MessageID: "m1", ReceiptHandle: "h1", Body: `{"taskId":"t","run":0}`, ReceiveCount: 2, SentAt: sent}}, arn, "eu-west-1")
+	ev := eventsource.Event([]queue.Delivery{{MessageID: "m1", ReceiptHandle: "h1", Body: `{"taskId":"t","run":0}`, ReceiveCount: 2, SentAt: sent}}, arn, "eu-west-1")
 	if len(ev.Records) != 1 {
 		t.Fatalf("records %+v", ev.Records)
 	}
@@ -214,7 +214,7 @@ func TestHandlerErrorRedeliversAll(t *testing.T) {
 			return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: ev.Records[0].MessageId}}}, errors.New("store unreachable")
 		}
 		return events.SQSEventResponse{}, nil
-	}, esm.Options{Visibility: 2 * unit, Wait: unit, Log: quiet()})
+	}, eventsource.Options{Visibility: 2 * unit, Wait: unit, Log: quiet()})
 	eventually(t, "every message is deleted", func() bool { return q.Stats() == memqueue.Stats{} })
 	if err := stop(); err != nil {
 		t.Fatalf("Poll: %v", err)
@@ -228,7 +228,7 @@ func TestHandlerErrorRedeliversAll(t *testing.T) {
 
 func TestPanicAndInvalidResponseFailTheBatch(t *testing.T) {
 	t.Parallel()
-	for name, h := range map[string]esm.Handler{
+	for name, h := range map[string]eventsource.Handler{
 		"panic": func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) { panic("bug") },
 		"empty identifier": func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 			return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{}}}, nil
@@ -241,7 +241,7 @@ func TestPanicAndInvalidResponseFailTheBatch(t *testing.T) {
 			t.Parallel()
 			q := memqueue.New(memqueue.Options{})
 			sendN(t, q, 3)
-			n, err := esm.Drain(t.Context(), q, h, esm.Options{Visibility: time.Hour, Wait: unit, Log: quiet()})
+			n, err := eventsource.Drain(t.Context(), q, h, eventsource.Options{Visibility: time.Hour, Wait: unit, Log: quiet()})
 			if err == nil || n != 3 {
 				t.Fatalf("Drain = %d, %v; want 3 messages and an error", n, err)
 			}
@@ -254,7 +254,7 @@ func TestPanicAndInvalidResponseFailTheBatch(t *testing.T) {
 
 func TestHandlerChangesVisibility(t *testing.T) {
 	t.Parallel()
-	// The worker's backoff: ChangeVisibility, then report the message failed. The esm
+	// The worker's backoff: ChangeVisibility, then report the message failed. The event source
 	// must not delete it, and it comes back after the handler's delay, not the batch's
 	// visibility timeout.
 	q := memqueue.New(memqueue.Options{})
@@ -363,7 +363,7 @@ func TestReceiveErrorsAreRetried(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := esm.Drain(t.Context(), &failingQueue{Queue: mq, fails: 1}, func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	if _, err := eventsource.Drain(t.Context(), &failingQueue{Queue: mq, fails: 1}, func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 		return events.SQSEventResponse{}, nil
 	}, o); err == nil {
 		t.Fatal("Drain with a failing receive succeeded")
@@ -375,13 +375,13 @@ func TestInvalidOptions(t *testing.T) {
 	h := func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 		return events.SQSEventResponse{}, nil
 	}
-	if err := esm.Poll(t.Context(), q, h, esm.Options{BatchSize: 11}); err == nil {
+	if err := eventsource.Poll(t.Context(), q, h, eventsource.Options{BatchSize: 11}); err == nil {
 		t.Error("Poll with BatchSize 11 succeeded")
 	}
-	if err := esm.Poll(t.Context(), nil, h, esm.Options{}); err == nil {
+	if err := eventsource.Poll(t.Context(), nil, h, eventsource.Options{}); err == nil {
 		t.Error("Poll without a queue succeeded")
 	}
-	if _, err := esm.Drain(t.Context(), q, nil, esm.Options{}); err == nil {
+	if _, err := eventsource.Drain(t.Context(), q, nil, eventsource.Options{}); err == nil {
 		t.Error("Drain without a handler succeeded")
 	}
 }
@@ -391,10 +391,10 @@ func TestDrain(t *testing.T) {
 	q := memqueue.New(memqueue.Options{})
 	sendN(t, q, 23)
 	var c calls
-	n, err := esm.Drain(t.Context(), q, func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	n, err := eventsource.Drain(t.Context(), q, func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		c.record(ctx, ev)
 		return events.SQSEventResponse{}, nil
-	}, esm.Options{Wait: unit, BatchSize: 5, Log: quiet()})
+	}, eventsource.Options{Wait: unit, BatchSize: 5, Log: quiet()})
 	if err != nil || n != 23 {
 		t.Fatalf("Drain = %d, %v; want 23, nil", n, err)
 	}

@@ -1,4 +1,4 @@
-package localrun_test
+package contracttest_test
 
 import (
 	"bytes"
