@@ -452,14 +452,21 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-func freePort(t testing.TB) int {
+// freePorts returns n distinct free loopback ports. The listeners stay open until all n are
+// chosen, so that the kernel cannot hand the same port out twice (RIE's two addresses once
+// came out equal, and RIE then reset the first invocation).
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // startFunction starts RIE on two free loopback ports (its invocation API and the Runtime
@@ -468,8 +475,9 @@ func freePort(t testing.TB) int {
 // and the function's output is logged if the test failed.
 func startFunction(t *testing.T, rie, bootstrap, id string, env map[string]string) *function {
 	t.Helper()
-	invokeAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	runtimeAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ports := freePorts(t, 2)
+	invokeAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	runtimeAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", runtimeAddr, bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = []string{}
