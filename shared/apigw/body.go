@@ -14,7 +14,6 @@ import (
 
 	"github.com/tasklane/tasklane/shared/strictjson"
 	"github.com/tasklane/tasklane/shared/task"
-	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // jsonContent refuses bodies that are not JSON (415) before reading them.
@@ -33,26 +32,26 @@ func jsonContent(r *request) error {
 // decodeStrict parses exactly one JSON object with no unknown fields.
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return &usecase.ValidationError{Field: "body", Reason: "is empty; a JSON object is required"}
+		return &task.FieldError{Field: "body", Reason: "is empty; a JSON object is required"}
 	}
 	err := strictjson.Decode(body, v)
 	if err == nil {
 		return nil
 	}
-	var strict *strictjson.Error
+	var field *task.FieldError
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
-	case errors.As(err, &strict):
-		return &usecase.ValidationError{Field: strict.Field, Reason: strict.Reason}
+	case errors.As(err, &field):
+		return field
 	case errors.As(err, &syn):
-		return &usecase.ValidationError{Field: "body", Reason: fmt.Sprintf("malformed JSON at byte %d", syn.Offset)}
+		return &task.FieldError{Field: "body", Reason: fmt.Sprintf("malformed JSON at byte %d", syn.Offset)}
 	case errors.As(err, &typ) && typ.Field == "":
-		return &usecase.ValidationError{Field: "body", Reason: "must be a JSON object"}
+		return &task.FieldError{Field: "body", Reason: "must be a JSON object"}
 	case errors.As(err, &typ):
-		return &usecase.ValidationError{Field: typ.Field, Reason: "must be " + jsonKind(typ.Type)}
+		return &task.FieldError{Field: typ.Field, Reason: "must be " + jsonKind(typ.Type)}
 	default:
-		return &usecase.ValidationError{Field: "body", Reason: "malformed JSON"}
+		return &task.FieldError{Field: "body", Reason: "malformed JSON"}
 	}
 }
 
@@ -82,7 +81,7 @@ func emptyBody(r *request) error {
 	if len(b) == 0 || string(b) == "{}" {
 		return nil
 	}
-	return &usecase.ValidationError{Field: "body", Reason: "must be empty"}
+	return &task.FieldError{Field: "body", Reason: "must be empty"}
 }
 
 // specHash identifies a create for Idempotency-Key by what it asks for, not by how it is

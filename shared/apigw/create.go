@@ -38,7 +38,7 @@ func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
 	}
 	key := header(r.ev, "Idempotency-Key")
 	if _, present := lookupHeader(r.ev, "Idempotency-Key"); present && (key == "" || len(key) > 255 || !printable(key)) {
-		return nil, &usecase.ValidationError{Field: "Idempotency-Key", Reason: "must be 1 to 255 printable ASCII characters"}
+		return nil, &task.FieldError{In: task.InHeader, Field: "Idempotency-Key", Reason: "must be 1 to 255 printable ASCII characters"}
 	}
 	created, err := h.svc.Create(ctx, r.principal, usecase.CreateRequest{Spec: spec, IdempotencyKey: key, BodyHash: h.specHash(spec)})
 	if err != nil {
@@ -54,34 +54,34 @@ func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
 // spec validates the body's fields.
 func (b *createBody) spec() (task.Spec, error) {
 	if b.Type == nil || *b.Type == "" {
-		return task.Spec{}, &usecase.ValidationError{Field: "type", Reason: "is required"}
+		return task.Spec{}, &task.FieldError{Field: "type", Reason: "is required"}
 	}
 	if len(*b.Type) > 100 {
-		return task.Spec{}, &usecase.ValidationError{Field: "type", Reason: "must be at most 100 characters"}
+		return task.Spec{}, &task.FieldError{Field: "type", Reason: "must be at most 100 characters"}
 	}
 	s := task.Spec{Type: *b.Type, Input: b.Input, Resources: b.Resources}
 	if b.Name != nil {
 		if len(*b.Name) > 256 {
-			return task.Spec{}, &usecase.ValidationError{Field: "name", Reason: "must be at most 256 characters"}
+			return task.Spec{}, &task.FieldError{Field: "name", Reason: "must be at most 256 characters"}
 		}
 		s.Name = *b.Name
 	}
 	if len(b.Input) > 0 && string(b.Input) != "null" && b.Input[0] != '{' {
-		return task.Spec{}, &usecase.ValidationError{Field: "input", Reason: "must be an object"}
+		return task.Spec{}, &task.FieldError{Field: "input", Reason: "must be an object"}
 	}
 	if len(b.Resources) > 100 {
-		return task.Spec{}, &usecase.ValidationError{Field: "resources", Reason: "at most 100"}
+		return task.Spec{}, &task.FieldError{Field: "resources", Reason: "at most 100"}
 	}
 	for i, res := range b.Resources {
 		if res.ResourceID == "" || res.Type == "" || len(res.ResourceID) > 256 || len(res.Type) > 64 {
-			return task.Spec{}, &usecase.ValidationError{Field: fmt.Sprintf("resources[%d]", i), Reason: "needs resourceId (1 to 256 bytes) and type (1 to 64 bytes)"}
+			return task.Spec{}, &task.FieldError{Field: fmt.Sprintf("resources[%d]", i), Reason: "needs resourceId (1 to 256 bytes) and type (1 to 64 bytes)"}
 		}
 	}
 	if b.RetentionSeconds != nil {
 		n := *b.RetentionSeconds
 		min, max := int64(task.MinRetention/time.Second), int64(task.MaxRetention/time.Second)
 		if n < min || n > max {
-			return task.Spec{}, &usecase.ValidationError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be a whole number from %d to %d", min, max)}
+			return task.Spec{}, &task.FieldError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be a whole number from %d to %d", min, max)}
 		}
 		s.Retention = time.Duration(n) * time.Second
 	}

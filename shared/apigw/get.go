@@ -8,18 +8,17 @@ import (
 	"strings"
 
 	"github.com/tasklane/tasklane/shared/task"
-	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 func (h *Handler) get(ctx context.Context, r *request) (*response, error) {
 	redirect := true
 	for k, vs := range r.query {
 		if k != "redirect" || len(vs) != 1 {
-			return nil, &usecase.ParamError{Param: k, Reason: "unknown or repeated; only redirect=true|false is accepted"}
+			return nil, &task.FieldError{In: task.InQuery, Field: k, Reason: "unknown or repeated; only redirect=true|false is accepted"}
 		}
 		b, err := strconv.ParseBool(vs[0])
 		if err != nil {
-			return nil, &usecase.ParamError{Param: k, Reason: "must be true or false"}
+			return nil, &task.FieldError{In: task.InQuery, Field: k, Reason: "must be true or false"}
 		}
 		redirect = b
 	}

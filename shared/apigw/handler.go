@@ -105,7 +105,7 @@ func (h *Handler) serve(ctx context.Context, ev *events.APIGatewayV2HTTPRequest)
 	r.principal = p
 	q, err := url.ParseQuery(ev.RawQueryString)
 	if err != nil {
-		return nil, &usecase.ParamError{Param: "query", Reason: "malformed query string"}
+		return nil, &task.FieldError{In: task.InQuery, Field: "query", Reason: "malformed query string"}
 	}
 	r.query = q
 	if r.body, err = body(ev); err != nil {
@@ -147,7 +147,7 @@ func body(ev *events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	if ev.IsBase64Encoded {
 		var err error
 		if b, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
-			return nil, &usecase.ValidationError{Field: "body", Reason: "not valid base64"}
+			return nil, &task.FieldError{Field: "body", Reason: "not valid base64"}
 		}
 	}
 	if len(b) > MaxBody {

@@ -23,10 +23,10 @@ func listParams(v url.Values) (usecase.ListParams, url.Values, error) {
 	canon := url.Values{}
 	single := func(k string) (string, error) {
 		if len(v[k]) != 1 {
-			return "", &usecase.ParamError{Param: k, Reason: "must be given once"}
+			return "", &task.FieldError{In: task.InQuery, Field: k, Reason: "must be given once"}
 		}
 		if v[k][0] == "" {
-			return "", &usecase.ParamError{Param: k, Reason: "must not be empty"}
+			return "", &task.FieldError{In: task.InQuery, Field: k, Reason: "must not be empty"}
 		}
 		return v[k][0], nil
 	}
@@ -39,7 +39,7 @@ func listParams(v url.Values) (usecase.ListParams, url.Values, error) {
 			}
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > MaxLimit {
-				return q, nil, &usecase.ParamError{Param: k, Reason: fmt.Sprintf("must be a whole number from 1 to %d", MaxLimit)}
+				return q, nil, &task.FieldError{In: task.InQuery, Field: k, Reason: fmt.Sprintf("must be a whole number from 1 to %d", MaxLimit)}
 			}
 			q.Limit = n
 			canon.Set(k, strconv.Itoa(n))
@@ -55,7 +55,7 @@ func listParams(v url.Values) (usecase.ListParams, url.Values, error) {
 				for _, s := range strings.Split(raw, ",") {
 					st := task.Status(strings.TrimSpace(s))
 					if !st.Valid() {
-						return q, nil, &usecase.ParamError{Param: k, Reason: fmt.Sprintf("%q is not one of pending, processing, success, failure, cancelled", s)}
+						return q, nil, &task.FieldError{In: task.InQuery, Field: k, Reason: fmt.Sprintf("%q is not one of pending, processing, success, failure, cancelled", s)}
 					}
 					if !seen[st] {
 						seen[st] = true
@@ -74,7 +74,7 @@ func listParams(v url.Values) (usecase.ListParams, url.Values, error) {
 				return q, nil, err
 			}
 			if len(s) > 100 {
-				return q, nil, &usecase.ParamError{Param: k, Reason: "must be at most 100 characters"}
+				return q, nil, &task.FieldError{In: task.InQuery, Field: k, Reason: "must be at most 100 characters"}
 			}
 			q.Type = s
 			canon.Set(k, s)
@@ -84,7 +84,7 @@ func listParams(v url.Values) (usecase.ListParams, url.Values, error) {
 				return q, nil, err
 			}
 			if s != string(task.SortCreated) && s != string(task.SortUpdated) {
-				return q, nil, &usecase.ParamError{Param: k, Reason: "must be createdAt or updatedAt"}
+				return q, nil, &task.FieldError{In: task.InQuery, Field: k, Reason: "must be createdAt or updatedAt"}
 			}
 			q.SortKey = task.SortKey(s)
 			canon.Set(k, s)
@@ -94,7 +94,7 @@ func listParams(v url.Values) (usecase.ListParams, url.Values, error) {
 				return q, nil, err
 			}
 			if s != "asc" && s != "desc" {
-				return q, nil, &usecase.ParamError{Param: k, Reason: "must be asc or desc"}
+				return q, nil, &task.FieldError{In: task.InQuery, Field: k, Reason: "must be asc or desc"}
 			}
 			q.Desc = s == "desc"
 			canon.Set(k, s)
@@ -104,12 +104,12 @@ func listParams(v url.Values) (usecase.ListParams, url.Values, error) {
 				return q, nil, err
 			}
 			if len(s) > 256 {
-				return q, nil, &usecase.ParamError{Param: k, Reason: "must be at most 256 characters"}
+				return q, nil, &task.FieldError{In: task.InQuery, Field: k, Reason: "must be at most 256 characters"}
 			}
 			q.Owner = s
 			canon.Set(k, s)
 		default:
-			return q, nil, &usecase.ParamError{Param: k, Reason: "is not a parameter of this call (limit, marker, status, type, sort_key, sort_dir, owner)"}
+			return q, nil, &task.FieldError{In: task.InQuery, Field: k, Reason: "is not a parameter of this call (limit, marker, status, type, sort_key, sort_dir, owner)"}
 		}
 	}
 	return q, canon, nil
@@ -117,7 +117,7 @@ func listParams(v url.Values) (usecase.ListParams, url.Values, error) {
 
 func noQuery(r *request) error {
 	for k := range r.query {
-		return &usecase.ParamError{Param: k, Reason: "this call takes no query parameters"}
+		return &task.FieldError{In: task.InQuery, Field: k, Reason: "this call takes no query parameters"}
 	}
 	return nil
 }
