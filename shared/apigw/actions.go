@@ -3,12 +3,6 @@ package apigw
 import "context"
 
 func (h *Handler) retry(ctx context.Context, r *request) (*response, error) {
-	if err := noQuery(r); err != nil {
-		return nil, err
-	}
-	if err := emptyBody(r); err != nil {
-		return nil, err
-	}
 	t, err := h.svc.Retry(ctx, r.principal, r.params["id"])
 	if err != nil {
 		return nil, err
@@ -17,12 +11,6 @@ func (h *Handler) retry(ctx context.Context, r *request) (*response, error) {
 }
 
 func (h *Handler) cancel(ctx context.Context, r *request) (*response, error) {
-	if err := noQuery(r); err != nil {
-		return nil, err
-	}
-	if err := emptyBody(r); err != nil {
-		return nil, err
-	}
 	t, err := h.svc.Cancel(ctx, r.principal, r.params["id"])
 	if err != nil {
 		return nil, err

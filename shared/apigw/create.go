@@ -22,12 +22,6 @@ type createBody struct {
 }
 
 func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
-	if err := jsonContent(r); err != nil {
-		return nil, err
-	}
-	if err := noQuery(r); err != nil {
-		return nil, err
-	}
 	var b createBody
 	if err := decodeStrict(r.body, &b); err != nil {
 		return nil, err

@@ -14,10 +14,7 @@ type TaskTypeView struct {
 	Retryable   bool     `json:"retryable"`
 }
 
-func (h *Handler) taskTypes(_ context.Context, r *request) (*response, error) {
-	if err := noQuery(r); err != nil {
-		return nil, err
-	}
+func (h *Handler) taskTypes(_ context.Context, _ *request) (*response, error) {
 	var out []TaskTypeView
 	for _, t := range h.svc.Types.All() {
 		steps, _ := t.Plan(nil)
@@ -30,16 +27,10 @@ func (h *Handler) taskTypes(_ context.Context, r *request) (*response, error) {
 	return ok(map[string]any{"taskTypes": out}), nil
 }
 
-func (h *Handler) schemaTask(_ context.Context, r *request) (*response, error) {
-	if err := noQuery(r); err != nil {
-		return nil, err
-	}
+func (h *Handler) schemaTask(_ context.Context, _ *request) (*response, error) {
 	return &response{status: http.StatusOK, raw: taskSchema, headers: map[string]string{"Content-Type": "application/json"}}, nil
 }
 
-func (h *Handler) schemaTasks(_ context.Context, r *request) (*response, error) {
-	if err := noQuery(r); err != nil {
-		return nil, err
-	}
+func (h *Handler) schemaTasks(_ context.Context, _ *request) (*response, error) {
 	return &response{status: http.StatusOK, raw: tasksSchema, headers: map[string]string{"Content-Type": "application/json"}}, nil
 }

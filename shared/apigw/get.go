@@ -4,24 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/tasklane/tasklane/shared/task"
 )
 
 func (h *Handler) get(ctx context.Context, r *request) (*response, error) {
-	redirect := true
-	for k, vs := range r.query {
-		if k != "redirect" || len(vs) != 1 {
-			return nil, &task.FieldError{In: task.InQuery, Field: k, Reason: "unknown or repeated; only redirect=true|false is accepted"}
-		}
-		b, err := strconv.ParseBool(vs[0])
-		if err != nil {
-			return nil, &task.FieldError{In: task.InQuery, Field: k, Reason: "must be true or false"}
-		}
-		redirect = b
-	}
 	t, err := h.svc.Get(ctx, r.principal, r.params["id"])
 	if err != nil {
 		return nil, err
@@ -38,7 +26,7 @@ func (h *Handler) get(ctx context.Context, r *request) (*response, error) {
 		return &response{status: http.StatusNotModified, headers: headers}, nil
 	}
 	status := http.StatusOK
-	if t.Status == task.Success && redirect {
+	if t.Status == task.Success && r.query.redirect {
 		status = http.StatusSeeOther
 		headers["Location"] = resultURL(&t)
 	}
@@ -46,9 +34,6 @@ func (h *Handler) get(ctx context.Context, r *request) (*response, error) {
 }
 
 func (h *Handler) result(ctx context.Context, r *request) (*response, error) {
-	if err := noQuery(r); err != nil {
-		return nil, err
-	}
 	t, err := h.svc.Result(ctx, r.principal, r.params["id"])
 	if err != nil {
 		return nil, err

@@ -16,11 +16,8 @@ type ListPage struct {
 }
 
 func (h *Handler) list(ctx context.Context, r *request) (*response, error) {
-	q, canon, err := listParams(r.query)
-	if err != nil {
-		return nil, err
-	}
-	page, views, err := h.listCapped(ctx, r.principal, q)
+	canon := r.query.canon
+	page, views, err := h.listCapped(ctx, r.principal, r.query.list)
 	if err != nil {
 		return nil, err
 	}
