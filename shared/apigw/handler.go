@@ -52,7 +52,7 @@ type request struct {
 	method    string
 	path      string
 	params    map[string]string
-	query     url.Values
+	query     query
 	body      []byte
 	principal usecase.Principal
 }
@@ -103,13 +103,27 @@ func (h *Handler) serve(ctx context.Context, ev *events.APIGatewayV2HTTPRequest)
 		return nil, err
 	}
 	r.principal = p
-	q, err := url.ParseQuery(ev.RawQueryString)
+	values, err := url.ParseQuery(ev.RawQueryString)
 	if err != nil {
-		return nil, &usecase.ParamError{Param: "query", Reason: "malformed query string"}
+		return nil, &task.FieldError{In: task.InQuery, Field: "query", Reason: "malformed query string"}
 	}
-	r.query = q
 	if r.body, err = body(ev); err != nil {
 		return nil, err
+	}
+	// The route's body rule and query parameters, in the order the API has always checked
+	// them: a JSON body's media type, then the query, then an empty body.
+	if route.body == jsonBody {
+		if err := jsonContent(r); err != nil {
+			return nil, err
+		}
+	}
+	if r.query, err = parseQuery(route.Key(), values); err != nil {
+		return nil, err
+	}
+	if route.body == noBody {
+		if err := emptyBody(r); err != nil {
+			return nil, err
+		}
 	}
 	return route.serve(h, ctx, r)
 }
@@ -147,7 +161,7 @@ func body(ev *events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	if ev.IsBase64Encoded {
 		var err error
 		if b, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
-			return nil, &usecase.ValidationError{Field: "body", Reason: "not valid base64"}
+			return nil, &task.FieldError{Field: "body", Reason: "not valid base64"}
 		}
 	}
 	if len(b) > MaxBody {

@@ -62,6 +62,14 @@ func as[T error]() func(error) bool {
 	}
 }
 
+// fieldIn matches a *task.FieldError about the given part of the request.
+func fieldIn(part task.RequestPart) func(error) bool {
+	return func(err error) bool {
+		var f *task.FieldError
+		return errors.As(err, &f) && f.In == part
+	}
+}
+
 // problems is the single table from errors to responses. Anything not in it is a 500
 // INTERNAL whose body says nothing of the cause (the cause is logged with the request id).
 var problems = []problemRow{
@@ -71,9 +79,8 @@ var problems = []problemRow{
 	{sentinel(task.ErrNotCancellable), http.StatusConflict, "TASK_NOT_CANCELLABLE", "Task not cancellable"},
 	{as[*task.ConflictError](), http.StatusConflict, "CONFLICT", "Task changed concurrently"},
 	{sentinel(task.ErrUnknownType), http.StatusBadRequest, "UNKNOWN_TASK_TYPE", "Unknown task type"},
-	{sentinel(task.ErrInvalidInput), http.StatusBadRequest, "VALIDATION_FAILED", "Validation failed"},
-	{as[*usecase.ValidationError](), http.StatusBadRequest, "VALIDATION_FAILED", "Validation failed"},
-	{as[*usecase.ParamError](), http.StatusBadRequest, "INVALID_PARAMETER", "Invalid parameter"},
+	{fieldIn(task.InQuery), http.StatusBadRequest, "INVALID_PARAMETER", "Invalid parameter"},
+	{sentinel(task.ErrInvalidInput), http.StatusBadRequest, "VALIDATION_FAILED", "Validation failed"}, // body and header fields too
 	{sentinel(usecase.ErrInvalidMarker), http.StatusBadRequest, "INVALID_MARKER", "Invalid marker"},
 	{sentinel(marker.ErrInvalid), http.StatusBadRequest, "INVALID_MARKER", "Invalid marker"},
 	{sentinel(usecase.ErrUnauthenticated), http.StatusUnauthorized, "UNAUTHENTICATED", "Unauthenticated"},

@@ -1,7 +1,11 @@
 // Package apigw is the API Gateway adapter: it turns HTTP API (payload 2.0) events into calls
-// of the api.Service and their results and errors into responses. One table of routes says
-// which function serves what (template.yaml is checked against it); one table of problems
-// maps every error to a status and errorCode (problem.go).
+// of the usecase.Service and their results and errors into responses. One table of routes
+// says which function serves what and what body each takes (template.yaml is checked against
+// it); one table of query parameters says which route accepts which (params.go); one table
+// of problems maps every error to a status and errorCode (problem.go). handler.go is the
+// Lambda entry point and the request and response plumbing; each resource's operations have
+// their own file (create.go, get.go, list.go, actions.go, discovery.go), and body.go reads
+// request bodies.
 package apigw
 
 import (
@@ -17,8 +21,19 @@ type Route struct {
 	Method   string
 	Path     string
 	Function string
+	body     bodyRule
 	serve    func(h *Handler, ctx context.Context, r *request) (*response, error)
 }
+
+// bodyRule is what a route takes as a request body. Its query parameters are in the
+// parameter table (params.go).
+type bodyRule int
+
+const (
+	anyBody  bodyRule = iota // not read
+	jsonBody                 // a JSON media type (else 415); the operation decodes it
+	noBody                   // none, or an empty JSON object
+)
 
 // Key is the route key API Gateway puts in the event ("GET /v1/tasks/{id}").
 func (r Route) Key() string { return r.Method + " " + r.Path }
@@ -34,18 +49,18 @@ var routes []Route
 
 func init() {
 	routes = []Route{
-		{"POST", "/v1/tasks", function.Create, (*Handler).create},
-		{"GET", "/v1/tasks", function.List, (*Handler).list},
-		{"GET", "/v1/tasks/{id}", function.Get, (*Handler).get},
-		{"GET", "/v1/tasks/{id}/result", function.Get, (*Handler).result},
-		{"PATCH", "/v1/tasks/{id}", function.Retry, (*Handler).retry},
-		{"POST", "/v1/tasks/{id}/retry", function.Retry, (*Handler).retry},
-		{"DELETE", "/v1/tasks/{id}", function.Cancel, (*Handler).cancel},
-		{"POST", "/v1/tasks/{id}/cancel", function.Cancel, (*Handler).cancel},
-		{"GET", "/v1/schemas/task", function.List, (*Handler).schemaTask},
-		{"GET", "/v1/schemas/tasks", function.List, (*Handler).schemaTasks},
-		{"GET", "/v1/task-types", function.List, (*Handler).taskTypes},
-		{"ANY", FallbackPath, function.Get, (*Handler).fallback},
+		{"POST", "/v1/tasks", function.Create, jsonBody, (*Handler).create},
+		{"GET", "/v1/tasks", function.List, anyBody, (*Handler).list},
+		{"GET", "/v1/tasks/{id}", function.Get, anyBody, (*Handler).get},
+		{"GET", "/v1/tasks/{id}/result", function.Get, anyBody, (*Handler).result},
+		{"PATCH", "/v1/tasks/{id}", function.Retry, noBody, (*Handler).retry},
+		{"POST", "/v1/tasks/{id}/retry", function.Retry, noBody, (*Handler).retry},
+		{"DELETE", "/v1/tasks/{id}", function.Cancel, noBody, (*Handler).cancel},
+		{"POST", "/v1/tasks/{id}/cancel", function.Cancel, noBody, (*Handler).cancel},
+		{"GET", "/v1/schemas/task", function.List, anyBody, (*Handler).schemaTask},
+		{"GET", "/v1/schemas/tasks", function.List, anyBody, (*Handler).schemaTasks},
+		{"GET", "/v1/task-types", function.List, anyBody, (*Handler).taskTypes},
+		{"ANY", FallbackPath, function.Get, anyBody, (*Handler).fallback},
 	}
 }
 

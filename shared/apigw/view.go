@@ -2,6 +2,8 @@ package apigw
 
 import (
 	"encoding/json"
+	"net/http"
+	"slices"
 	"time"
 
 	"github.com/tasklane/tasklane/shared/task"
@@ -154,4 +156,27 @@ func links(t *task.Task) []Link {
 		out = append(out, Link{Rel: "result", Href: resultURL(t), Method: "GET"})
 	}
 	return out
+}
+
+// accepted is the 202 of create, retry and cancel: the task, where to poll it, and when.
+func (h *Handler) accepted(t *task.Task) *response {
+	url := TaskURL(t.ID)
+	headers := map[string]string{"Location": url, "Content-Location": url}
+	if !t.Status.Terminal() {
+		headers["Retry-After"] = "1"
+	}
+	return &response{status: http.StatusAccepted, headers: headers, body: h.view(t, true)}
+}
+
+func (h *Handler) view(t *task.Task, full bool) TaskView {
+	v := view(t, full)
+	if v.IsRetryable {
+		// A failed task is retryable only if its type allows retries (the domain's
+		// Retryable knows statuses, the registry knows types).
+		if !h.svc.Types.RetryAllowed(t.Type) {
+			v.IsRetryable = false
+			v.Links = slices.DeleteFunc(v.Links, func(l Link) bool { return l.Rel == "retry" })
+		}
+	}
+	return v
 }

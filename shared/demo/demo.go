@@ -69,17 +69,17 @@ func parse(raw json.RawMessage) ([]Step, error) {
 	}
 	var in Input
 	if err := strictjson.Decode(raw, &in); err != nil {
-		var se *strictjson.Error
-		if errors.As(err, &se) {
-			return nil, &task.InputError{Field: "input." + se.Field, Reason: se.Reason}
+		var fe *task.FieldError
+		if errors.As(err, &fe) { // strictjson names fields within the input
+			return nil, &task.FieldError{Field: "input." + fe.Field, Reason: fe.Reason}
 		}
-		return nil, &task.InputError{Field: "input", Reason: "not a demo input: " + err.Error()}
+		return nil, &task.FieldError{Field: "input", Reason: "not a demo input: " + err.Error()}
 	}
 	if in.Steps == nil {
 		return defaultSteps, nil
 	}
 	if len(in.Steps) == 0 || len(in.Steps) > 20 {
-		return nil, &task.InputError{Field: "input.steps", Reason: "must have 1 to 20 steps"}
+		return nil, &task.FieldError{Field: "input.steps", Reason: "must have 1 to 20 steps"}
 	}
 	seen := make(map[string]int, len(in.Steps))
 	for i, s := range in.Steps {
@@ -88,15 +88,15 @@ func parse(raw json.RawMessage) ([]Step, error) {
 		seen[s.Name] = i
 		switch {
 		case dup:
-			return nil, &task.InputError{Field: field + ".name", Reason: fmt.Sprintf("%q is already the name of step %d; step names are unique within a task", s.Name, first)}
+			return nil, &task.FieldError{Field: field + ".name", Reason: fmt.Sprintf("%q is already the name of step %d; step names are unique within a task", s.Name, first)}
 		case s.Name == "" || len(s.Name) > 100:
-			return nil, &task.InputError{Field: field + ".name", Reason: "must be 1 to 100 characters"}
+			return nil, &task.FieldError{Field: field + ".name", Reason: "must be 1 to 100 characters"}
 		case s.DurationMs < 0 || int64(s.DurationMs) > MaxDuration.Milliseconds(): // compared as integers: a huge value must not overflow into a short duration
-			return nil, &task.InputError{Field: field + ".durationMs", Reason: "must be 0 to 60000"}
+			return nil, &task.FieldError{Field: field + ".durationMs", Reason: "must be 0 to 60000"}
 		case s.TransientFailures < 0:
-			return nil, &task.InputError{Field: field + ".transientFailures", Reason: "must be 0 or more"}
+			return nil, &task.FieldError{Field: field + ".transientFailures", Reason: "must be 0 or more"}
 		case s.FailUntilRetry < 0:
-			return nil, &task.InputError{Field: field + ".failUntilRetry", Reason: "must be 0 or more"}
+			return nil, &task.FieldError{Field: field + ".failUntilRetry", Reason: "must be 0 or more"}
 		}
 	}
 	return in.Steps, nil

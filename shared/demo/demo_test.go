@@ -18,7 +18,7 @@ func TestPlan(t *testing.T) {
 		name  string
 		input string
 		want  []string // step names; nil when the input must be refused
-		field string   // the InputError's field when refused
+		field string   // the FieldError's field when refused
 	}{
 		{"no input: the default steps", "", []string{"Validate", "Allocate", "Configure"}, ""},
 		{"no steps field", `{}`, []string{"Validate", "Allocate", "Configure"}, ""},
@@ -45,9 +45,9 @@ func TestPlan(t *testing.T) {
 			}
 			steps, err := typ.Plan(raw)
 			if c.want == nil {
-				var ie *task.InputError
+				var ie *task.FieldError
 				if !errors.As(err, &ie) || ie.Field != c.field || !errors.Is(err, task.ErrInvalidInput) {
-					t.Fatalf("Plan(%s) = %v, %v; want an InputError on %s", c.input, steps, err, c.field)
+					t.Fatalf("Plan(%s) = %v, %v; want a FieldError on %s", c.input, steps, err, c.field)
 				}
 				return
 			}

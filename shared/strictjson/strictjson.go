@@ -16,15 +16,9 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/tasklane/tasklane/shared/task"
 )
-
-// Error names the offending field by its JSON path (e.g. "input.steps[1].name").
-type Error struct {
-	Field  string
-	Reason string
-}
-
-func (e *Error) Error() string { return e.Field + ": " + e.Reason }
 
 var rawMessage = reflect.TypeOf(json.RawMessage(nil))
 
@@ -38,8 +32,9 @@ const MaxDepth = 64
 // fields, at every depth the struct describes (json.RawMessage fields are left to their
 // own decoder). It refuses what Check refuses. An integer field takes any JSON number
 // without a fractional part (100, 100.0, 1e2, as the contract says), a fraction or a value
-// out of the field's range being an *Error. Syntax and type errors are returned as
-// encoding/json reports them.
+// out of the field's range being refused. Every refusal of this package is a
+// *task.FieldError naming the field by its JSON path (e.g. "steps[1].durationMs"); syntax
+// and type errors are returned as encoding/json reports them.
 func Decode(data []byte, v any) error {
 	if err := Check(data); err != nil {
 		return err
@@ -51,7 +46,7 @@ func Decode(data []byte, v any) error {
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return &Error{Field: "body", Reason: "must hold exactly one JSON value"}
+		return &task.FieldError{Field: "body", Reason: "must hold exactly one JSON value"}
 	}
 	data, err := normalize(data, reflect.TypeOf(v), "")
 	if err != nil {
@@ -70,7 +65,7 @@ func Decode(data []byte, v any) error {
 // here and is left to the decoder.
 func Check(data []byte) error {
 	if !utf8.Valid(data) {
-		return &Error{Field: "body", Reason: "is not valid UTF-8"}
+		return &task.FieldError{Field: "body", Reason: "is not valid UTF-8"}
 	}
 	depth, inString := 0, false
 	for i := 0; i < len(data); i++ {
@@ -87,7 +82,7 @@ func Check(data []byte) error {
 							continue
 						}
 					}
-					return &Error{Field: "body", Reason: "has a \\u escape of a lone UTF-16 surrogate, which is no character"}
+					return &task.FieldError{Field: "body", Reason: "has a \\u escape of a lone UTF-16 surrogate, which is no character"}
 				}
 				i++ // the escaped character
 			}
@@ -98,7 +93,7 @@ func Check(data []byte) error {
 			inString = true
 		case '{', '[':
 			if depth++; depth > MaxDepth {
-				return &Error{Field: "body", Reason: fmt.Sprintf("nests arrays and objects more than %d levels deep", MaxDepth)}
+				return &task.FieldError{Field: "body", Reason: fmt.Sprintf("nests arrays and objects more than %d levels deep", MaxDepth)}
 			}
 		case '}', ']':
 			depth--
@@ -151,9 +146,9 @@ func normalize(data []byte, t reflect.Type, path string) ([]byte, error) {
 			ft, known := fields[kv.key]
 			switch {
 			case seen[kv.key]:
-				return nil, &Error{Field: p, Reason: "is given more than once"}
+				return nil, &task.FieldError{Field: p, Reason: "is given more than once"}
 			case !known:
-				return nil, &Error{Field: p, Reason: "is not a field of this document (names are case-sensitive)"}
+				return nil, &task.FieldError{Field: p, Reason: "is not a field of this document (names are case-sensitive)"}
 			}
 			seen[kv.key] = true
 			v, err := normalize(kv.value, ft, p)
@@ -192,7 +187,7 @@ func normalize(data []byte, t reflect.Type, path string) ([]byte, error) {
 		}
 		n, reason := wholeNumber(lit, t)
 		if reason != "" {
-			return nil, &Error{Field: path, Reason: reason}
+			return nil, &task.FieldError{Field: path, Reason: reason}
 		}
 		return []byte(n), nil
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tasklane/tasklane/shared/strictjson"
+	"github.com/tasklane/tasklane/shared/task"
 )
 
 type step struct {
@@ -45,7 +46,7 @@ func TestDecode(t *testing.T) {
 			t.Parallel()
 			var d doc
 			err := strictjson.Decode([]byte(c.in), &d)
-			var se *strictjson.Error
+			var se *task.FieldError
 			switch {
 			case c.syntax:
 				if err == nil || errors.As(err, &se) {
@@ -60,7 +61,7 @@ func TestDecode(t *testing.T) {
 				}
 			default:
 				if !errors.As(err, &se) || se.Field != c.field {
-					t.Fatalf("Decode(%s) = %v, want a strictjson.Error on %s", c.in, err, c.field)
+					t.Fatalf("Decode(%s) = %v, want a task.FieldError on %s", c.in, err, c.field)
 				}
 			}
 		})
@@ -121,9 +122,9 @@ func TestIntegers(t *testing.T) {
 	for in, field := range bad {
 		var got ints
 		err := strictjson.Decode([]byte(in), &got)
-		var se *strictjson.Error
+		var se *task.FieldError
 		if !errors.As(err, &se) || se.Field != field {
-			t.Errorf("%s: %v, want a strictjson.Error naming %s", in, err, field)
+			t.Errorf("%s: %v, want a task.FieldError naming %s", in, err, field)
 		}
 	}
 }
@@ -146,7 +147,7 @@ func TestCheck(t *testing.T) {
 	for in, want := range cases {
 		var d doc
 		err := strictjson.Decode([]byte(in), &d)
-		var se *strictjson.Error
+		var se *task.FieldError
 		if !errors.As(err, &se) || se.Field != "body" || !strings.Contains(se.Reason, want) {
 			t.Errorf("%.60q: %v, want a body error about %s", in, err, want)
 		}

@@ -58,17 +58,35 @@ func IsConflict(err error) bool {
 	return errors.As(err, &c)
 }
 
-// InputError says what is wrong with a create's input; it wraps ErrInvalidInput.
-type InputError struct {
+// FieldError says which part of a request is bad and why: a body field by its JSON path
+// ("input.steps[1].name"), a query parameter, or a header. It is the one error type for bad
+// input, from the create body's decoding and validation, a type's Plan, the query parameter
+// table and header checks alike; it wraps ErrInvalidInput. The API adapter answers a query
+// parameter's with 400 INVALID_PARAMETER and the others' with 400 VALIDATION_FAILED.
+type FieldError struct {
+	// In says where Field is; the zero value is the body, where a type's input is.
+	In     RequestPart
 	Field  string
 	Reason string
 }
 
-func (e *InputError) Error() string {
-	if e.Field == "" {
+// RequestPart is the part of a request a FieldError's field is in.
+type RequestPart int
+
+const (
+	InBody RequestPart = iota
+	InQuery
+	InHeader
+)
+
+func (e *FieldError) Error() string {
+	switch {
+	case e.In == InQuery:
+		return "query parameter " + e.Field + ": " + e.Reason
+	case e.Field == "":
 		return e.Reason
 	}
 	return e.Field + ": " + e.Reason
 }
 
-func (e *InputError) Unwrap() error { return ErrInvalidInput }
+func (e *FieldError) Unwrap() error { return ErrInvalidInput }

@@ -23,7 +23,7 @@ type Type struct {
 	// NoRetry refuses client retries of a failed task of this type.
 	NoRetry bool
 	// Plan checks a create's input and returns the subtasks to run. It is given nil when the
-	// create had no input. Errors should be *InputError.
+	// create had no input. Errors should be *FieldError.
 	Plan func(input json.RawMessage) ([]Step, error)
 	// Run performs one attempt of one subtask. Return Retryable(err) for an error worth
 	// another attempt; any other error fails the subtask for good.
@@ -160,7 +160,7 @@ func (r *Registry) New(id, owner string, spec Spec, now time.Time) (Task, error)
 		retention = DefaultRetention
 	}
 	if retention < MinRetention || retention > MaxRetention {
-		return Task{}, &InputError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be between %d and %d", int(MinRetention.Seconds()), int(MaxRetention.Seconds()))}
+		return Task{}, &FieldError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be between %d and %d", int(MinRetention.Seconds()), int(MaxRetention.Seconds()))}
 	}
 	var input json.RawMessage
 	if len(spec.Input) > 0 && string(spec.Input) != "null" {
@@ -171,7 +171,7 @@ func (r *Registry) New(id, owner string, spec Spec, now time.Time) (Task, error)
 		return Task{}, err
 	}
 	if len(steps) == 0 {
-		return Task{}, &InputError{Field: "input", Reason: "the task has no steps"}
+		return Task{}, &FieldError{Field: "input", Reason: "the task has no steps"}
 	}
 	subs := make([]SubTask, len(steps))
 	for i, s := range steps {

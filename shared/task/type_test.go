@@ -118,7 +118,7 @@ func TestRegistryNew(t *testing.T) {
 	budget5 := testType("budget5")
 	budget5.MaxAttempts = 5
 	refuses := task.Type{Name: "refuses", Run: noRun, Plan: func(json.RawMessage) ([]task.Step, error) {
-		return nil, &task.InputError{Field: "input.size", Reason: "too big"}
+		return nil, &task.FieldError{Field: "input.size", Reason: "too big"}
 	}}
 	empty := task.Type{Name: "empty", Run: noRun, Plan: func(json.RawMessage) ([]task.Step, error) { return nil, nil }}
 	r, err := task.NewRegistry(testType("demo"), budget5, refuses, empty)
@@ -160,9 +160,9 @@ func TestRegistryNew(t *testing.T) {
 					t.Errorf("unknown type reported as invalid input")
 				}
 				if tt.wantInputErr != "" {
-					var ie *task.InputError
+					var ie *task.FieldError
 					if !errors.As(err, &ie) || ie.Field != tt.wantInputErr || ie.Reason == "" {
-						t.Errorf("err = %#v, want *InputError on %q", err, tt.wantInputErr)
+						t.Errorf("err = %#v, want *FieldError on %q", err, tt.wantInputErr)
 					}
 				}
 				if !reflect.DeepEqual(got, task.Task{}) {
@@ -245,13 +245,20 @@ func TestRegistryNewPlansSubtasksAndInput(t *testing.T) {
 	}
 }
 
-func TestInputError(t *testing.T) {
+func TestFieldError(t *testing.T) {
 	t.Parallel()
-	e := &task.InputError{Field: "f", Reason: "bad"}
+	e := &task.FieldError{Field: "f", Reason: "bad"}
 	if e.Error() != "f: bad" || !errors.Is(e, task.ErrInvalidInput) {
-		t.Errorf("InputError = %q, Is ErrInvalidInput %v", e.Error(), errors.Is(e, task.ErrInvalidInput))
+		t.Errorf("FieldError = %q, Is ErrInvalidInput %v", e.Error(), errors.Is(e, task.ErrInvalidInput))
 	}
-	if got := (&task.InputError{Reason: "bad"}).Error(); got != "bad" {
-		t.Errorf("InputError without field = %q", got)
+	if got := (&task.FieldError{Reason: "bad"}).Error(); got != "bad" {
+		t.Errorf("FieldError without field = %q", got)
+	}
+	if got := (&task.FieldError{In: task.InHeader, Field: "Idempotency-Key", Reason: "bad"}).Error(); got != "Idempotency-Key: bad" {
+		t.Errorf("header FieldError = %q", got)
+	}
+	q := &task.FieldError{In: task.InQuery, Field: "limit", Reason: "bad"}
+	if q.Error() != "query parameter limit: bad" || !errors.Is(q, task.ErrInvalidInput) {
+		t.Errorf("query FieldError = %q, Is ErrInvalidInput %v", q.Error(), errors.Is(q, task.ErrInvalidInput))
 	}
 }

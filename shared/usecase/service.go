@@ -31,22 +31,6 @@ var (
 	ErrIdempotencyKeyReused = errors.New("the Idempotency-Key was already used with a different request")
 )
 
-// ValidationError is a request field that is missing or bad (400 VALIDATION_FAILED).
-type ValidationError struct {
-	Field  string
-	Reason string
-}
-
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
-
-// ParamError is a query parameter that is unknown or bad (400 INVALID_PARAMETER).
-type ParamError struct {
-	Param  string
-	Reason string
-}
-
-func (e *ParamError) Error() string { return "query parameter " + e.Param + ": " + e.Reason }
-
 // Principal is who asks: the tenant owning the tasks it creates, the user (the token's
 // subject), the roles, and whether it is an admin (who sees every tenant's tasks).
 type Principal struct {
