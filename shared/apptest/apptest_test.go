@@ -26,7 +26,7 @@ func TestClockAdvances(t *testing.T) {
 func TestOpenEmbedded(t *testing.T) {
 	deps := apptest.OpenEmbedded(t, func(c *settings.Settings) { c.BackoffBase = time.Millisecond })
 	if deps.Settings.BackoffBase != time.Millisecond || string(deps.Settings.MarkerSecret) != apptest.MarkerSecret {
-		t.Errorf("config %+v", deps.Settings)
+		t.Errorf("settings %+v", deps.Settings)
 	}
 	deps.Log.Debug("logged to t.Log")
 }
