@@ -8,14 +8,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/awsbackend"
 	"github.com/tasklane/tasklane/shared/function"
+	"github.com/tasklane/tasklane/shared/settings"
 )
 
 func main() {
-	deps, err := config.Load(context.Background(), config.Uses{API: true})
+	a, err := awsbackend.App(context.Background(), settings.Uses{API: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(deps.Handler(function.Cancel).Handle)
+	lambda.Start(a.Handler(function.Cancel).Handle)
 }

@@ -8,13 +8,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/awsbackend"
+	"github.com/tasklane/tasklane/shared/settings"
 )
 
 func main() {
-	deps, err := config.Load(context.Background(), config.Uses{Queue: true})
+	a, err := awsbackend.App(context.Background(), settings.Uses{Queue: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(deps.Worker().Handle)
+	lambda.Start(a.Worker().Handle)
 }

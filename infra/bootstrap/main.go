@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	tlconfig "github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/dynamostore"
+	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 )
 
@@ -42,5 +42,5 @@ func main() {
 		log.Fatalf("create queues %s: %v", *queue, err)
 	}
 	fmt.Printf("export %s=%s\nexport %s=%s\nexport %s=%s\n",
-		tlconfig.EnvTableName, *table, tlconfig.EnvQueueURL, qurl, tlconfig.EnvDeadLetterURL, dlq)
+		settings.EnvTableName, *table, settings.EnvQueueURL, qurl, settings.EnvDeadLetterURL, dlq)
 }

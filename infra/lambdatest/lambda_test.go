@@ -14,12 +14,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/infra/template"
-	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktypes"
 	"github.com/tasklane/tasklane/shared/usecase"
 )
 
@@ -285,7 +285,7 @@ func (s *stack) delete(t testing.TB, ds []queue.Delivery) {
 // failed), as the sweeper must find it: through the store, with a clock set back.
 func (s *stack) staleTask(t testing.TB, age time.Duration) string {
 	t.Helper()
-	types, err := config.Types()
+	types, err := tasktypes.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}

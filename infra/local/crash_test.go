@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/filestore"
+	"github.com/tasklane/tasklane/shared/settings"
 )
 
 // TestCrashRecovery kills `make run` (this command, built for real) with SIGKILL while tasks
@@ -127,7 +127,7 @@ func start(t *testing.T, bin, addr, dataFile string) *exec.Cmd {
 		}
 	}
 	cmd := exec.Command(bin, "-addr", addr)
-	cmd.Env = append(env, config.EnvDataFile+"="+dataFile, config.EnvLogLevel+"=WARN")
+	cmd.Env = append(env, settings.EnvDataFile+"="+dataFile, settings.EnvLogLevel+"=WARN")
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
 	cmd.Stdout = &logs
@@ -157,7 +157,7 @@ func start(t *testing.T, bin, addr, dataFile string) *exec.Cmd {
 }
 
 func isTasklaneVar(name string) bool {
-	for _, v := range config.Vars {
+	for _, v := range settings.Vars {
 		if v == name {
 			return true
 		}

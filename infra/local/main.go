@@ -1,14 +1,16 @@
 // Command local is Tasklane's local runner (`make run`): the API on 127.0.0.1:3000 (SAM's
 // default port) through the very handlers Lambda runs, with the worker, the dead-letter
-// handler and the sweeper in the same process. Backends follow the environment (see package
-// config): by default an embedded file store and an in-process queue; with TABLE_NAME and
-// QUEUE_URL (and the SDK's endpoint variables), DynamoDB and SQS.
+// handler and the sweeper in the same process. With TABLE_NAME set it runs on DynamoDB and
+// SQS (TABLE_NAME, QUEUE_URL, DEAD_LETTER_QUEUE_URL and the SDK's usual configuration,
+// endpoint variables included: see shared/awsbackend); without it on an embedded file store
+// (DATA_FILE) and an in-process queue (shared/embedded).
 package main
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log"
 	"net"
 	"net/http"
@@ -17,20 +19,34 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tasklane/tasklane/shared/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/tasklane/tasklane/shared/app"
+	"github.com/tasklane/tasklane/shared/awsbackend"
+	"github.com/tasklane/tasklane/shared/embedded"
 	"github.com/tasklane/tasklane/shared/localrun"
+	"github.com/tasklane/tasklane/shared/settings"
+	"github.com/tasklane/tasklane/shared/tasktypes"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to serve the API on")
 	flag.Parse()
-	cfg, err := config.FromEnv()
+	cfg, err := settings.FromEnv()
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	deps, err := config.Open(ctx, cfg, localrun.Logger(cfg.LogLevel, os.Stderr))
+	b, err := open(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	types, err := tasktypes.Registry()
+	if err != nil {
+		log.Fatal(err)
+	}
+	deps, err := app.New(cfg, b, types, localrun.Logger(cfg.LogLevel, os.Stderr))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +62,7 @@ func main() {
 		defer close(done)
 		// The in-process queue died with the previous process, if any: re-queue what it held.
 		localrun.RunWorkers(ctx, deps, localrun.Options{SweepEvery: cfg.SweepInterval,
-			Concurrency: localrun.RunConcurrency, Recover: cfg.QueueURL == ""})
+			Concurrency: localrun.RunConcurrency, Recover: cfg.TableName == ""})
 	}()
 	go func() {
 		<-ctx.Done()
@@ -56,14 +72,25 @@ func main() {
 	}()
 	store, queue := "file "+cfg.DataFile, "in-process"
 	if cfg.TableName != "" {
-		store = "DynamoDB table " + cfg.TableName
-	}
-	if cfg.QueueURL != "" {
-		queue = "SQS " + cfg.QueueURL
+		store, queue = "DynamoDB table "+cfg.TableName, "SQS "+cfg.QueueURL
 	}
 	deps.Log.Info("Tasklane is serving", "url", "http://"+*addr+"/v1/tasks", "store", store, "queue", queue)
 	if err := srv.Serve(localrun.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
 	<-done
+}
+
+// open opens the backends the environment names: DynamoDB and SQS with TABLE_NAME (through
+// the SDK's LoadDefaultConfig: profiles, SSO and the rest a developer may use, which the
+// Lambda functions leave out), else the embedded ones.
+func open(ctx context.Context, s settings.Settings) (app.Backends, error) {
+	if s.TableName == "" {
+		return embedded.Open(s)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return app.Backends{}, fmt.Errorf("aws config: %w", err)
+	}
+	return awsbackend.Open(cfg, s, settings.Uses{Queue: true})
 }

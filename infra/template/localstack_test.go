@@ -24,12 +24,11 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/tasklane/tasklane/shared/apigw"
-	"github.com/tasklane/tasklane/shared/auth"
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/authtest"
 	"github.com/tasklane/tasklane/shared/awstest"
-	"github.com/tasklane/tasklane/shared/config"
-	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 )
 
@@ -98,7 +97,7 @@ func TestLocalStackInitHook(t *testing.T) {
 			}
 		}
 	}
-	if printed[config.EnvTableName] != table || printed[config.EnvQueueURL] == "" || printed[config.EnvDeadLetterURL] == "" {
+	if printed[settings.EnvTableName] != table || printed[settings.EnvQueueURL] == "" || printed[settings.EnvDeadLetterURL] == "" {
 		t.Fatalf("the hook printed %v", printed)
 	}
 
@@ -158,7 +157,7 @@ func TestLocalStackInitHook(t *testing.T) {
 		}
 		return out.Attributes
 	}
-	work, dlq := attrs(printed[config.EnvQueueURL]), attrs(printed[config.EnvDeadLetterURL])
+	work, dlq := attrs(printed[settings.EnvQueueURL]), attrs(printed[settings.EnvDeadLetterURL])
 	for _, q := range []struct {
 		id    string
 		attrs map[string]string
@@ -187,8 +186,8 @@ func TestLocalStackInitHook(t *testing.T) {
 	if got, _ := intAt(map[string]any{"n": redrive.MaxReceiveCount}, "n"); got != want {
 		t.Errorf("maxReceiveCount is %v, template %d", redrive.MaxReceiveCount, want)
 	}
-	if !strings.HasSuffix(printed[config.EnvDeadLetterURL], "/"+queueName+"-dlq") {
-		t.Errorf("dead-letter queue %s is not named %s-dlq", printed[config.EnvDeadLetterURL], queueName)
+	if !strings.HasSuffix(printed[settings.EnvDeadLetterURL], "/"+queueName+"-dlq") {
+		t.Errorf("dead-letter queue %s is not named %s-dlq", printed[settings.EnvDeadLetterURL], queueName)
 	}
 }
 
@@ -259,9 +258,9 @@ func hookQueueProblems(hook string) []string {
 func TestSampleEvents(t *testing.T) {
 	ctx := context.Background()
 	iss := authtest.NewIssuer(t)
-	deps := configtest.OpenEmbedded(t, func(c *config.Config) {
+	deps := apptest.OpenEmbedded(t, func(c *settings.Settings) {
 		c.BackoffBase, c.PendingAfter, c.ProcessingAfter = time.Millisecond, time.Minute, 20*time.Minute
-		c.JWT = auth.Settings{Issuer: iss.URL, Audiences: []string{authtest.Audience}}
+		c.JWT = settings.JWT{Issuer: iss.URL, Audiences: []string{authtest.Audience}}
 	})
 	token := "Bearer " + iss.Token(map[string]any{"tenant": "acme", "sub": "user-1"})
 	load := func(name string, into any) {

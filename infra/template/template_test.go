@@ -14,12 +14,13 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/app"
 	"github.com/tasklane/tasklane/shared/auth"
-	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/function"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 )
 
@@ -497,34 +498,34 @@ func sdkIndex(keys []ddbtypes.KeySchemaElement, p *ddbtypes.Projection) index {
 
 // ---- environment
 
-// sdkVars are the SDK's standard variables the template may declare besides config.Vars: the
+// sdkVars are the SDK's standard variables the template may declare besides settings.Vars: the
 // endpoint override, empty in AWS and set by localstack/env.json for sam local.
 var sdkVars = []string{"AWS_ENDPOINT_URL"}
 
-// What each function needs to find (see config.FromEnv and config.Open):
+// What each function needs to find (see settings.FromEnv and awsbackend.Open):
 var (
 	// queueUsers send to the work queue (usecase.Service.announce, worker.Sweeper) or change its
 	// messages' visibility (the worker); the others get the in-process queue, never used.
 	queueUsers = []string{function.Create, function.Retry, function.Worker, function.Sweeper}
-	// markerUsers seal or open list page markers (config.Uses.Markers); the key is given to
+	// markerUsers seal or open list page markers (settings.Uses.Markers); the key is given to
 	// no other function.
 	markerUsers = []string{function.List}
 	// localOnly are read by the local runner only: Lambda has no file store, its event
 	// source mapping delivers the dead-letter queue, and the sweeper's schedule is an
 	// EventBridge rule's.
-	localOnly = []string{config.EnvDataFile, config.EnvDeadLetterURL, config.EnvSweepInterval}
+	localOnly = []string{settings.EnvDataFile, settings.EnvDeadLetterURL, settings.EnvSweepInterval}
 )
 
 func checkEnvironment(p *project) problems {
 	var ps problems
-	known := append(append([]string(nil), config.Vars...), sdkVars...)
+	known := append(append([]string(nil), settings.Vars...), sdkVars...)
 	api := apigw.Functions()
 	for _, id := range p.functionIDs() {
 		name := functionName(id)
 		env := p.env(id)
 		for _, k := range sortedKeys(env) {
 			if !slices.Contains(known, k) {
-				ps.add("function %s: variable %s is not one config reads (config.Vars)", id, k)
+				ps.add("function %s: variable %s is not one the functions read (settings.Vars)", id, k)
 			}
 			if slices.Contains(localOnly, k) {
 				ps.add("function %s: %s is for the local runner only", id, k)
@@ -538,21 +539,21 @@ func checkEnvironment(p *project) problems {
 				ps.add("function %s: %s must be !Ref %s, it is %v", id, v, ref, env[v])
 			}
 		}
-		requireRef(config.EnvTableName, "TasksTable")
+		requireRef(settings.EnvTableName, "TasksTable")
 		if slices.Contains(markerUsers, name) {
-			requireRef(config.EnvMarkerSecret, "MarkerSecret") // config.Check requires it there
-		} else if _, ok := env[config.EnvMarkerSecret]; ok {
+			requireRef(settings.EnvMarkerSecret, "MarkerSecret") // Settings.Check requires it there
+		} else if _, ok := env[settings.EnvMarkerSecret]; ok {
 			ps.add("function %s: has MARKER_SECRET but never seals or opens a marker (only list does)", id)
 		}
-		jwtVars := []string{config.EnvJWTIssuer, config.EnvJWTAudience, config.EnvJWKSURL}
+		jwtVars := []string{settings.EnvJWTIssuer, settings.EnvJWTAudience, settings.EnvJWKSURL}
 		if slices.Contains(api, name) {
-			requireRef(config.EnvTenantClaim, "TenantClaim")
-			requireRef(config.EnvRolesClaim, "RolesClaim")
-			// The functions verify tokens; config.Check refuses to start without an issuer (Uses.API).
-			requireRef(config.EnvJWTIssuer, "JwtIssuer")
-			requireRef(config.EnvJWKSURL, "JwksUrl")
-			if !isJoinedRef(env[config.EnvJWTAudience], "JwtAudience") {
-				ps.add("function %s: %s must be !Join [\",\", !Ref JwtAudience] (config splits it on commas), it is %v", id, config.EnvJWTAudience, env[config.EnvJWTAudience])
+			requireRef(settings.EnvTenantClaim, "TenantClaim")
+			requireRef(settings.EnvRolesClaim, "RolesClaim")
+			// The functions verify tokens; Settings.Check refuses to start without an issuer (Uses.API).
+			requireRef(settings.EnvJWTIssuer, "JwtIssuer")
+			requireRef(settings.EnvJWKSURL, "JwksUrl")
+			if !isJoinedRef(env[settings.EnvJWTAudience], "JwtAudience") {
+				ps.add("function %s: %s must be !Join [\",\", !Ref JwtAudience] (settings splits it on commas), it is %v", id, settings.EnvJWTAudience, env[settings.EnvJWTAudience])
 			}
 		} else {
 			for _, v := range jwtVars {
@@ -562,8 +563,8 @@ func checkEnvironment(p *project) problems {
 			}
 		}
 		if slices.Contains(queueUsers, name) {
-			requireRef(config.EnvQueueURL, "WorkQueue")
-		} else if _, ok := env[config.EnvQueueURL]; ok {
+			requireRef(settings.EnvQueueURL, "WorkQueue")
+		} else if _, ok := env[settings.EnvQueueURL]; ok {
 			ps.add("function %s: has QUEUE_URL but neither sends nor changes visibility", id)
 		}
 	}
@@ -578,7 +579,7 @@ func checkEnvironment(p *project) problems {
 		ps.add("parameter MarkerSecret must be NoEcho")
 	}
 	if n, _ := intAt(params, "MarkerSecret", "MinLength"); n < 16 {
-		ps.add("parameter MarkerSecret needs MinLength 16 (config.FromEnv refuses shorter), has %d", n)
+		ps.add("parameter MarkerSecret needs MinLength 16 (Settings.Check refuses shorter), has %d", n)
 	}
 	return ps
 }
@@ -867,12 +868,12 @@ func checkQueues(p *project) problems {
 
 	// Timeouts the worker and the sweeper rely on.
 	worker := time.Duration(p.timeout("WorkerFunction")) * time.Second
-	reserve := (&config.Deps{}).Worker().Reserve
+	reserve := (&app.App{}).Worker().Reserve
 	if worker <= demo.MaxDuration+reserve {
 		ps.add("WorkerFunction: Timeout %s leaves no room for a demo step (%s) plus the worker's reserve (%s)", worker, demo.MaxDuration, reserve)
 	}
-	processingAfter := config.DefaultProcessingAfter
-	if v, ok := p.env("SweeperFunction")[config.EnvProcessingAfter].(string); ok {
+	processingAfter := settings.DefaultProcessingAfter
+	if v, ok := p.env("SweeperFunction")[settings.EnvProcessingAfter].(string); ok {
 		if d, err := time.ParseDuration(v); err == nil {
 			processingAfter = d
 		}
@@ -984,24 +985,24 @@ func checkLocalStack(p *project) problems {
 		}
 	}
 	want := map[string]string{
-		"AWS_ENDPOINT_URL":    localEndpoint,
-		config.EnvTableName:   localName,
-		config.EnvQueueURL:    localQueueURL,
-		config.EnvTenantClaim: apigw.DefaultClaims.Tenant,
-		config.EnvRolesClaim:  apigw.DefaultClaims.Roles,
+		"AWS_ENDPOINT_URL":      localEndpoint,
+		settings.EnvTableName:   localName,
+		settings.EnvQueueURL:    localQueueURL,
+		settings.EnvTenantClaim: apigw.DefaultClaims.Tenant,
+		settings.EnvRolesClaim:  apigw.DefaultClaims.Roles,
 	}
 	for _, k := range sortedKeys(want) {
 		if got := p.envJSON["Parameters"][k]; got != want[k] {
 			ps.add("localstack/env.json: Parameters.%s is %q, want %q (what the init hook creates)", k, got, want[k])
 		}
 	}
-	// The API functions refuse to start without an issuer (config.Uses.API), and with one the
+	// The API functions refuse to start without an issuer (settings.Uses.API), and with one the
 	// verifier must accept the settings.
 	par := p.envJSON["Parameters"]
-	if _, err := auth.NewVerifier(auth.Settings{Issuer: par[config.EnvJWTIssuer], Audiences: strings.Split(par[config.EnvJWTAudience], ","), JWKSURL: par[config.EnvJWKSURL]}, auth.Claims{}); err != nil {
+	if _, err := auth.NewVerifier(auth.Settings{Issuer: par[settings.EnvJWTIssuer], Audiences: strings.Split(par[settings.EnvJWTAudience], ","), JWKSURL: par[settings.EnvJWKSURL]}, auth.Claims{}); err != nil {
 		ps.add("localstack/env.json: the JWT settings are not usable: %v", err)
 	}
-	if len(p.envJSON["Parameters"][config.EnvMarkerSecret]) < 16 {
+	if len(p.envJSON["Parameters"][settings.EnvMarkerSecret]) < 16 {
 		ps.add("localstack/env.json: MARKER_SECRET needs at least 16 characters")
 	}
 	return ps

@@ -41,7 +41,7 @@ type Handler struct {
 
 // New makes the handler of function (one of the Function* names), or of every route when
 // function is empty. authn turns each request's Authorization header into its principal
-// (shared/config chooses it: real JWT verification, or dev tokens locally).
+// (shared/app chooses it: real JWT verification, or dev tokens locally).
 func New(svc *usecase.Service, function string, authn auth.Authenticator, log *slog.Logger) *Handler {
 	return &Handler{svc: svc, log: log, authn: authn, function: function}
 }

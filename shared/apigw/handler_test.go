@@ -16,12 +16,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/shared/apigw"
-	"github.com/tasklane/tasklane/shared/auth"
+	"github.com/tasklane/tasklane/shared/app"
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/authtest"
-	"github.com/tasklane/tasklane/shared/config"
-	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/function"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
 )
@@ -44,11 +44,11 @@ const user = "7c1e4f0a-2b3d-4e5f-8a9b-0c1d2e3f4a5b"
 
 // open wires a Tasklane on the embedded backends that verifies JWTs, as deployed, against a
 // fresh test issuer.
-func open(t *testing.T) (*config.Deps, *authtest.Issuer) {
+func open(t *testing.T) (*app.App, *authtest.Issuer) {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	deps := configtest.OpenEmbedded(t, func(c *config.Config) {
-		c.JWT = auth.Settings{Issuer: iss.URL, Audiences: []string{authtest.Audience}}
+	deps := apptest.OpenEmbedded(t, func(c *settings.Settings) {
+		c.JWT = settings.JWT{Issuer: iss.URL, Audiences: []string{authtest.Audience}}
 	})
 	return deps, iss
 }
@@ -77,7 +77,7 @@ func load(t *testing.T, iss *authtest.Issuer, name, id string) events.APIGateway
 }
 
 // prepare makes a task of tenant in the given state ("" makes none) and returns its id.
-func prepare(t *testing.T, deps *config.Deps, state string) string {
+func prepare(t *testing.T, deps *app.App, state string) string {
 	t.Helper()
 	if state == "" {
 		return ""

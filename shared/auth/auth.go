@@ -6,7 +6,7 @@
 //
 // Two Authenticators exist: Verifier checks real JWTs (Lambda, or locally with JWT_ISSUER
 // set); Dev accepts the local runner's dev tokens ("dev:<tenant>[:<roles>]") and is never
-// wired in Lambda (see shared/config).
+// wired in Lambda (see shared/app).
 package auth
 
 import (

@@ -17,7 +17,7 @@ const DevTokenPrefix = "dev:"
 
 // Dev is the local runner's Authenticator when no issuer is configured: no Authorization acts
 // as DefaultTenant, a dev token names the tenant and roles, anything else is 401 as a bad token
-// would be. It trusts its caller completely, so config never wires it in Lambda.
+// would be. It trusts its caller completely, so shared/app never wires it in Lambda.
 type Dev struct{}
 
 // Authenticate implements Authenticator.

@@ -21,7 +21,7 @@ import (
 	"github.com/tasklane/tasklane/shared/usecase"
 )
 
-// Settings configure a Verifier (see shared/config for the environment variables).
+// Settings configure a Verifier (see shared/settings for the environment variables).
 type Settings struct {
 	// Issuer is the expected iss, e.g. https://cognito-idp.REGION.amazonaws.com/POOL_ID.
 	Issuer string

@@ -1,6 +1,6 @@
 // Package authtest is a local identity provider for tests: an httptest server on loopback
 // serving a JWKS at /.well-known/jwks.json, and the tokens it signs, good and bad. Like
-// configtest its files are ordinary .go files so that the tests of other packages can import
+// apptest its files are ordinary .go files so that the tests of other packages can import
 // it; nothing outside tests should.
 //
 //	iss := authtest.NewIssuer(t)

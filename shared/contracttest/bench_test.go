@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/tasklane/tasklane/shared/configtest"
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/localrun"
 )
 
@@ -16,7 +16,7 @@ import (
 // local runner (HTTP → API Gateway v2 event → handler → embedded store → response): what a
 // function adds on top of DynamoDB's latency. Run with `make bench`.
 func BenchmarkCreateAndGet(b *testing.B) {
-	deps := configtest.OpenEmbedded(b)
+	deps := apptest.OpenEmbedded(b)
 	srv := httptest.NewServer(localrun.NewServer(deps))
 	b.Cleanup(srv.Close)
 	body := []byte(`{"type":"demo","name":"bench","input":{"steps":[{"name":"A"},{"name":"B"}]}}`)

@@ -1,17 +1,15 @@
 package contracttest_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/tasklane/tasklane/shared/auth"
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/authtest"
-	"github.com/tasklane/tasklane/shared/config"
-	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/localrun"
+	"github.com/tasklane/tasklane/shared/settings"
 )
 
 // TestLocalRunnerWithJWTIssuer: with JWT_ISSUER set, the local runner verifies real tokens
@@ -21,17 +19,12 @@ import (
 func TestLocalRunnerWithJWTIssuer(t *testing.T) {
 	t.Parallel()
 	iss := authtest.NewIssuer(t)
-	cfg := config.Config{
-		DataFile:     t.TempDir() + "/tasklane.db",
-		MarkerSecret: []byte("contract-test-secret"),
-		Claims:       auth.Claims{Tenant: "custom:tenant", Roles: "roles"},
-		JWT:          auth.Settings{Issuer: iss.URL, Audiences: []string{authtest.Audience}},
-	}
-	deps, err := config.Open(context.Background(), cfg, configtest.QuietLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = deps.Close() })
+	deps := apptest.OpenEmbedded(t, func(c *settings.Settings) {
+		c.MarkerSecret = []byte("contract-test-secret")
+		c.Claims = settings.Claims{Tenant: "custom:tenant", Roles: "roles"}
+		c.JWT = settings.JWT{Issuer: iss.URL, Audiences: []string{authtest.Audience}}
+	})
+	deps.Log = apptest.QuietLogger(t)
 	srv := httptest.NewServer(localrun.NewServer(deps))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, backend: "embedded", url: srv.URL, deps: deps}

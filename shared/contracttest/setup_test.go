@@ -14,15 +14,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/tasklane/tasklane/shared/app"
+	"github.com/tasklane/tasklane/shared/apptest"
+	"github.com/tasklane/tasklane/shared/awsbackend"
 	"github.com/tasklane/tasklane/shared/awstest"
-	"github.com/tasklane/tasklane/shared/config"
-	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
+	"github.com/tasklane/tasklane/shared/embedded"
 	"github.com/tasklane/tasklane/shared/localrun"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktypes"
 )
 
 // The contract tests run every behaviour of the API through HTTP against the local runner
@@ -35,8 +39,8 @@ type env struct {
 	t       *testing.T
 	backend string
 	url     string
-	deps    *config.Deps
-	clock   *configtest.Clock
+	deps    *app.App
+	clock   *apptest.Clock
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
@@ -73,7 +77,7 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 		f(&o)
 	}
 	ctx := context.Background()
-	cfg := config.Config{
+	cfg := settings.Settings{
 		DataFile:        t.TempDir() + "/tasklane.db",
 		MarkerSecret:    []byte("contract-test-secret"),
 		BackoffBase:     0,
@@ -82,6 +86,8 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 	}
 	cfg.Claims.Tenant, cfg.Claims.Roles = "tenant", "roles"
 	wait := 20 * time.Millisecond
+	var b app.Backends
+	var err error
 	if backend == "aws" {
 		awsCfg := awstest.Config(t, "DYNAMODB", "SQS")
 		name := awstest.Name("tasks")
@@ -94,8 +100,18 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 		}
 		cfg.TableName, cfg.QueueURL, cfg.DeadLetterURL = name, qurl, dlq
 		wait = time.Second
+		b, err = awsbackend.Open(awsCfg, cfg, settings.Uses{Queue: true})
+	} else {
+		b, err = embedded.Open(cfg)
 	}
-	deps, err := config.Open(ctx, cfg, configtest.QuietLogger(t))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	types, err := tasktypes.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := app.New(cfg, b, types, apptest.QuietLogger(t))
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -104,7 +120,7 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 			t.Fatal(err)
 		}
 	}
-	c := &configtest.Clock{}
+	c := &apptest.Clock{}
 	deps.Now = c.Now
 	if o.wrap != nil {
 		deps.Queue = o.wrap(deps.Queue)

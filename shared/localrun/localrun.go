@@ -25,8 +25,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/app"
 	"github.com/tasklane/tasklane/shared/auth"
-	"github.com/tasklane/tasklane/shared/config"
 	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
@@ -43,7 +43,7 @@ const DevTokenPrefix = auth.DevTokenPrefix
 
 // Server is the local stand-in for API Gateway in front of the API functions.
 type Server struct {
-	deps     *config.Deps
+	deps     *app.App
 	handlers map[string]*apigw.Handler
 	// Timeout is the function timeout: the deadline of the context a handler runs with.
 	// Default DefaultTimeout.
@@ -72,7 +72,7 @@ const (
 )
 
 // NewServer makes the HTTP handler for deps: one apigw.Handler per function, as deployed.
-func NewServer(deps *config.Deps) *Server {
+func NewServer(deps *app.App) *Server {
 	s := &Server{deps: deps, handlers: map[string]*apigw.Handler{}, Timeout: DefaultTimeout, BodyTimeout: DefaultBodyTimeout}
 	for _, f := range apigw.Functions() {
 		s.handlers[f] = deps.Handler(f)
@@ -290,7 +290,7 @@ const RunConcurrency = 10
 
 // RunWorkers feeds the worker from the work queue and the dead-letter handler from the
 // dead-letter queue, and runs the sweeper, until ctx ends.
-func RunWorkers(ctx context.Context, deps *config.Deps, opts Options) {
+func RunWorkers(ctx context.Context, deps *app.App, opts Options) {
 	if opts.Visibility == 0 {
 		opts.Visibility = 2 * time.Minute
 	}
@@ -303,7 +303,7 @@ func RunWorkers(ctx context.Context, deps *config.Deps, opts Options) {
 	w := deps.Worker()
 	if opts.Recover {
 		start := deps.Now()
-		if deps.Config.TableName == "" {
+		if deps.Settings.TableName == "" {
 			// The embedded store's file lock means no other process runs these attempts.
 			w.OrphanedBefore = start
 		}
@@ -361,7 +361,7 @@ func RunWorkers(ctx context.Context, deps *config.Deps, opts Options) {
 // cutoff and no limit, reads exactly these tasks from the active index (one range per
 // status in the embedded store, never a scan of every task); its ids are held at once,
 // which for a developer's store is little. Each task is read again for its run.
-func Recover(ctx context.Context, deps *config.Deps, since time.Time) (int, error) {
+func Recover(ctx context.Context, deps *app.App, since time.Time) (int, error) {
 	sent := 0
 	for _, status := range []task.Status{task.Processing, task.Pending} {
 		ids, err := deps.Store.Stale(ctx, status, since, math.MaxInt)

@@ -22,8 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/awstest"
-	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/fault"
@@ -71,7 +71,7 @@ type rigOptions struct {
 type rig struct {
 	t       *testing.T
 	backend string
-	clock   *configtest.Clock // advanced by tests to reach leases, staleness and expiry
+	clock   *apptest.Clock // advanced by tests to reach leases, staleness and expiry
 	log     *slog.Logger
 
 	base  task.Store   // the real store, for reads behind everyone's back
@@ -105,8 +105,8 @@ func newRig(t *testing.T, backend string, o rigOptions) *rig {
 		o.visibility = 30 * time.Second
 	}
 	ctx := t.Context()
-	r := &rig{t: t, backend: backend, clock: &configtest.Clock{}, runs: &rigRuns{}, visibility: o.visibility}
-	r.log = configtest.QuietLogger(t)
+	r := &rig{t: t, backend: backend, clock: &apptest.Clock{}, runs: &rigRuns{}, visibility: o.visibility}
+	r.log = apptest.QuietLogger(t)
 	switch backend {
 	case "embedded":
 		fs, err := filestore.Open(t.TempDir() + "/tasks.db")

@@ -13,8 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tasklane/tasklane/shared/config"
-	"github.com/tasklane/tasklane/shared/configtest"
+	"github.com/tasklane/tasklane/shared/app"
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/fault"
 	"github.com/tasklane/tasklane/shared/task"
@@ -51,9 +51,9 @@ func tdBatch(t *testing.T, name, a, b string) events.SQSEvent {
 // isoDeps is an embedded Tasklane whose store panics on a Get of the task named by the
 // returned setter (a stand-in for any bug on the way from a record to its task: decoding,
 // a driver, a type's code outside Run).
-func isoDeps(t *testing.T, types ...task.Type) (*config.Deps, func(id string)) {
+func isoDeps(t *testing.T, types ...task.Type) (*app.App, func(id string)) {
 	t.Helper()
-	deps := configtest.OpenEmbedded(t)
+	deps := apptest.OpenEmbedded(t)
 	if len(types) > 0 {
 		reg, err := task.NewRegistry(append([]task.Type{demo.Type()}, types...)...)
 		if err != nil {

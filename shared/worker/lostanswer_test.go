@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/awstest"
-	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/fault"
@@ -80,8 +80,8 @@ func newLostRig(t *testing.T) *lostRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &configtest.Clock{}
-	log := configtest.QuietLogger(t)
+	clock := &apptest.Clock{}
+	log := apptest.QuietLogger(t)
 	r.svc = &usecase.Service{Store: r.store, Queue: r.queue, Types: types, Markers: markers, Now: clock.Now, Log: log}
 	r.w = &worker.Worker{Store: r.store, Queue: r.queue, Types: types, Now: clock.Now, Log: log, Reserve: time.Second}
 	return r
@@ -143,7 +143,7 @@ func (r *lostRig) get(id string) task.Task {
 // visibility) leaves the emulator's calls time even under the race detector.
 func (r *lostRig) drain() {
 	r.t.Helper()
-	if _, err := eventsource.Drain(r.t.Context(), r.queue, r.w.Handle, eventsource.Options{Visibility: 20 * time.Second, Wait: 50 * time.Millisecond, Log: configtest.QuietLogger(r.t)}); err != nil {
+	if _, err := eventsource.Drain(r.t.Context(), r.queue, r.w.Handle, eventsource.Options{Visibility: 20 * time.Second, Wait: 50 * time.Millisecond, Log: apptest.QuietLogger(r.t)}); err != nil {
 		r.t.Fatalf("drain: %v", err)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tasklane/tasklane/shared/configtest"
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -18,7 +18,7 @@ func TestOrphanedAttempt(t *testing.T) {
 		name := map[bool]string{false: "lease honoured", true: "orphan taken over"}[orphaned]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			deps := configtest.OpenEmbedded(t)
+			deps := apptest.OpenEmbedded(t)
 			id := tdCreate(t, deps, `{"steps":[{"name":"A"},{"name":"B"}]}`)
 			ctx := tdCtx(t)
 			if ds, err := deps.Queue.Receive(ctx, 10, time.Minute, 0); err != nil || len(ds) != 1 {

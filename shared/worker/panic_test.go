@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/tasklane/tasklane/shared/configtest"
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
 )
@@ -14,7 +14,7 @@ import (
 // the message is acknowledged; the worker goes on.
 func TestStepPanicFailsTheTask(t *testing.T) {
 	t.Parallel()
-	deps := configtest.OpenEmbedded(t)
+	deps := apptest.OpenEmbedded(t)
 	reg, err := task.NewRegistry(task.Type{
 		Name: "crashy",
 		Plan: func(json.RawMessage) ([]task.Step, error) { return []task.Step{{Name: "Crash"}}, nil },

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tasklane/tasklane/shared/configtest"
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -26,7 +26,7 @@ func TestReserve(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			deps := configtest.OpenEmbedded(t)
+			deps := apptest.OpenEmbedded(t)
 			id := tdCreate(t, deps, `{"steps":[{"name":"A"},{"name":"B"},{"name":"C"}]}`)
 			// Take the create's own message off the queue: the test delivers by hand.
 			ctx := tdCtx(t)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tasklane/tasklane/shared/config"
-	"github.com/tasklane/tasklane/shared/configtest"
+	"github.com/tasklane/tasklane/shared/app"
+	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
 )
@@ -31,7 +31,7 @@ const tdTenant = "tenant-a"
 
 // tdCreate creates a demo task of tdTenant through the API's use case (which also sends its
 // message to the in-process queue) and returns its id.
-func tdCreate(t *testing.T, deps *config.Deps, input string) string {
+func tdCreate(t *testing.T, deps *app.App, input string) string {
 	t.Helper()
 	c, err := deps.Service().Create(context.Background(), usecase.Principal{Tenant: tdTenant},
 		usecase.CreateRequest{Spec: task.Spec{Type: "demo", Name: "worker test", Input: json.RawMessage(input)}})
@@ -71,7 +71,7 @@ func tdCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func tdGet(t *testing.T, deps *config.Deps, id string) task.Task {
+func tdGet(t *testing.T, deps *app.App, id string) task.Task {
 	t.Helper()
 	got, err := deps.Store.Get(context.Background(), id, time.Now())
 	if err != nil {
@@ -91,7 +91,7 @@ func tdFailed(resp events.SQSEventResponse) map[string]bool {
 
 func TestEventMessageRunsTaskToSuccess(t *testing.T) {
 	t.Parallel()
-	deps := configtest.OpenEmbedded(t)
+	deps := apptest.OpenEmbedded(t)
 	id := tdCreate(t, deps, `{"steps": [{"name": "Validate"}, {"name": "Allocate"}, {"name": "Configure"}]}`)
 	ev := tdEvent(t, "message.json", id, 0)
 	resp, err := deps.Worker().Handle(tdCtx(t), ev)
@@ -126,7 +126,7 @@ func TestEventMessageRunsTaskToSuccess(t *testing.T) {
 
 func TestEventPoisonMessagesAreReported(t *testing.T) {
 	t.Parallel()
-	deps := configtest.OpenEmbedded(t)
+	deps := apptest.OpenEmbedded(t)
 	id := tdCreate(t, deps, `{"steps": [{"name": "Only"}]}`)
 	ev := tdEvent(t, "poison.json", id, 0)
 	resp, err := deps.Worker().Handle(tdCtx(t), ev)
@@ -150,7 +150,7 @@ func TestEventPoisonMessagesAreReported(t *testing.T) {
 
 func TestEventUnknownTaskIsAcknowledged(t *testing.T) {
 	t.Parallel()
-	deps := configtest.OpenEmbedded(t)
+	deps := apptest.OpenEmbedded(t)
 	resp, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "unknown-task.json", "", 0))
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
@@ -162,7 +162,7 @@ func TestEventUnknownTaskIsAcknowledged(t *testing.T) {
 
 func TestEventStaleRunIsAcknowledged(t *testing.T) {
 	t.Parallel()
-	deps := configtest.OpenEmbedded(t)
+	deps := apptest.OpenEmbedded(t)
 	ctx := tdCtx(t)
 	id := tdCreate(t, deps, `{"steps": [{"name": "Validate"}, {"name": "Broken", "failUntilRetry": 1}]}`)
 	if resp, err := deps.Worker().Handle(ctx, tdEvent(t, "message.json", id, 0)); err != nil || len(resp.BatchItemFailures) != 0 {
@@ -202,7 +202,7 @@ func TestEventStaleRunIsAcknowledged(t *testing.T) {
 
 func TestEventDeadLetterFailsActiveTask(t *testing.T) {
 	t.Parallel()
-	deps := configtest.OpenEmbedded(t)
+	deps := apptest.OpenEmbedded(t)
 	id := tdCreate(t, deps, `{"steps": [{"name": "Only"}]}`)
 	ev := tdEvent(t, "dead-letter.json", id, 0)
 	resp, err := deps.Worker().HandleDeadLetter(tdCtx(t), ev)
@@ -236,7 +236,7 @@ func TestEventDeadLetterFailsActiveTask(t *testing.T) {
 
 func TestEventDeadLetterOfUnknownTask(t *testing.T) {
 	t.Parallel()
-	deps := configtest.OpenEmbedded(t)
+	deps := apptest.OpenEmbedded(t)
 	resp, err := deps.Worker().HandleDeadLetter(tdCtx(t), tdEvent(t, "dead-letter.json", "01JDK6Q8W7C2N3X9RT0V5M4B1A", 0))
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Errorf("dead letter of a task that does not exist: %v %v, want acknowledged", resp, err)

@@ -1,16 +1,15 @@
-// Package configtest is test support for code that runs a Tasklane in process, as
+// Package apptest is test support for code that runs a Tasklane in process, as
 // net/http/httptest is for HTTP: a logger that writes to the test's log, an injectable clock
-// and a Tasklane wired by config.Open on the embedded backends. Its files are ordinary .go
+// and an app.App built on the embedded backends. Its files are ordinary .go
 // files, not _test.go ones, so that the tests of other packages can import it; nothing
 // outside tests should.
 //
 // These helpers were written again in the tests of apigw, worker and localrun (and the
 // template checks); one copy here keeps them alike, e.g. every test logger stops writing once
 // its test has ended, which a straggling goroutine would otherwise turn into a panic.
-package configtest
+package apptest
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,7 +19,10 @@ import (
 	"time"
 
 	"github.com/tasklane/tasklane/shared/apigw"
-	"github.com/tasklane/tasklane/shared/config"
+	"github.com/tasklane/tasklane/shared/app"
+	"github.com/tasklane/tasklane/shared/embedded"
+	"github.com/tasklane/tasklane/shared/settings"
+	"github.com/tasklane/tasklane/shared/tasktypes"
 )
 
 // EnvTestLog is the variable that turns on debug logging in tests that are quiet by default
@@ -75,7 +77,7 @@ func (w *logWriter) Write(p []byte) (int, error) {
 // Clock is an injectable clock: the real time in UTC plus an offset the test advances, so
 // that leases, staleness and expiry are reached without waiting while everything else
 // (emulator timestamps, timeouts) keeps running on real time. Pass its Now where a
-// func() time.Time is wanted (config.Deps.Now, worker.Worker.Now, ...). The zero value is
+// func() time.Time is wanted (app.App.Now, worker.Worker.Now, ...). The zero value is
 // ready to use, and it is safe for concurrent use.
 type Clock struct {
 	mu     sync.Mutex
@@ -97,32 +99,42 @@ func (c *Clock) Advance(d time.Duration) {
 }
 
 // MarkerSecret is the page-marker secret of the Tasklanes OpenEmbedded opens.
-const MarkerSecret = "configtest-marker-secret"
+const MarkerSecret = "apptest-marker-secret"
 
-// OpenEmbedded wires a Tasklane with config.Open on the embedded backends: a file store in a
-// fresh t.TempDir() and the in-process queue, the marker secret MarkerSecret, the API
-// Gateway claims apigw.DefaultClaims and the other settings at Config's zero values, with
-// Logger(t) as its logger. Each of cfg may change the settings before Open; one that selects
-// DynamoDB or SQS fails the test (that is not embedded). The Tasklane is closed when the test
-// ends.
-func OpenEmbedded(t testing.TB, cfg ...func(*config.Config)) *config.Deps {
+// OpenEmbedded builds a Tasklane on the embedded backends (embedded.Open): a file store in a
+// fresh t.TempDir() and the in-process queue, the task types of tasktypes.Registry, the
+// marker secret MarkerSecret, the API Gateway claims apigw.DefaultClaims and the other
+// settings at their zero values, with Logger(t) as its logger. Each of cfg may change the
+// settings first; one that names DynamoDB or SQS fails the test (that is not embedded). The
+// Tasklane is closed when the test ends.
+func OpenEmbedded(t testing.TB, cfg ...func(*settings.Settings)) *app.App {
 	t.Helper()
-	c := config.Config{
+	s := settings.Settings{
 		DataFile:     filepath.Join(t.TempDir(), "tasklane.db"),
 		MarkerSecret: []byte(MarkerSecret),
-		Claims:       apigw.DefaultClaims,
+		Claims:       settings.Claims{Tenant: apigw.DefaultClaims.Tenant, Roles: apigw.DefaultClaims.Roles},
 	}
 	for _, f := range cfg {
-		f(&c)
+		f(&s)
 	}
-	if c.TableName != "" || c.QueueURL != "" || c.DeadLetterURL != "" {
-		t.Fatalf("configtest.OpenEmbedded: the settings name AWS resources (table %q, queue %q, dead-letter queue %q)",
-			c.TableName, c.QueueURL, c.DeadLetterURL)
+	if s.TableName != "" || s.QueueURL != "" || s.DeadLetterURL != "" {
+		t.Fatalf("apptest.OpenEmbedded: the settings name AWS resources (table %q, queue %q, dead-letter queue %q)",
+			s.TableName, s.QueueURL, s.DeadLetterURL)
 	}
-	deps, err := config.Open(context.Background(), c, Logger(t))
+	b, err := embedded.Open(s)
 	if err != nil {
-		t.Fatalf("configtest.OpenEmbedded: %v", err)
+		t.Fatalf("apptest.OpenEmbedded: %v", err)
 	}
-	t.Cleanup(func() { _ = deps.Close() })
-	return deps
+	types, err := tasktypes.Registry()
+	if err != nil {
+		_ = b.Closer.Close()
+		t.Fatalf("apptest.OpenEmbedded: %v", err)
+	}
+	a, err := app.New(s, b, types, Logger(t))
+	if err != nil {
+		_ = b.Closer.Close()
+		t.Fatalf("apptest.OpenEmbedded: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
 }

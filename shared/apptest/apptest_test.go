@@ -1,15 +1,15 @@
-package configtest_test
+package apptest_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/tasklane/tasklane/shared/config"
-	"github.com/tasklane/tasklane/shared/configtest"
+	"github.com/tasklane/tasklane/shared/apptest"
+	"github.com/tasklane/tasklane/shared/settings"
 )
 
 func TestClockAdvances(t *testing.T) {
-	var c configtest.Clock // the zero value is real time
+	var c apptest.Clock // the zero value is real time
 	if d := time.Until(c.Now()); d < -time.Second || d > time.Second {
 		t.Fatalf("zero Clock is %v off real time", d)
 	}
@@ -24,9 +24,9 @@ func TestClockAdvances(t *testing.T) {
 }
 
 func TestOpenEmbedded(t *testing.T) {
-	deps := configtest.OpenEmbedded(t, func(c *config.Config) { c.BackoffBase = time.Millisecond })
-	if deps.Config.BackoffBase != time.Millisecond || string(deps.Config.MarkerSecret) != configtest.MarkerSecret {
-		t.Errorf("config %+v", deps.Config)
+	deps := apptest.OpenEmbedded(t, func(c *settings.Settings) { c.BackoffBase = time.Millisecond })
+	if deps.Settings.BackoffBase != time.Millisecond || string(deps.Settings.MarkerSecret) != apptest.MarkerSecret {
+		t.Errorf("settings %+v", deps.Settings)
 	}
 	deps.Log.Debug("logged to t.Log")
 }

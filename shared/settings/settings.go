@@ -1,0 +1,246 @@
+// Package settings reads Tasklane's settings from the environment and validates them, and
+// does nothing else: it opens no backend and builds no service (shared/app builds the
+// application; shared/awsbackend and shared/embedded open the backends). The same variables
+// are set by template.yaml, localstack/env.json and the Makefile; the template drift test
+// checks that they agree with Vars.
+//
+// TABLE_NAME, QUEUE_URL and DEAD_LETTER_QUEUE_URL name the AWS resources; the SDK finds
+// emulators through its standard AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS. Which
+// backends a binary opens is not decided here: a Lambda function opens the AWS ones
+// (awsbackend), the local runner those and, without TABLE_NAME, the embedded ones.
+package settings
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment variable names. Vars lists them all.
+const (
+	EnvTableName       = "TABLE_NAME"
+	EnvQueueURL        = "QUEUE_URL"
+	EnvDeadLetterURL   = "DEAD_LETTER_QUEUE_URL"
+	EnvDataFile        = "DATA_FILE"
+	EnvMarkerSecret    = "MARKER_SECRET"
+	EnvTenantClaim     = "TENANT_CLAIM"
+	EnvRolesClaim      = "ROLES_CLAIM"
+	EnvJWTIssuer       = "JWT_ISSUER"
+	EnvJWTAudience     = "JWT_AUDIENCE"
+	EnvJWKSURL         = "JWKS_URL"
+	EnvBackoffBase     = "RETRY_BACKOFF_BASE"
+	EnvPendingAfter    = "SWEEP_PENDING_AFTER"
+	EnvProcessingAfter = "SWEEP_PROCESSING_AFTER"
+	EnvWorkerReserve   = "WORKER_RESERVE"
+	EnvLogLevel        = "LOG_LEVEL"
+	// EnvSweepInterval is how often the local runner sweeps (deployed, the sweeper's
+	// EventBridge schedule decides, so the template never sets it).
+	EnvSweepInterval = "SWEEP_INTERVAL"
+	// EnvSweepBatch caps the tasks of each status that one sweep re-sends.
+	EnvSweepBatch = "SWEEP_BATCH"
+)
+
+// Vars is every variable the functions read, for the template drift test.
+var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
+	EnvTenantClaim, EnvRolesClaim, EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter,
+	EnvWorkerReserve, EnvLogLevel, EnvSweepInterval, EnvSweepBatch}
+
+// Settings are the settings, read once.
+type Settings struct {
+	TableName     string
+	QueueURL      string
+	DeadLetterURL string
+	DataFile      string
+	MarkerSecret  []byte
+	// Claims names the JWT claims the principal is read from (FromEnv fills in the
+	// defaults; an empty name in a Settings literal is auth's default too).
+	Claims Claims
+	// JWT is the token issuer; with an Issuer the API verifies JWTs, without one (local
+	// only) it accepts dev tokens.
+	JWT JWT
+	// InLambda is set when running as a Lambda function, where dev tokens are never
+	// accepted.
+	InLambda        bool
+	BackoffBase     time.Duration
+	PendingAfter    time.Duration
+	ProcessingAfter time.Duration
+	WorkerReserve   time.Duration
+	LogLevel        slog.Level
+	// SweepInterval is the local runner's sweep period (0 in a Settings literal: the
+	// runner's caller decides). SweepBatch is the sweeper's Batch (0: DefaultSweepBatch).
+	SweepInterval time.Duration
+	SweepBatch    int
+}
+
+// JWT is the token issuer the API functions verify bearer tokens against (see auth.Settings,
+// which app builds from it).
+type JWT struct {
+	Issuer    string
+	Audiences []string
+	JWKSURL   string
+}
+
+// Claims names the JWT claims the principal is read from (see auth.Claims).
+type Claims struct {
+	Tenant string
+	Roles  string
+}
+
+// Defaults for what the environment leaves unset.
+const (
+	DefaultDataFile        = "tasklane.db"
+	DefaultBackoffBase     = 2 * time.Second
+	DefaultPendingAfter    = time.Minute
+	DefaultProcessingAfter = 20 * time.Minute
+	// DefaultWorkerReserve covers the longest demo step (60 s) and a margin.
+	DefaultWorkerReserve = 65 * time.Second
+	// DefaultSweepInterval matches nothing deployed (the schedule is the template's): often
+	// enough that a lost message locally costs seconds beyond PendingAfter, not minutes.
+	DefaultSweepInterval = 30 * time.Second
+	DefaultSweepBatch    = 100
+	// DefaultTenantClaim and DefaultRolesClaim are auth.DefaultClaims (a test holds them
+	// equal), named here so that settings needs no import of auth.
+	DefaultTenantClaim = "tenant"
+	DefaultRolesClaim  = "roles"
+)
+
+// FromEnv reads the settings. In Lambda (AWS_LAMBDA_FUNCTION_NAME set) the table is
+// required, since a local default there would be a silent misconfiguration; what only some
+// functions use (the queue, the marker secret) is required by Check for those (see Uses).
+func FromEnv() (Settings, error) {
+	c := Settings{
+		TableName:     os.Getenv(EnvTableName),
+		QueueURL:      os.Getenv(EnvQueueURL),
+		DeadLetterURL: os.Getenv(EnvDeadLetterURL),
+		DataFile:      envOr(EnvDataFile, DefaultDataFile),
+		MarkerSecret:  []byte(os.Getenv(EnvMarkerSecret)),
+		Claims: Claims{
+			Tenant: envOr(EnvTenantClaim, DefaultTenantClaim),
+			Roles:  envOr(EnvRolesClaim, DefaultRolesClaim),
+		},
+		JWT: JWT{
+			Issuer:    strings.TrimSpace(os.Getenv(EnvJWTIssuer)),
+			Audiences: splitList(os.Getenv(EnvJWTAudience)),
+			JWKSURL:   strings.TrimSpace(os.Getenv(EnvJWKSURL)),
+		},
+		InLambda: InLambda(),
+	}
+	if c.JWT.Issuer == "" && (len(c.JWT.Audiences) > 0 || c.JWT.JWKSURL != "") {
+		return c, fmt.Errorf("%s and %s need %s", EnvJWTAudience, EnvJWKSURL, EnvJWTIssuer)
+	}
+	var err error
+	if c.BackoffBase, err = duration(EnvBackoffBase, DefaultBackoffBase); err != nil {
+		return c, err
+	}
+	if c.PendingAfter, err = duration(EnvPendingAfter, DefaultPendingAfter); err != nil {
+		return c, err
+	}
+	if c.ProcessingAfter, err = duration(EnvProcessingAfter, DefaultProcessingAfter); err != nil {
+		return c, err
+	}
+	if c.WorkerReserve, err = duration(EnvWorkerReserve, DefaultWorkerReserve); err != nil {
+		return c, err
+	}
+	if c.SweepInterval, err = duration(EnvSweepInterval, DefaultSweepInterval); err != nil {
+		return c, err
+	}
+	if c.SweepBatch, err = positiveInt(EnvSweepBatch, DefaultSweepBatch); err != nil {
+		return c, err
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
+		return c, fmt.Errorf("%s: %w", EnvLogLevel, err)
+	}
+	if c.InLambda && c.TableName == "" {
+		return c, fmt.Errorf("%s must be set in Lambda", EnvTableName)
+	}
+	return c, nil
+}
+
+// InLambda reports whether the process runs as a Lambda function (the runtime sets
+// AWS_LAMBDA_FUNCTION_NAME), where a missing setting is an error rather than a local default.
+func InLambda() bool { return os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" }
+
+// Uses says what a Lambda function uses besides the store. Each function opens only that and
+// requires only its settings: template.yaml gives QUEUE_URL only to the functions that send,
+// MARKER_SECRET only to list and the JWT settings only to the API functions, so a function
+// that never sends must start without a queue, and one that sends must refuse to start
+// without it rather than fail on its first request.
+type Uses struct {
+	// API: the function serves API routes and so verifies tokens (create, get, list, retry,
+	// cancel): in Lambda it needs JWT_ISSUER and JWT_AUDIENCE.
+	API bool
+	// Queue: the function sends to the work queue (create, retry, the worker, the sweeper).
+	Queue bool
+	// Markers: the function seals or opens list page markers (list).
+	Markers bool
+}
+
+// Check returns why c cannot run a function that uses u: in Lambda, JWT_ISSUER must be set
+// for API, QUEUE_URL for Queue, and MARKER_SECRET (at least 16 characters) for Markers.
+// Outside Lambda the local defaults apply (dev tokens, the in-process queue, a per-process
+// marker secret).
+func (c Settings) Check(u Uses) error {
+	if !InLambda() {
+		return nil
+	}
+	var errs []error
+	if u.API && c.JWT.Issuer == "" {
+		errs = append(errs, fmt.Errorf("%s (and %s) must be set in Lambda: this function verifies tokens", EnvJWTIssuer, EnvJWTAudience))
+	}
+	if u.Queue && c.QueueURL == "" {
+		errs = append(errs, fmt.Errorf("%s must be set in Lambda: this function sends to the work queue", EnvQueueURL))
+	}
+	if u.Markers && len(c.MarkerSecret) < 16 {
+		errs = append(errs, fmt.Errorf("%s must be set in Lambda (at least 16 characters): this function seals list markers", EnvMarkerSecret))
+	}
+	return errors.Join(errs...)
+}
+
+// splitList reads a comma-separated list, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func envOr(name, def string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func duration(name string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %q is not a duration (e.g. 2s, 500ms)", name, v)
+	}
+	return d, nil
+}
+
+func positiveInt(name string, def int) (int, error) {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive integer", name, v)
+	}
+	return n, nil
+}
