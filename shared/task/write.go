@@ -108,7 +108,9 @@ type Writer struct {
 // hook had not run. So a hook is for in-process reactions (local events, metrics). A side
 // effect that must not be lost, such as publishing an event, must come from the stored change
 // itself (a DynamoDB stream or an outbox written with it), since the process may die between
-// the write and the hook.
+// the write and the hook, and a write whose answer was lost (stored, though the store reported
+// an error) is never told: the writer cannot know it was stored. Hooks run before the caller
+// is answered, so they should be quick.
 type Hook interface {
 	AfterStore(ctx context.Context, s Stored) error
 }
