@@ -12,19 +12,39 @@ type Change struct {
 	Task        Task
 	FromStatus  Status
 	FromVersion int64
+	// Op names the transition that made the change, for the hooks told of it (Stored.Op).
+	Op Op
 }
+
+// Op names a kind of stored change: one per transition, and OpCreate for a new task. A
+// refused transition's TransitionError.Op is the same name.
+type Op string
+
+// The kinds of change.
+const (
+	OpCreate        Op = "create"
+	OpClaim         Op = "claim"
+	OpStartAttempt  Op = "start attempt"
+	OpFinishSubTask Op = "finish subtask"
+	OpRetryAttempt  Op = "retry attempt"
+	OpFail          Op = "fail"
+	OpSucceed       Op = "succeed"
+	OpCancel        Op = "cancel"
+	OpConfirmCancel Op = "confirm cancel"
+	OpRetry         Op = "retry"
+)
 
 // Empty reports whether the transition changed nothing (e.g. a second cancel of a task
 // whose cancel is already requested); such a change need not be written.
 func (c Change) Empty() bool { return c.Task.Version == c.FromVersion }
 
-// begin starts a change of t: a deep copy with the next version and updatedAt.
-func (t Task) begin(now time.Time) Change {
+// begin starts a change of t by op: a deep copy with the next version and updatedAt.
+func (t Task) begin(op Op, now time.Time) Change {
 	next := t.Clone()
 	next.Version = t.Version + 1
 	next.WriteID = NewWriteID()
 	next.UpdatedAt = later(now.UTC(), t.UpdatedAt)
-	return Change{Task: next, FromStatus: t.Status, FromVersion: t.Version}
+	return Change{Task: next, FromStatus: t.Status, FromVersion: t.Version, Op: op}
 }
 
 // later keeps updatedAt from going backwards when clocks of two writers disagree.
@@ -35,16 +55,16 @@ func later(now, prev time.Time) time.Time {
 	return now
 }
 
-func (t Task) refuse(op string, err error) (Change, error) {
-	return Change{}, &TransitionError{Op: op, From: t.Status, Err: err}
+func (t Task) refuse(op Op, err error) (Change, error) {
+	return Change{}, &TransitionError{Op: string(op), From: t.Status, Err: err}
 }
 
 // Claim is a worker taking a pending task: pending → processing.
 func (t Task) Claim(now time.Time) (Change, error) {
 	if t.Status != Pending {
-		return t.refuse("claim", ErrInvalidTransition)
+		return t.refuse(OpClaim, ErrInvalidTransition)
 	}
-	c := t.begin(now)
+	c := t.begin(OpClaim, now)
 	c.Task.Status = Processing
 	if c.Task.StartedAt == nil {
 		at := c.Task.UpdatedAt
@@ -61,13 +81,13 @@ func (t Task) StartAttempt(now time.Time) (Change, int, error) {
 	i := t.NextSubTask()
 	switch {
 	case t.Status != Processing || t.CancelRequested || i < 0:
-		c, err := t.refuse("start attempt", ErrInvalidTransition)
+		c, err := t.refuse(OpStartAttempt, ErrInvalidTransition)
 		return c, -1, err
 	case t.SubTasks[i].Attempts >= t.MaxAttempts:
-		c, err := t.refuse("start attempt", ErrAttemptsSpent)
+		c, err := t.refuse(OpStartAttempt, ErrAttemptsSpent)
 		return c, i, err
 	}
-	c := t.begin(now)
+	c := t.begin(OpStartAttempt, now)
 	s := &c.Task.SubTasks[i]
 	s.Status = Processing
 	s.Attempts++
@@ -82,9 +102,9 @@ func (t Task) StartAttempt(now time.Time) (Change, int, error) {
 // the subtask is not the one being attempted, so a duplicate cannot count it twice.
 func (t Task) FinishSubTask(i int, now time.Time) (Change, error) {
 	if t.Status != Processing || i < 0 || i >= len(t.SubTasks) || t.SubTasks[i].Status != Processing {
-		return t.refuse("finish subtask", ErrInvalidTransition)
+		return t.refuse(OpFinishSubTask, ErrInvalidTransition)
 	}
-	c := t.begin(now)
+	c := t.begin(OpFinishSubTask, now)
 	s := &c.Task.SubTasks[i]
 	s.Status = Success
 	at := c.Task.UpdatedAt
@@ -97,9 +117,9 @@ func (t Task) FinishSubTask(i int, now time.Time) (Change, error) {
 // back to pending (its attempts kept) and the error is kept as a warning.
 func (t Task) RetryAttempt(i int, e Error, now time.Time) (Change, error) {
 	if t.Status != Processing || i < 0 || i >= len(t.SubTasks) || t.SubTasks[i].Status != Processing {
-		return t.refuse("retry attempt", ErrInvalidTransition)
+		return t.refuse(OpRetryAttempt, ErrInvalidTransition)
 	}
-	c := t.begin(now)
+	c := t.begin(OpRetryAttempt, now)
 	c.Task.SubTasks[i].Status = Pending
 	e.ErrorType = ErrorTypeWarning
 	c.Task.addError(c.Task.stamp(e, i))
@@ -113,9 +133,9 @@ func (t Task) RetryAttempt(i int, e Error, now time.Time) (Change, error) {
 // message could not be delivered; so it is allowed from pending and processing.
 func (t Task) Fail(e Error, now time.Time) (Change, error) {
 	if !t.Status.Active() {
-		return t.refuse("fail", ErrInvalidTransition)
+		return t.refuse(OpFail, ErrInvalidTransition)
 	}
-	c := t.begin(now)
+	c := t.begin(OpFail, now)
 	i := c.Task.NextSubTask()
 	if i >= 0 {
 		s := &c.Task.SubTasks[i]
@@ -141,9 +161,9 @@ func (t Task) Fail(e Error, now time.Time) (Change, error) {
 // executor's result URL, if any, are kept.
 func (t Task) Succeed(result json.RawMessage, resultURL string, now time.Time) (Change, error) {
 	if t.Status != Processing || t.NextSubTask() >= 0 {
-		return t.refuse("succeed", ErrInvalidTransition)
+		return t.refuse(OpSucceed, ErrInvalidTransition)
 	}
-	c := t.begin(now)
+	c := t.begin(OpSucceed, now)
 	c.Task.Result = result
 	c.Task.ResultURL = resultURL
 	c.Task.Message = ""
@@ -164,12 +184,12 @@ func (t Task) Succeed(result json.RawMessage, resultURL string, now time.Time) (
 //   - success, failure, cancelled: refused with ErrNotCancellable.
 func (t Task) Cancel(now time.Time) (Change, error) {
 	if !t.Cancellable() {
-		return t.refuse("cancel", ErrNotCancellable)
+		return t.refuse(OpCancel, ErrNotCancellable)
 	}
 	if t.Status == Processing && t.CancelRequested && t.running() {
-		return Change{Task: t.Clone(), FromStatus: t.Status, FromVersion: t.Version}, nil
+		return Change{Task: t.Clone(), FromStatus: t.Status, FromVersion: t.Version, Op: OpCancel}, nil
 	}
-	c := t.begin(now)
+	c := t.begin(OpCancel, now)
 	if t.Status == Processing {
 		c.Task.CancelRequested = true
 		if t.running() {
@@ -186,9 +206,9 @@ func (t Task) Cancel(now time.Time) (Change, error) {
 // (its message came back); that attempt ends cancelled too.
 func (t Task) ConfirmCancel(now time.Time) (Change, error) {
 	if t.Status != Processing || !t.CancelRequested {
-		return t.refuse("confirm cancel", ErrInvalidTransition)
+		return t.refuse(OpConfirmCancel, ErrInvalidTransition)
 	}
-	c := t.begin(now)
+	c := t.begin(OpConfirmCancel, now)
 	for i := range c.Task.SubTasks {
 		if s := &c.Task.SubTasks[i]; s.Status == Processing {
 			s.Status = Cancelled
@@ -206,9 +226,9 @@ func (t Task) ConfirmCancel(now time.Time) (Change, error) {
 // kept as history.
 func (t Task) Retry(now time.Time, allowed bool) (Change, error) {
 	if t.Status != Failure || !allowed {
-		return t.refuse("retry", ErrNotRetryable)
+		return t.refuse(OpRetry, ErrNotRetryable)
 	}
-	c := t.begin(now)
+	c := t.begin(OpRetry, now)
 	for i := range c.Task.SubTasks {
 		s := &c.Task.SubTasks[i]
 		if s.Status != Success {

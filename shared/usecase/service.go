@@ -50,11 +50,14 @@ type Service struct {
 	Markers *marker.Sealer
 	Now     func() time.Time
 	Log     *slog.Logger
+	// Hooks are told of every change the use cases store (see task.Hook); set at wiring.
+	Hooks []task.Hook
 }
 
-// conflictTries bounds how often a use case re-reads and re-decides after losing a race
-// with a worker; losing five times in a row is answered 409.
-const conflictTries = 5
+// writer makes the use cases' stored changes (see task.Writer).
+func (s *Service) writer() task.Writer {
+	return task.Writer{Store: s.Store, Now: s.Now, Hooks: s.Hooks, Log: s.Log}
+}
 
 // CreateRequest is a validated create.
 type CreateRequest struct {
@@ -84,7 +87,7 @@ func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (C
 	if req.IdempotencyKey != "" {
 		idem = &task.Idempotency{Owner: p.Tenant, Key: req.IdempotencyKey, BodyHash: req.BodyHash, TaskID: t.ID, ExpiresAt: now.Add(task.IdempotencyTTL)}
 	}
-	err = s.Store.Create(ctx, t, idem)
+	err = s.writer().Create(ctx, t, idem)
 	if exists, ok := task.AsIdempotencyExists(err); ok {
 		if exists.Existing.BodyHash != req.BodyHash {
 			return Created{}, ErrIdempotencyKeyReused
@@ -164,30 +167,24 @@ func (s *Service) Retry(ctx context.Context, p Principal, id string) (task.Task,
 	return t, nil
 }
 
-// transition reads a task, computes a change and writes it conditionally, deciding again
-// from a fresh read when a worker changed the task in between.
+// transition reads a task the principal may see and writes the change step makes of it,
+// deciding again from a fresh read when a worker changed the task in between (task.Writer;
+// losing task.WriteTries races in a row is the *task.ConflictError, answered 409).
 func (s *Service) transition(ctx context.Context, p Principal, id string, step func(task.Task, time.Time) (task.Change, error)) (task.Task, error) {
-	var err error
-	for range conflictTries {
-		var t task.Task
-		if t, err = s.Get(ctx, p, id); err != nil {
-			return task.Task{}, err
-		}
-		var ch task.Change
-		if ch, err = step(t, s.Now()); err != nil {
-			return task.Task{}, err
-		}
-		if ch.Empty() {
-			return t, nil
-		}
-		if err = s.Store.Apply(ctx, ch); err == nil {
-			return ch.Task, nil
-		}
-		if !task.IsConflict(err) {
-			return task.Task{}, err
-		}
+	t, err := s.Get(ctx, p, id)
+	if err != nil {
+		return task.Task{}, err
 	}
-	return task.Task{}, err
+	t, _, err = s.writer().UpdateFrom(ctx, t, func(t task.Task) (task.Decision, error) {
+		return task.FromTransition(step(t, s.Now()))
+	})
+	if errors.Is(err, task.ErrNotFound) {
+		return task.Task{}, task.ErrNotFound // expired since the first read; see Get
+	}
+	if err != nil {
+		return task.Task{}, err
+	}
+	return t, nil
 }
 
 // ListParams are a list's validated query parameters.

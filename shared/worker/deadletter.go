@@ -74,13 +74,20 @@ func (w *Worker) deadLetter(ctx context.Context, rec events.SQSMessage, lease ti
 		current := func(t task.Task) bool {
 			return t.Status.Active() && m.Run == t.RetryCount && w.leaseLeft(&t, lease) <= 0
 		}
-		_, err = w.applyIf(ctx, &t, log, current, func(t task.Task) (task.Change, error) {
-			failed = true
+		var v task.Verdict
+		v, err = w.write(ctx, &t, log, onlyIf(current, func(t task.Task) (task.Change, error) {
 			return t.Fail(task.Error{
 				ErrorCode: "DELIVERY_FAILED",
 				Message:   fmt.Sprintf("the task's work message failed %s times and was moved to the dead-letter queue", receiveCount(rec)),
 			}, w.Now())
-		})
+		}))
+		failed = v == task.Changed
+		if v == task.Stopped {
+			log.InfoContext(ctx, "task moved on elsewhere; message dropped", "status", t.Status)
+		}
+		if errors.Is(err, task.ErrNotFound) {
+			err = nil // gone since it was read: nothing left to fail
+		}
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "dead letter not recorded; it will be redelivered", "err", err)

@@ -74,22 +74,48 @@ type Worker struct {
 	// task that was mid-step waiting a whole function timeout. Never set it in Lambda, where
 	// another invocation may well be running the attempt.
 	OrphanedBefore time.Time
+	// Hooks are told of every change the worker and the dead-letter handler store (see
+	// task.Hook); set at wiring.
+	Hooks []task.Hook
 }
 
-// outcome is what becomes of one message. Inside advance, apply's zero outcome means "not
-// ended: decide again from the task as it now is"; it never reaches Handle, where only done,
-// redeliver and later(d) arrive (advance returns errors as redeliver).
+// outcome is what becomes of one message; make one with done, redeliver or continueAfter.
 type outcome struct {
-	ack   bool          // delete it: done, stale or duplicate
-	delay time.Duration // when not ack: continue the task after delay (-1: redeliver as is)
+	kind  outcomeKind
+	delay time.Duration // continueAfter's
 }
 
-var (
-	done      = outcome{ack: true}
-	redeliver = outcome{delay: -1}
+type outcomeKind int
+
+const (
+	// outcomeRedeliver, the zero kind: report the message as failed, so that SQS hands it
+	// out again after its visibility timeout (and counts the receive).
+	outcomeRedeliver outcomeKind = iota
+	// outcomeDone: delete it: the task ended, or the message is stale or a duplicate.
+	outcomeDone
+	// outcomeContinue: continue the task in a new message after a delay (see resend).
+	outcomeContinue
 )
 
-func later(d time.Duration) outcome { return outcome{delay: d} }
+func done() outcome      { return outcome{kind: outcomeDone} }
+func redeliver() outcome { return outcome{kind: outcomeRedeliver} }
+
+// continueAfter continues the task in a new message delayed by d (a backoff, a wait for an
+// attempt's lease, or a continuation in a fresh invocation with d zero).
+func continueAfter(d time.Duration) outcome { return outcome{kind: outcomeContinue, delay: d} }
+
+// next is what advance does after one step: decide again from the task as it now is, or end
+// the delivery with an outcome.
+type next struct {
+	again bool
+	out   outcome
+}
+
+// decideAgain: the step changed the task (or found it changed) and advance looks at it again.
+func decideAgain() next { return next{again: true} }
+
+// end ends the delivery with out.
+func end(out outcome) next { return next{out: out} }
 
 // Handle is the Lambda handler for the work queue: one batch of the event source mapping.
 // Messages are processed concurrently (each names its own task); only those to be seen
@@ -134,10 +160,14 @@ func (w *Worker) handleRecord(ctx context.Context, rec events.SQSMessage, lease 
 		}
 	}()
 	m, out := w.process(ctx, rec, lease)
-	if out.ack {
+	switch out.kind {
+	case outcomeDone:
 		return true
+	case outcomeContinue:
+		return w.resend(ctx, rec, m, out.delay)
+	default:
+		return false
 	}
-	return out.delay >= 0 && w.resend(ctx, rec, m, out.delay)
 }
 
 // resend continues a task later in a new message (delayed by d, at most 15 minutes) and
@@ -167,108 +197,158 @@ func (w *Worker) process(ctx context.Context, rec events.SQSMessage, lease time.
 		// Nothing can ever make this body a task: let SQS move it to the dead-letter queue
 		// after maxReceiveCount, whose handler logs it (and the alarm on that queue fires).
 		w.Log.ErrorContext(ctx, "poison message", "messageId", rec.MessageId, "err", err)
-		return m, redeliver
+		return m, redeliver()
 	}
 	log := w.Log.With("taskId", m.TaskID, "run", m.Run, "messageId", rec.MessageId)
 	out, err := w.advance(ctx, m, log, lease)
 	if err != nil {
 		log.ErrorContext(ctx, "task not advanced; the message will be redelivered", "err", err)
-		return m, redeliver
+		return m, redeliver()
 	}
 	return m, out
 }
 
-// advance drives one task as far as it can in this delivery.
+// advance drives one task as far as it can in this delivery: it decides a step from the task
+// as read, takes it, and decides again from the task as the step left it, until a step ends
+// the delivery.
 func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger, lease time.Duration) (outcome, error) {
 	t, err := w.Store.Get(ctx, m.TaskID, w.Now())
+	attempted := false // an attempt ran in this delivery
+	for err == nil {
+		var nx next
+		nx, err = w.step(ctx, m, &t, log, lease, &attempted)
+		if err == nil && !nx.again {
+			return nx.out, nil
+		}
+	}
 	if errors.Is(err, task.ErrNotFound) {
 		log.InfoContext(ctx, "task gone; message dropped")
-		return done, nil
+		return done(), nil
 	}
-	if err != nil {
-		return outcome{}, err
+	return redeliver(), err
+}
+
+// step takes the one step that *t, as it now is, calls for. *attempted is whether an attempt
+// ran in this delivery; step sets it when it runs one.
+func (w *Worker) step(ctx context.Context, m queue.Message, t *task.Task, log *slog.Logger, lease time.Duration, attempted *bool) (next, error) {
+	if t.Status.Terminal() || m.Run != t.RetryCount {
+		return end(done()), nil // a duplicate, or a message of an earlier run
 	}
-	attempted := false // an attempt ran in this delivery
-	for {
-		if t.Status.Terminal() || m.Run != t.RetryCount {
-			return done, nil // a duplicate, or a message of an earlier run
-		}
-		typ, ok := w.Types.Lookup(t.Type)
-		if !ok {
-			return w.apply(ctx, &t, log, func(t task.Task) (task.Change, error) {
-				return t.Fail(task.Error{ErrorCode: "UNKNOWN_TASK_TYPE", Message: "this deployment does not know the task type " + t.Type}, w.Now())
+	typ, ok := w.Types.Lookup(t.Type)
+	if !ok {
+		return w.change(ctx, t, log, func(t task.Task) (task.Change, error) {
+			return t.Fail(task.Error{ErrorCode: "UNKNOWN_TASK_TYPE", Message: "this deployment does not know the task type " + t.Type}, w.Now())
+		})
+	}
+	if d := w.leaseLeft(t, lease); d > 0 {
+		// Another worker may be running this attempt: neither run the subtask a second
+		// time at once nor cancel it under that worker; look again once it must be over.
+		log.InfoContext(ctx, "subtask mid-attempt elsewhere; the message comes back after its lease", "delay", d)
+		return end(continueAfter(d)), nil
+	}
+	switch {
+	case t.Status == task.Pending:
+		return w.change(ctx, t, log, func(t task.Task) (task.Change, error) { return t.Claim(w.Now()) })
+	case t.CancelRequested && t.NextSubTask() >= 0:
+		// Between subtasks: honour the cancel. (When the subtask that was running
+		// was the last, the work is done and the task succeeds below.)
+		return w.change(ctx, t, log, func(t task.Task) (task.Change, error) { return t.ConfirmCancel(w.Now()) })
+	case t.NextSubTask() < 0:
+		res, url, err := w.result(typ, t)
+		if err != nil {
+			return w.change(ctx, t, log, func(t task.Task) (task.Change, error) {
+				return t.Fail(task.Error{ErrorCode: "RESULT_FAILED", Message: err.Error()}, w.Now())
 			})
 		}
-		if d := w.leaseLeft(&t, lease); d > 0 {
-			// Another worker may be running this attempt: neither run the subtask a second
-			// time at once nor cancel it under that worker; look again once it must be over.
-			log.InfoContext(ctx, "subtask mid-attempt elsewhere; the message comes back after its lease", "delay", d)
-			return later(d), nil
-		}
-		var next outcome
-		var step func(task.Task) (task.Change, error)
-		switch {
-		case t.Status == task.Pending:
-			step = func(t task.Task) (task.Change, error) { return t.Claim(w.Now()) }
-		case t.CancelRequested && t.NextSubTask() >= 0:
-			// Between subtasks: honour the cancel. (When the subtask that was running
-			// was the last, the work is done and the task succeeds below.)
-			step = func(t task.Task) (task.Change, error) { return t.ConfirmCancel(w.Now()) }
-		case t.NextSubTask() < 0:
-			res, url, err := w.result(typ, &t)
-			if err != nil {
-				step = func(t task.Task) (task.Change, error) {
-					return t.Fail(task.Error{ErrorCode: "RESULT_FAILED", Message: err.Error()}, w.Now())
-				}
-			} else {
-				step = func(t task.Task) (task.Change, error) { return t.Succeed(res, url, w.Now()) }
-			}
-		case attempted && !w.timeLeft(ctx):
-			// Continue in a fresh delivery rather than start a step that may not finish.
-			// The first attempt of a delivery always starts, so that every delivery makes
-			// progress even when the function timeout is shorter than the reserve.
-			return later(0), nil
-		default:
-			attempted = true
-			out, err := w.attempt(ctx, typ, &t, log)
-			if err != nil || out != nil {
-				if out == nil {
-					return outcome{}, err
-				}
-				return *out, err
-			}
-			continue
-		}
-		next, err = w.apply(ctx, &t, log, step)
-		if err != nil || next.ack {
-			return next, err
-		}
+		return w.change(ctx, t, log, func(t task.Task) (task.Change, error) { return t.Succeed(res, url, w.Now()) })
+	case *attempted && !w.timeLeft(ctx):
+		// Continue in a fresh delivery rather than start a step that may not finish.
+		// The first attempt of a delivery always starts, so that every delivery makes
+		// progress even when the function timeout is shorter than the reserve.
+		return end(continueAfter(0)), nil
+	default:
+		*attempted = true
+		return w.attempt(ctx, typ, t, log)
 	}
 }
 
-// attempt runs one attempt of the next subtask. It returns nil to continue with the task as
-// it now is in *t, or the message's outcome.
-func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log *slog.Logger) (*outcome, error) {
-	ch, i, err := t.StartAttempt(w.Now())
-	if errors.Is(err, task.ErrAttemptsSpent) {
-		out, err := w.apply(ctx, t, log, func(t task.Task) (task.Change, error) {
-			return t.Fail(task.Error{ErrorCode: "ATTEMPTS_EXHAUSTED", Message: fmt.Sprintf("subtask %s used its %d attempts", t.SubTasks[i].Name, t.MaxAttempts)}, w.Now())
-		})
-		if err == nil && !out.ack {
-			return nil, nil // lost a race: decide again from the fresh state
-		}
-		return &out, err
+// change writes the transition step chose from *t and has advance decide again, unless the
+// task ended. The transition is made from *t as read only: after a lost race, advance
+// decides again from the fresh read, which may call for another step altogether (the task
+// was cancelled, or another worker claimed it).
+func (w *Worker) change(ctx context.Context, t *task.Task, log *slog.Logger, transition func(task.Task) (task.Change, error)) (next, error) {
+	if _, err := w.write(ctx, t, log, asRead(*t, transition)); err != nil {
+		return next{}, err
 	}
+	if t.Status.Terminal() {
+		return end(done()), nil
+	}
+	return decideAgain(), nil
+}
+
+// asRead decides transition for the task read as read and stops on any later read of it (see
+// change).
+func asRead(read task.Task, transition func(task.Task) (task.Change, error)) task.Decide {
+	return func(t task.Task) (task.Decision, error) {
+		if t.Version != read.Version {
+			return task.Stop(), nil
+		}
+		return task.FromTransition(transition(t))
+	}
+}
+
+// onlyIf decides transition while guard holds for the task as (re-)read, and stops once the
+// task ended or guard fails: the transition is then no longer this worker's to make.
+func onlyIf(guard func(task.Task) bool, transition func(task.Task) (task.Change, error)) task.Decide {
+	return func(t task.Task) (task.Decision, error) {
+		if t.Status.Terminal() || !guard(t) {
+			return task.Stop(), nil
+		}
+		return task.FromTransition(transition(t))
+	}
+}
+
+// write makes one stored change through the task writer (task.Writer.UpdateFrom) and brings
+// *t up to date with the task as stored, or as last read. A refused transition is an error:
+// the worker only asks for transitions its reading allows, so a refusal is a bug, and the
+// message is left to SQS (and, in the end, the dead-letter queue).
+func (w *Worker) write(ctx context.Context, t *task.Task, log *slog.Logger, decide task.Decide) (task.Verdict, error) {
+	fresh, v, err := task.Writer{Store: w.Store, Now: w.Now, Hooks: w.Hooks, Log: w.Log}.UpdateFrom(ctx, *t, decide)
+	*t = fresh
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	if err := w.Store.Apply(ctx, ch); err != nil {
-		if task.IsConflict(err) {
-			return nil, w.reload(ctx, t)
+	if v == task.Changed && t.Status.Terminal() {
+		log.InfoContext(ctx, "task ended", "status", t.Status)
+	}
+	return v, nil
+}
+
+// movedOn ends a delivery whose attempt's outcome is no longer this worker's to record.
+func movedOn(ctx context.Context, t *task.Task, log *slog.Logger) next {
+	log.InfoContext(ctx, "task moved on elsewhere; message dropped", "status", t.Status)
+	return end(done())
+}
+
+// attempt runs one attempt of the next subtask of *t (or, its budget spent, fails the task).
+func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log *slog.Logger) (next, error) {
+	i := -1
+	v, err := w.write(ctx, t, log, asRead(*t, func(t task.Task) (task.Change, error) {
+		ch, idx, err := t.StartAttempt(w.Now())
+		i = idx
+		if errors.Is(err, task.ErrAttemptsSpent) {
+			return t.Fail(task.Error{ErrorCode: "ATTEMPTS_EXHAUSTED", Message: fmt.Sprintf("subtask %s used its %d attempts", t.SubTasks[idx].Name, t.MaxAttempts)}, w.Now())
 		}
-		return nil, err
+		return ch, err
+	}))
+	switch {
+	case err != nil:
+		return next{}, err
+	case v != task.Changed:
+		return decideAgain(), nil // lost a race: decide again from the fresh state
+	case t.Status.Terminal():
+		return end(done()), nil // failed: the budget was spent
 	}
-	*t = ch.Task
 	attempt := t.SubTasks[i].Attempts
 	log.InfoContext(ctx, "subtask attempt", "subTask", t.SubTasks[i].Name, "attempt", attempt)
 
@@ -287,35 +367,46 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 	}
 	switch {
 	case runErr == nil:
-		out, err := w.applyIf(ctx, t, log, ours, func(t task.Task) (task.Change, error) { return t.FinishSubTask(i, w.Now()) })
-		if err != nil || out.ack {
-			return &out, err
+		v, err := w.write(ctx, t, log, onlyIf(ours, func(t task.Task) (task.Change, error) { return t.FinishSubTask(i, w.Now()) }))
+		switch {
+		case err != nil:
+			return next{}, err
+		case v == task.Stopped:
+			return movedOn(ctx, t, log), nil
+		case t.Status.Terminal():
+			return end(done()), nil
 		}
-		return nil, nil
+		return decideAgain(), nil
 	case task.IsRetryable(runErr) && attempt < t.MaxAttempts:
 		e := stepError(runErr, "STEP_RETRYABLE")
 		e.Message = fmt.Sprintf("attempt %d of %d failed: %s", attempt, t.MaxAttempts, e.Message)
-		out, err := w.applyIf(ctx, t, log, ours, func(t task.Task) (task.Change, error) { return t.RetryAttempt(i, e, w.Now()) })
-		if err != nil || out.ack {
-			return &out, err
-		}
-		if t.CancelRequested {
-			return nil, nil // no backoff for a task that is to end cancelled
+		v, err := w.write(ctx, t, log, onlyIf(ours, func(t task.Task) (task.Change, error) { return t.RetryAttempt(i, e, w.Now()) }))
+		switch {
+		case err != nil:
+			return next{}, err
+		case v == task.Stopped:
+			return movedOn(ctx, t, log), nil
+		case t.Status.Terminal():
+			return end(done()), nil
+		case t.CancelRequested:
+			return decideAgain(), nil // no backoff for a task that is to end cancelled
 		}
 		d := w.backoff(attempt)
 		log.InfoContext(ctx, "subtask will be retried", "subTask", t.SubTasks[i].Name, "attempt", attempt, "delay", d)
-		o := later(d)
-		return &o, nil
+		return end(continueAfter(d)), nil
 	default:
 		e := stepError(runErr, "STEP_FAILED")
 		if task.IsRetryable(runErr) {
 			e.Message = fmt.Sprintf("failed after %d attempts: %s", attempt, e.Message)
 		}
-		out, err := w.applyIf(ctx, t, log, ours, func(t task.Task) (task.Change, error) { return t.Fail(e, w.Now()) })
-		if err != nil {
-			return &out, err
+		v, err := w.write(ctx, t, log, onlyIf(ours, func(t task.Task) (task.Change, error) { return t.Fail(e, w.Now()) }))
+		switch {
+		case err != nil:
+			return next{}, err
+		case v == task.Stopped:
+			return movedOn(ctx, t, log), nil
 		}
-		return &done, nil
+		return end(done()), nil
 	}
 }
 
@@ -361,55 +452,6 @@ func stepContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(ctx, dl.Add(-margin))
 }
 
-// apply computes a transition from *t and writes it; on a lost race it re-reads the task and
-// returns so that the caller decides again from the fresh state. The outcome acks when the
-// task ended.
-func (w *Worker) apply(ctx context.Context, t *task.Task, log *slog.Logger, step func(task.Task) (task.Change, error)) (outcome, error) {
-	return w.applyIf(ctx, t, log, nil, step)
-}
-
-// applyIf is apply with a guard checked on every (re-)read: when the guard fails the
-// transition is no longer this worker's to make and the message is acknowledged.
-func (w *Worker) applyIf(ctx context.Context, t *task.Task, log *slog.Logger, guard func(task.Task) bool, step func(task.Task) (task.Change, error)) (outcome, error) {
-	for tries := 0; tries < 5; tries++ {
-		if t.Status.Terminal() || (guard != nil && !guard(*t)) {
-			log.InfoContext(ctx, "task moved on elsewhere; message dropped", "status", t.Status)
-			return done, nil
-		}
-		ch, err := step(*t)
-		if err == nil && ch.Empty() {
-			return outcome{}, nil
-		}
-		if err != nil {
-			// The worker only asks for transitions its reading allows, so a refusal is a
-			// bug: leave the message to SQS (and, in the end, the dead-letter queue).
-			return outcome{}, err
-		}
-		err = w.Store.Apply(ctx, ch)
-		if err == nil {
-			*t = ch.Task
-			if t.Status.Terminal() {
-				log.InfoContext(ctx, "task ended", "status", t.Status)
-				return done, nil
-			}
-			return outcome{}, nil
-		}
-		if !task.IsConflict(err) {
-			return outcome{}, err
-		}
-		if err := w.reload(ctx, t); err != nil {
-			if errors.Is(err, task.ErrNotFound) {
-				return done, nil
-			}
-			return outcome{}, err
-		}
-		if guard == nil {
-			return outcome{}, nil // let the caller decide again from the fresh state
-		}
-	}
-	return outcome{}, fmt.Errorf("task %s: lost the race five times", t.ID)
-}
-
 // leaseLeft is how long the attempt under way in t (its next subtask processing) may still
 // be running in another worker: the lease from the attempt's start, which is t's updatedAt
 // (a cancel requested since moves it later, which only makes the wait longer). Zero or less:
@@ -423,15 +465,6 @@ func (w *Worker) leaseLeft(t *task.Task, lease time.Duration) time.Duration {
 		return 0 // started by a worker known to be gone
 	}
 	return min(t.UpdatedAt.Add(lease).Sub(w.Now()), queue.MaxDelay)
-}
-
-func (w *Worker) reload(ctx context.Context, t *task.Task) error {
-	fresh, err := w.Store.Get(ctx, t.ID, w.Now())
-	if err != nil {
-		return err
-	}
-	*t = fresh
-	return nil
 }
 
 // result builds the task's result. A panic in the type's Result is an error (the task fails
