@@ -51,7 +51,10 @@ type App struct {
 	Markers    *marker.Sealer
 	// Auth authenticates API requests: a JWT verifier when Settings.JWT names an issuer,
 	// else dev tokens (locally) or, in Lambda, a refusal of every request.
-	Auth   auth.Authenticator
+	Auth auth.Authenticator
+	// Hooks are called after every change the use cases and the worker store (see
+	// task.Hook): the place for in-process reactions such as metrics or local events.
+	Hooks  []task.Hook
 	Log    *slog.Logger
 	Now    func() time.Time
 	closer io.Closer
@@ -134,7 +137,7 @@ func (a *App) Close() error {
 
 // Service is the API's use cases.
 func (a *App) Service() *usecase.Service {
-	return &usecase.Service{Store: a.Store, Queue: a.Queue, Types: a.Types, Markers: a.Markers, Now: a.Now, Log: a.Log}
+	return &usecase.Service{Store: a.Store, Queue: a.Queue, Types: a.Types, Markers: a.Markers, Now: a.Now, Log: a.Log, Hooks: a.Hooks}
 }
 
 // Handler is the API Gateway handler of one function ("" for all routes).
@@ -144,7 +147,7 @@ func (a *App) Handler(function string) *apigw.Handler {
 
 // Worker is the work-queue (and dead-letter) consumer.
 func (a *App) Worker() *worker.Worker {
-	return &worker.Worker{Store: a.Store, Queue: a.Queue, Types: a.Types, Now: a.Now, Log: a.Log,
+	return &worker.Worker{Store: a.Store, Queue: a.Queue, Types: a.Types, Now: a.Now, Log: a.Log, Hooks: a.Hooks,
 		BackoffBase: a.Settings.BackoffBase, Reserve: a.Settings.WorkerReserve}
 }
 
