@@ -19,14 +19,17 @@ import (
 
 	"github.com/tasklane/tasklane/infra/template"
 	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/app"
+	"github.com/tasklane/tasklane/shared/apptest"
+	"github.com/tasklane/tasklane/shared/awsbackend"
 	"github.com/tasklane/tasklane/shared/awstest"
-	"github.com/tasklane/tasklane/shared/config"
-	"github.com/tasklane/tasklane/shared/configtest"
 	"github.com/tasklane/tasklane/shared/costmodel"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
+	"github.com/tasklane/tasklane/shared/tasktypes"
 	"github.com/tasklane/tasklane/shared/worker"
 )
 
@@ -172,28 +175,34 @@ func setup(t testing.TB) *bundle {
 	return b
 }
 
-// wire is the one place that wires Tasklane for the cost model: config.Open's dependencies,
-// with the store and the queue on SDK clients whose HTTP goes through httpc (the recorder).
-// config.Open makes its own clients, so the two are replaced here; a wiring that accepts
-// the SDK clients (or their HTTP client) makes this a plain call.
+// wire builds the handler of every route and the worker over DynamoDB and SQS, exactly as a
+// Lambda function's start-up does (awsbackend.Open, tasktypes.Registry, app.New), with the
+// SDK clients' HTTP going through httpc (the recorder).
 func wire(t testing.TB, cfg aws.Config, httpc *http.Client, table, queueURL string) (*apigw.Handler, *worker.Worker, queue.Queue) {
 	t.Helper()
-	deps, err := config.Open(context.Background(), config.Config{
+	s := settings.Settings{
 		TableName:     table,
 		QueueURL:      queueURL,
-		MarkerSecret:  []byte(configtest.MarkerSecret),
-		Claims:        apigw.DefaultClaims,
-		BackoffBase:   config.DefaultBackoffBase,
-		WorkerReserve: config.DefaultWorkerReserve,
-	}, configtest.QuietLogger(t))
+		MarkerSecret:  []byte(apptest.MarkerSecret),
+		BackoffBase:   settings.DefaultBackoffBase,
+		WorkerReserve: settings.DefaultWorkerReserve,
+	}
+	cfg.HTTPClient = httpc
+	backends, err := awsbackend.Open(cfg, s, settings.Uses{API: true, Queue: true, Markers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = deps.Close() })
-	deps.Now = fullLengthNow
-	deps.Store = dynamostore.New(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient = httpc }), table)
-	deps.Queue = sqsqueue.New(sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.HTTPClient = httpc }), queueURL)
-	return deps.Handler(""), deps.Worker(), deps.Queue
+	types, err := tasktypes.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(s, backends, types, apptest.QuietLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	a.Now = fullLengthNow
+	return a.Handler(""), a.Worker(), a.Queue
 }
 
 // fullLengthNow is the real time in UTC at millisecond precision plus 1 ns, so that every
