@@ -453,8 +453,8 @@ func (b *syncBuffer) String() string {
 }
 
 // freePorts returns n distinct free loopback ports. The listeners stay open until all n are
-// chosen, so that the kernel cannot hand the same port out twice (RIE's two addresses once
-// came out equal, and RIE then reset the first invocation).
+// chosen, so that the kernel cannot hand the same port out twice (RIE given one port for both
+// of its addresses resets the first invocation).
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	ports := make([]int, n)

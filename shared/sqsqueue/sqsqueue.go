@@ -42,10 +42,9 @@ const (
 // the Lambda harness (infra/lambdatest) create, and the LocalStack init hook's.
 const (
 	// MaxReceiveCount is how often a work message is received without being deleted before
-	// SQS moves it to the dead-letter queue. The worker continues a task in a new message
-	// rather than the same one made visible again, so the count counts failed deliveries
-	// only (a crash, a timeout, a store outage); five rides out a short outage without
-	// keeping a poison message circling.
+	// SQS moves it to the dead-letter queue. It counts failed deliveries only (a crash, a
+	// timeout, a store outage: see worker.Worker.resend for why); five rides out a short
+	// outage without keeping a poison message circling.
 	MaxReceiveCount = 5
 	// WorkVisibility is the work queue's visibility timeout: six times WorkerFunction's
 	// Timeout (120 s), AWS's advice for a queue feeding a function, so that the event source

@@ -27,9 +27,7 @@ type Store interface {
 	// Stale returns up to limit ids of tasks in status whose updatedAt is before cutoff,
 	// oldest first, for the sweeper that re-sends their messages. status must be active
 	// (pending or processing); any other is an error. It takes one status because the
-	// sweeper judges each by its own threshold: with one cutoff for both, old processing
-	// tasks waiting out a retry backoff could fill every batch and starve a pending task
-	// whose message was lost.
+	// sweeper judges each by its own threshold (worker.Sweeper says why).
 	Stale(ctx context.Context, status Status, cutoff time.Time, limit int) ([]string, error)
 }
 

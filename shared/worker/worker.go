@@ -14,8 +14,8 @@
 //     Lease is over; found after that, the attempt was a dead worker's and is taken over;
 //   - ends the task cancelled between subtasks when cancelRequested is set;
 //   - on a retryable error with budget left, puts the subtask back to pending and continues
-//     the task in a new message delayed by the backoff (capped at SQS's 15 minutes), so that
-//     the receive count, and with it the dead-letter queue, counts only failed deliveries;
+//     the task in a new message delayed by the backoff (capped at SQS's 15 minutes; why a new
+//     message: see resend);
 //   - on a permanent error or a spent budget, ends the task in failure with the error;
 //   - reports a message as failed on infrastructure errors (the store unreachable), so that
 //     SQS redelivers it and, after maxReceiveCount, moves it to the dead-letter queue, whose
