@@ -68,12 +68,7 @@
 // only ids. Billing is PAY_PER_REQUEST: the traffic is bursty and unknown in advance.
 //
 // act carries the status because the sweeper asks about each active status with its own
-// cutoff: pending tasks untouched for a minute (their message was lost), processing ones
-// untouched for longer than the longest retry backoff. Were both statuses in the same
-// shards, a query for "untouched for a minute" would return, oldest first, the processing
-// tasks waiting out a backoff too; with enough of them every limited batch is full of tasks
-// the sweeper skips, and a pending task behind them is never re-sent (starvation), while each
-// skipped id costs its share of the Query and a GetItem to judge it. A FilterExpression on st
+// cutoff (worker.Sweeper says why). A FilterExpression on st
 // would not help: the index does not project st, and even if it did, DynamoDB applies Limit
 // before the filter and bills the items filtered out. With the status
 // in the partition key, Stale(status) reads only "<status>#0".."<status>#7", each with its

@@ -25,10 +25,8 @@
 // one range that holds every owner's tasks.
 //
 // The active index leads with the status because the sweeper asks about each active status
-// with its own cutoff (a minute for pending, longer than any retry backoff for processing):
-// in one range ordered by time alone, old processing tasks waiting out a backoff would come
-// first in every limited answer for "untouched for a minute", and a pending task behind them
-// would never be re-sent. Per status, each answer holds only tasks of that status.
+// with its own cutoff (worker.Sweeper says why): per status, each answer holds only tasks of
+// that status.
 //
 // Expired tasks are hidden, never deleted, so the file only grows; it is a development
 // store, and deleting the file starts afresh.
