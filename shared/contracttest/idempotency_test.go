@@ -220,16 +220,15 @@ func TestIdempotencyConcurrentSameKey(t *testing.T) {
 				req, _ := http.NewRequest("POST", e.url+"/v1/tasks", strings.NewReader(`{"type":"demo","name":"race"}`))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Idempotency-Key", "race-key")
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := e.send(req)
 				if err != nil {
 					results[i].err = err
 					return
 				}
-				defer resp.Body.Close()
 				var m map[string]any
-				results[i].err = json.NewDecoder(resp.Body).Decode(&m)
-				results[i].status = resp.StatusCode
-				results[i].replayed = resp.Header.Get("Idempotent-Replayed")
+				results[i].err = json.Unmarshal(resp.body, &m)
+				results[i].status = resp.status
+				results[i].replayed = resp.header.Get("Idempotent-Replayed")
 				results[i].id, _ = m["id"].(string)
 			}()
 		}

@@ -615,19 +615,24 @@ func TestListMarkerWalk(t *testing.T) {
 	}, noWorker)
 }
 
-// lsPost creates a task from a goroutine other than the test's (it must not call t.Fatal).
-func lsPost(baseURL string) (string, error) {
-	resp, err := http.Post(baseURL+"/v1/tasks", "application/json", strings.NewReader(`{"type":"demo"}`))
+// tryCreate creates a demo task and returns its id, or why it could not; it does not touch
+// e.t, so that goroutines other than the test's may call it.
+func (e *env) tryCreate() (string, error) {
+	req, err := http.NewRequest("POST", e.url+"/v1/tasks", strings.NewReader(`{"type":"demo"}`))
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
-	var m map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.send(req)
+	if err != nil {
 		return "", err
 	}
-	if resp.StatusCode != http.StatusAccepted {
-		return "", fmt.Errorf("create: %d %v", resp.StatusCode, m)
+	var m map[string]any
+	if err := json.Unmarshal(resp.body, &m); err != nil {
+		return "", err
+	}
+	if resp.status != http.StatusAccepted {
+		return "", fmt.Errorf("create: %d %v", resp.status, m)
 	}
 	id, _ := m["id"].(string)
 	return id, nil
@@ -654,7 +659,7 @@ func TestListMarkerWalkWhileCreating(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for n := 0; n < 8 && !stop.Load(); n++ {
-						id, err := lsPost(e.url)
+						id, err := e.tryCreate()
 						if err != nil {
 							t.Errorf("concurrent create: %v", err)
 							return
