@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,4 +143,25 @@ func Drive(t testing.TB, s task.Store, tk task.Task, to task.Status, when time.T
 		t.Fatalf("drive: task %s ended %s, want %s", tk.ID, tk.Status, to)
 	}
 	return tk
+}
+
+// Clock is a fake clock that stands still at Base until advanced; its Now suits the Now
+// fields of the services. Safe for concurrent use.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns Base plus every Advance so far.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Base.Add(c.offset)
+}
+
+// Advance moves the clock d ahead.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
 }
