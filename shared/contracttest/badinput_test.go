@@ -10,8 +10,8 @@ import (
 	"github.com/tasklane/tasklane/shared/apigw"
 )
 
-// crNoTasks checks that the default tenant has no tasks: refused creates made nothing.
-func (e *env) crNoTasks() {
+// noTasks checks that the default tenant has no tasks: refused creates made nothing.
+func (e *env) noTasks() {
 	e.t.Helper()
 	r := e.do("GET", "/v1/tasks", nil)
 	if r.status != http.StatusOK {
@@ -58,7 +58,7 @@ func TestCreateBadBody(t *testing.T) {
 				problem(t, e.do("POST", "/v1/tasks", c.body, "Content-Type", "application/json"), http.StatusBadRequest, c.code)
 			})
 		}
-		e.crNoTasks()
+		e.noTasks()
 	}, noWorker)
 }
 
@@ -89,7 +89,7 @@ func TestCreateUnsupportedMediaType(t *testing.T) {
 				problem(t, r, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
 			})
 		}
-		e.crNoTasks()
+		e.noTasks()
 		for _, ct := range []string{"application/json; charset=utf-8", "Application/JSON"} {
 			if r := e.do("POST", "/v1/tasks", body, "Content-Type", ct); r.status != http.StatusAccepted {
 				t.Errorf("Content-Type %q: %d %s, want 202", ct, r.status, r.body)
@@ -110,7 +110,7 @@ func TestCreateTooLarge(t *testing.T) {
 		problem(t, e.do("POST", "/v1/tasks", doc(256<<10+1), "Content-Type", "application/json"), http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
 		problem(t, e.do("POST", "/v1/tasks", doc(1<<20), "Content-Type", "application/json"), http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE")
 		problem(t, e.do("POST", "/v1/tasks", doc(256<<10), "Content-Type", "application/json"), http.StatusBadRequest, "VALIDATION_FAILED")
-		e.crNoTasks()
+		e.noTasks()
 	}, noWorker)
 }
 
@@ -187,7 +187,7 @@ func TestMethodNotAllowed(t *testing.T) {
 			})
 		}
 		// None of that touched the task.
-		if task := e.crGet(id); task["status"] != "pending" {
+		if task := e.getTask(id); task["status"] != "pending" {
 			t.Errorf("task is %v after refused methods", task["status"])
 		}
 	}, noWorker)
@@ -249,7 +249,7 @@ func TestCreateHostileBody(t *testing.T) {
 				}
 			})
 		}
-		e.crNoTasks()
+		e.noTasks()
 	}, noWorker)
 }
 

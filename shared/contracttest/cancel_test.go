@@ -9,20 +9,20 @@ import (
 // Helpers of the cancel, retry, bad-input and discovery tests carry a cr prefix so that they
 // cannot clash with helpers other test files of this package define.
 
-// crCancelWays are the two ways of asking for a cancel.
-var crCancelWays = []struct{ method, suffix string }{
+// cancelWays are the two ways of asking for a cancel.
+var cancelWays = []struct{ method, suffix string }{
 	{"DELETE", ""},
 	{"POST", "/cancel"},
 }
 
-// crRetryWays are the two ways of asking for a retry (PATCH with an empty body).
-var crRetryWays = []struct{ method, suffix string }{
+// retryWays are the two ways of asking for a retry (PATCH with an empty body).
+var retryWays = []struct{ method, suffix string }{
 	{"PATCH", ""},
 	{"POST", "/retry"},
 }
 
-// crSubTasks returns a task document's subtasks.
-func crSubTasks(t *testing.T, task map[string]any) []map[string]any {
+// subTasksOf returns a task document's subtasks.
+func subTasksOf(t *testing.T, task map[string]any) []map[string]any {
 	t.Helper()
 	raw, ok := task["subTasks"].([]any)
 	if !ok {
@@ -35,8 +35,8 @@ func crSubTasks(t *testing.T, task map[string]any) []map[string]any {
 	return out
 }
 
-// crErrors returns a task document's errors.
-func crErrors(t *testing.T, task map[string]any) []map[string]any {
+// errorsOf returns a task document's errors.
+func errorsOf(t *testing.T, task map[string]any) []map[string]any {
 	t.Helper()
 	raw, ok := task["errors"].([]any)
 	if !ok {
@@ -49,8 +49,8 @@ func crErrors(t *testing.T, task map[string]any) []map[string]any {
 	return out
 }
 
-// crLinks returns a task document's links as rel → "METHOD href".
-func crLinks(t *testing.T, task map[string]any) map[string]string {
+// linksOf returns a task document's links as rel → "METHOD href".
+func linksOf(t *testing.T, task map[string]any) map[string]string {
 	t.Helper()
 	raw, ok := task["links"].([]any)
 	if !ok {
@@ -64,8 +64,8 @@ func crLinks(t *testing.T, task map[string]any) map[string]string {
 	return out
 }
 
-// crGet reads a task with redirect=false and fails unless it is a 200.
-func (e *env) crGet(id string) map[string]any {
+// getTask reads a task with redirect=false and fails unless it is a 200.
+func (e *env) getTask(id string) map[string]any {
 	e.t.Helper()
 	r := e.do("GET", "/v1/tasks/"+id+"?redirect=false", nil)
 	if r.status != http.StatusOK {
@@ -74,8 +74,8 @@ func (e *env) crGet(id string) map[string]any {
 	return r.json(e.t)
 }
 
-// crWaitRunning waits until subtask i of the task is mid-attempt.
-func (e *env) crWaitRunning(id string, i int) {
+// waitRunning waits until subtask i of the task is mid-attempt.
+func (e *env) waitRunning(id string, i int) {
 	e.t.Helper()
 	e.waitFor("subtask "+id+" to run", func() bool {
 		r := e.do("GET", "/v1/tasks/"+id+"?redirect=false", nil)
@@ -83,12 +83,12 @@ func (e *env) crWaitRunning(id string, i int) {
 			return false
 		}
 		task := r.json(e.t)
-		return task["status"] == "processing" && crSubTasks(e.t, task)[i]["status"] == "processing"
+		return task["status"] == "processing" && subTasksOf(e.t, task)[i]["status"] == "processing"
 	})
 }
 
-// crAccepted checks a 202 of cancel or retry: headers and the task as body.
-func crAccepted(t *testing.T, r reply, id string) map[string]any {
+// checkAccepted checks a 202 of cancel or retry: headers and the task as body.
+func checkAccepted(t *testing.T, r reply, id string) map[string]any {
 	t.Helper()
 	if r.status != http.StatusAccepted {
 		t.Fatalf("status %d, want 202: %s", r.status, r.body)
@@ -109,22 +109,22 @@ func crAccepted(t *testing.T, r reply, id string) map[string]any {
 	return task
 }
 
-// crCheckCancelled checks a task that ended cancelled: terminal fields set, nothing left to
+// checkCancelled checks a task that ended cancelled: terminal fields set, nothing left to
 // do, and every subtask from first on cancelled without ever having started.
-func crCheckCancelled(t *testing.T, task map[string]any, first int) {
+func checkCancelled(t *testing.T, task map[string]any, first int) {
 	t.Helper()
 	if task["status"] != "cancelled" {
 		t.Fatalf("status %v, want cancelled", task["status"])
 	}
 	if task["finishedAt"] == nil || task["expiresAt"] == nil {
 		t.Errorf("finishedAt %v, expiresAt %v: want both set", task["finishedAt"], task["expiresAt"])
-	} else if d := crTime(t, task["expiresAt"]).Sub(crTime(t, task["finishedAt"])); d != 48*time.Hour {
+	} else if d := contractTime(t, task["expiresAt"]).Sub(contractTime(t, task["finishedAt"])); d != 48*time.Hour {
 		t.Errorf("expiresAt is finishedAt + %v, want the default retention of 48h", d)
 	}
 	if task["isCancellable"] != false || task["isRetryable"] != false {
 		t.Errorf("isCancellable %v, isRetryable %v: want false, false", task["isCancellable"], task["isRetryable"])
 	}
-	if l := crLinks(t, task); len(l) != 0 {
+	if l := linksOf(t, task); len(l) != 0 {
 		t.Errorf("links of a cancelled task: %v, want none", l)
 	}
 	if task["message"] == "" {
@@ -133,7 +133,7 @@ func crCheckCancelled(t *testing.T, task map[string]any, first int) {
 	if task["result"] != nil {
 		t.Errorf("result %v on a cancelled task", task["result"])
 	}
-	for i, s := range crSubTasks(t, task)[first:] {
+	for i, s := range subTasksOf(t, task)[first:] {
 		if s["status"] != "cancelled" || s["attempts"] != float64(0) {
 			t.Errorf("subtask %d: status %v attempts %v, want cancelled with 0 attempts", first+i, s["status"], s["attempts"])
 		}
@@ -146,24 +146,24 @@ func crCheckCancelled(t *testing.T, task map[string]any, first int) {
 func TestCancelPending(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		for _, w := range crCancelWays {
+		for _, w := range cancelWays {
 			t.Run(w.method+w.suffix, func(t *testing.T) {
 				id := e.create(nil)
 				r := e.do(w.method, "/v1/tasks/"+id+w.suffix, nil)
-				task := crAccepted(t, r, id)
+				task := checkAccepted(t, r, id)
 				if r.header.Get("Retry-After") != "" {
 					t.Error("Retry-After on a task that is already cancelled")
 				}
-				crCheckCancelled(t, task, 0)
+				checkCancelled(t, task, 0)
 				if task["cancelRequested"] == nil {
 					t.Error("no cancelRequested field")
 				}
-				if n := len(crSubTasks(t, task)); n != 3 {
+				if n := len(subTasksOf(t, task)); n != 3 {
 					t.Errorf("%d subtasks, want 3", n)
 				}
 				// The cancel is stored, not only answered.
-				got := e.crGet(id)
-				crCheckCancelled(t, got, 0)
+				got := e.getTask(id)
+				checkCancelled(t, got, 0)
 				if got["finishedAt"] != task["finishedAt"] {
 					t.Errorf("stored finishedAt %v, answered %v", got["finishedAt"], task["finishedAt"])
 				}
@@ -177,15 +177,15 @@ func TestCancelProcessing(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		input := steps(step("Slow", "durationMs", 1500), step("Next"), step("Last"))
 		ids := map[string]string{}
-		for _, w := range crCancelWays {
+		for _, w := range cancelWays {
 			ids[w.method] = e.create(input)
 		}
-		for _, w := range crCancelWays {
+		for _, w := range cancelWays {
 			id := ids[w.method]
 			t.Run(w.method+w.suffix, func(t *testing.T) {
-				e.crWaitRunning(id, 0)
+				e.waitRunning(id, 0)
 				r := e.do(w.method, "/v1/tasks/"+id+w.suffix, nil)
-				task := crAccepted(t, r, id)
+				task := checkAccepted(t, r, id)
 				if task["status"] != "processing" || task["cancelRequested"] != true {
 					t.Fatalf("cancel of a running task: status %v cancelRequested %v, want processing, true", task["status"], task["cancelRequested"])
 				}
@@ -194,24 +194,24 @@ func TestCancelProcessing(t *testing.T) {
 				}
 
 				// Asking again, either way, while the cancel is requested: 202 as well.
-				for _, again := range crCancelWays {
+				for _, again := range cancelWays {
 					a := e.do(again.method, "/v1/tasks/"+id+again.suffix, nil)
 					if a.status == http.StatusConflict {
 						// The worker may have ended the task in between: only that is a 409.
-						if e.crGet(id)["status"] != "cancelled" {
+						if e.getTask(id)["status"] != "cancelled" {
 							t.Fatalf("second cancel %s: 409 while not yet cancelled: %s", again.method, a.body)
 						}
 						continue
 					}
-					at := crAccepted(t, a, id)
+					at := checkAccepted(t, a, id)
 					if at["status"] == "processing" && at["cancelRequested"] != true {
 						t.Errorf("second cancel %s: cancelRequested %v", again.method, at["cancelRequested"])
 					}
 				}
 
 				done := e.waitStatus(id, "cancelled")
-				crCheckCancelled(t, done, 1)
-				first := crSubTasks(t, done)[0]
+				checkCancelled(t, done, 1)
+				first := subTasksOf(t, done)[0]
 				if st := first["status"]; st != "success" && st != "cancelled" {
 					t.Errorf("running subtask ended %v, want success or cancelled", st)
 				}
@@ -232,15 +232,15 @@ func TestCancelTerminalConflicts(t *testing.T) {
 		succeeded := e.create(steps(step("Only")))
 		failed := e.create(steps(step("Broken", "failUntilRetry", 1)))
 		cancelled := e.create(steps(step("Slow", "durationMs", 1500), step("Never")))
-		e.crWaitRunning(cancelled, 0)
-		crAccepted(t, e.do("DELETE", "/v1/tasks/"+cancelled, nil), cancelled)
+		e.waitRunning(cancelled, 0)
+		checkAccepted(t, e.do("DELETE", "/v1/tasks/"+cancelled, nil), cancelled)
 
 		for status, id := range map[string]string{"success": succeeded, "failure": failed, "cancelled": cancelled} {
 			before := e.waitStatus(id, status)
-			for _, w := range crCancelWays {
+			for _, w := range cancelWays {
 				problem(t, e.do(w.method, "/v1/tasks/"+id+w.suffix, nil), http.StatusConflict, "TASK_NOT_CANCELLABLE")
 			}
-			after := e.crGet(id)
+			after := e.getTask(id)
 			if after["status"] != status || after["updatedAt"] != before["updatedAt"] {
 				t.Errorf("%s task changed by a refused cancel: %v at %v, was %v", status, after["status"], after["updatedAt"], before["updatedAt"])
 			}
@@ -251,7 +251,7 @@ func TestCancelTerminalConflicts(t *testing.T) {
 func TestCancelUnknownTask(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		for _, w := range crCancelWays {
+		for _, w := range cancelWays {
 			problem(t, e.do(w.method, "/v1/tasks/01ARZ3NDEKTSV4RRFFQ69G5FAV"+w.suffix, nil), http.StatusNotFound, "TASK_NOT_FOUND")
 		}
 	}, noWorker)

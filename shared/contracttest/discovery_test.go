@@ -7,15 +7,15 @@ import (
 	"testing"
 )
 
-// crContractTaskFields are the fields of the contract's task document.
-var crContractTaskFields = []string{
+// contractTaskFields are the fields of the contract's task document.
+var contractTaskFields = []string{
 	"id", "self", "type", "name", "status", "cancelRequested", "owner", "input", "result",
 	"message", "progress", "subTasks", "errors", "resources", "isCancellable", "isRetryable",
 	"retryCount", "createdAt", "updatedAt", "startedAt", "finishedAt", "expiresAt", "links",
 }
 
-// crSchema fetches a schema and checks the response and the schema's frame.
-func (e *env) crSchema(path string) (schema map[string]any, props map[string]any, required []string) {
+// fetchSchema fetches a schema and checks the response and the schema's frame.
+func (e *env) fetchSchema(path string) (schema map[string]any, props map[string]any, required []string) {
 	e.t.Helper()
 	r := e.do("GET", path, nil)
 	if r.status != http.StatusOK {
@@ -41,7 +41,7 @@ func (e *env) crSchema(path string) (schema map[string]any, props map[string]any
 	if !ok {
 		e.t.Fatalf("%s: no properties", path)
 	}
-	for _, r := range crStrings(e.t, schema["required"]) {
+	for _, r := range stringsOf(e.t, schema["required"]) {
 		if _, ok := props[r]; !ok {
 			e.t.Errorf("%s: required %q is not a property", path, r)
 		}
@@ -50,7 +50,7 @@ func (e *env) crSchema(path string) (schema map[string]any, props map[string]any
 	return schema, props, required
 }
 
-func crStrings(t *testing.T, v any) []string {
+func stringsOf(t *testing.T, v any) []string {
 	t.Helper()
 	raw, ok := v.([]any)
 	if !ok {
@@ -63,8 +63,8 @@ func crStrings(t *testing.T, v any) []string {
 	return out
 }
 
-// crConforms checks that a document has every required field and no undeclared one.
-func crConforms(t *testing.T, what string, doc map[string]any, props map[string]any, required []string) {
+// checkDeclared checks that a document has every required field and no undeclared one.
+func checkDeclared(t *testing.T, what string, doc map[string]any, props map[string]any, required []string) {
 	t.Helper()
 	for _, r := range required {
 		if _, ok := doc[r]; !ok {
@@ -81,15 +81,15 @@ func crConforms(t *testing.T, what string, doc map[string]any, props map[string]
 func TestSchemaTask(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		schema, props, required := e.crSchema("/v1/schemas/task")
-		for _, f := range crContractTaskFields {
+		schema, props, required := e.fetchSchema("/v1/schemas/task")
+		for _, f := range contractTaskFields {
 			if _, ok := props[f]; !ok {
 				t.Errorf("task schema lacks the contract's field %q", f)
 			}
 		}
 		// Everything a task always carries is required; input and result are left out of
 		// list items, so they cannot be.
-		for _, f := range crContractTaskFields {
+		for _, f := range contractTaskFields {
 			if f == "input" || f == "result" || f == "name" {
 				continue
 			}
@@ -107,7 +107,7 @@ func TestSchemaTask(t *testing.T) {
 			defs, _ := schema["$defs"].(map[string]any)
 			status, _ = defs[ref[len("#/$defs/"):]].(map[string]any)
 		}
-		if got := crStrings(t, status["enum"]); !slices.Equal(got, []string{"pending", "processing", "success", "failure", "cancelled"}) {
+		if got := stringsOf(t, status["enum"]); !slices.Equal(got, []string{"pending", "processing", "success", "failure", "cancelled"}) {
 			t.Errorf("status enum %v", got)
 		}
 		for name, want := range map[string][]string{
@@ -127,7 +127,7 @@ func TestSchemaTask(t *testing.T) {
 		// Real documents conform: a full one (with input and result) and a list item.
 		id := e.create(steps(step("Only")))
 		done := e.waitStatus(id, "success")
-		crConforms(t, "task", done, props, required)
+		checkDeclared(t, "task", done, props, required)
 		if _, ok := done["input"]; !ok {
 			t.Error("a task read alone lacks input")
 		}
@@ -136,10 +136,10 @@ func TestSchemaTask(t *testing.T) {
 		if len(items) != 1 {
 			t.Fatalf("list has %d tasks", len(items))
 		}
-		crConforms(t, "list item", items[0].(map[string]any), props, required)
-		for _, sub := range crSubTasks(t, done) {
+		checkDeclared(t, "list item", items[0].(map[string]any), props, required)
+		for _, sub := range subTasksOf(t, done) {
 			sp := props["subTasks"].(map[string]any)["items"].(map[string]any)
-			crConforms(t, "subtask", sub, sp["properties"].(map[string]any), crStrings(t, sp["required"]))
+			checkDeclared(t, "subtask", sub, sp["properties"].(map[string]any), stringsOf(t, sp["required"]))
 		}
 	})
 }
@@ -147,7 +147,7 @@ func TestSchemaTask(t *testing.T) {
 func TestSchemaTasks(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		_, props, required := e.crSchema("/v1/schemas/tasks")
+		_, props, required := e.fetchSchema("/v1/schemas/tasks")
 		for _, f := range []string{"tasks", "first", "next", "schema"} {
 			if _, ok := props[f]; !ok {
 				t.Errorf("tasks schema lacks %q", f)
@@ -165,7 +165,7 @@ func TestSchemaTasks(t *testing.T) {
 		e.create(nil)
 		e.create(nil)
 		page := e.do("GET", "/v1/tasks?limit=1", nil).json(t)
-		crConforms(t, "first page", page, props, required)
+		checkDeclared(t, "first page", page, props, required)
 		if page["schema"] != "/v1/schemas/tasks" {
 			t.Errorf("list schema %v", page["schema"])
 		}
@@ -174,7 +174,7 @@ func TestSchemaTasks(t *testing.T) {
 			t.Fatal("first of two pages has no next")
 		}
 		last := e.do("GET", next, nil).json(t)
-		crConforms(t, "last page", last, props, required)
+		checkDeclared(t, "last page", last, props, required)
 		if _, ok := last["next"]; ok {
 			t.Errorf("last page has next %v", last["next"])
 		}
@@ -204,7 +204,7 @@ func TestTaskTypes(t *testing.T) {
 		if demo == nil {
 			t.Fatalf("demo is not listed: %s", r.body)
 		}
-		if got := crStrings(t, demo["subTasks"]); !slices.Equal(got, []string{"Validate", "Allocate", "Configure"}) {
+		if got := stringsOf(t, demo["subTasks"]); !slices.Equal(got, []string{"Validate", "Allocate", "Configure"}) {
 			t.Errorf("demo subTasks %v", got)
 		}
 		if demo["maxAttempts"] != float64(3) {

@@ -42,7 +42,13 @@ func (e *env) raw(req string, halfClose bool) reply {
 	if err != nil {
 		e.t.Fatalf("response body: %v", err)
 	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: body}
+	rep := reply{status: resp.StatusCode, header: resp.Header, body: body}
+	if line := strings.Fields(req); len(line) >= 2 {
+		if err := e.conform(line[0], line[1], rep); err != nil {
+			e.t.Error(err)
+		}
+	}
+	return rep
 }
 
 func rawCreate(body string, extra ...string) string {

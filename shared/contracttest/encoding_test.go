@@ -75,7 +75,7 @@ func TestListPageIsCappedInBytes(t *testing.T) {
 		var want []string
 		for i := range n {
 			e.clock.Advance(1)
-			want = append([]string{e.lsCreate(big(i))["id"].(string)}, want...) // newest first
+			want = append([]string{e.createBody(big(i))["id"].(string)}, want...) // newest first
 		}
 		var got []string
 		pages := 0

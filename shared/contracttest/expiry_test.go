@@ -11,8 +11,8 @@ import (
 func TestExpiredTaskIsGone(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		done := e.lsCreate(map[string]any{"type": "demo", "name": "short-lived", "retentionSeconds": 60})["id"].(string)
-		failed := e.lsCreate(map[string]any{"type": "demo", "retentionSeconds": 60, "input": steps(step("Boom", "failUntilRetry", 1))})["id"].(string)
+		done := e.createBody(map[string]any{"type": "demo", "name": "short-lived", "retentionSeconds": 60})["id"].(string)
+		failed := e.createBody(map[string]any{"type": "demo", "retentionSeconds": 60, "input": steps(step("Boom", "failUntilRetry", 1))})["id"].(string)
 		kept := e.create(nil) // default retention: outlives the others
 		d := e.waitStatus(done, "success")
 		f := e.waitStatus(failed, "failure")
@@ -20,7 +20,7 @@ func TestExpiredTaskIsGone(t *testing.T) {
 
 		// Finished, and readable until expiresAt = finishedAt + 60 s.
 		for _, m := range []map[string]any{d, f} {
-			fin, exp := lsTime(t, m["finishedAt"]), lsTime(t, m["expiresAt"])
+			fin, exp := contractTime(t, m["finishedAt"]), contractTime(t, m["expiresAt"])
 			if got := exp.Sub(fin); got != 60*time.Second {
 				t.Errorf("task %v: expiresAt - finishedAt = %v, want 60s", m["id"], got)
 			}
@@ -36,7 +36,7 @@ func TestExpiredTaskIsGone(t *testing.T) {
 			if r := e.do("GET", "/v1/tasks/"+failed, nil); r.status != http.StatusOK || r.json(t)["status"] != "failure" {
 				t.Errorf("%s: GET failed task: %d %s", when, r.status, r.body)
 			}
-			all := e.lsAll()
+			all := e.listAll()
 			if !slices.Contains(all, done) || !slices.Contains(all, failed) || !slices.Contains(all, kept) {
 				t.Errorf("%s: list %v lacks a task", when, all)
 			}
@@ -63,7 +63,7 @@ func TestExpiredTaskIsGone(t *testing.T) {
 		}
 		for _, q := range []string{"/v1/tasks", "/v1/tasks?limit=1", "/v1/tasks?status=success", "/v1/tasks?status=failure",
 			"/v1/tasks?status=success,failure&limit=1", "/v1/tasks?sort_key=updatedAt", "/v1/tasks?type=demo&sort_dir=asc&limit=1"} {
-			got, _ := e.lsWalk(q, 100)
+			got, _ := e.walkPages(q, 100)
 			if slices.Contains(got, done) || slices.Contains(got, failed) {
 				t.Errorf("%s lists an expired task: %v", q, got)
 			}
@@ -71,7 +71,7 @@ func TestExpiredTaskIsGone(t *testing.T) {
 				t.Errorf("%s lacks the task that has not expired: %v", q, got)
 			}
 		}
-		sameIDs(t, "admin list of local", e.lsGet("/v1/tasks?owner=local", as("root", "admin")...).ids(), []string{kept})
+		sameIDs(t, "admin list of local", e.getPage("/v1/tasks?owner=local", as("root", "admin")...).ids(), []string{kept})
 		if r := e.do("GET", "/v1/tasks/"+kept, nil); r.status != http.StatusSeeOther {
 			t.Errorf("task with default retention after 61 s: %d", r.status)
 		}
@@ -93,7 +93,7 @@ func TestDefaultRetentionIs48Hours(t *testing.T) {
 		}
 		for id, st := range map[string]string{id: "success", failed: "failure"} {
 			m := e.waitStatus(id, st)
-			fin, exp := lsTime(t, m["finishedAt"]), lsTime(t, m["expiresAt"])
+			fin, exp := contractTime(t, m["finishedAt"]), contractTime(t, m["expiresAt"])
 			if got := exp.Sub(fin); got != 48*time.Hour {
 				t.Errorf("%s task: expiresAt %v - finishedAt %v = %v, want exactly 48h", st, m["expiresAt"], m["finishedAt"], got)
 			}
@@ -102,7 +102,7 @@ func TestDefaultRetentionIs48Hours(t *testing.T) {
 				t.Errorf("%s task: Expires %q, want the HTTP-date of %v", st, r.header.Get("Expires"), exp)
 			}
 			// Listed tasks carry the same instants.
-			for _, tk := range e.lsGet("/v1/tasks?status=" + st).Tasks {
+			for _, tk := range e.getPage("/v1/tasks?status=" + st).Tasks {
 				if tk["id"] == id && (tk["expiresAt"] != m["expiresAt"] || tk["finishedAt"] != m["finishedAt"]) {
 					t.Errorf("listed %s task: finishedAt %v expiresAt %v, GET says %v %v", st, tk["finishedAt"], tk["expiresAt"], m["finishedAt"], m["expiresAt"])
 				}
@@ -116,7 +116,7 @@ func TestDefaultRetentionIs48Hours(t *testing.T) {
 		e.clock.Advance(2 * time.Minute)
 		problem(t, e.do("GET", "/v1/tasks/"+id, nil), http.StatusNotFound, "TASK_NOT_FOUND")
 		problem(t, e.do("GET", "/v1/tasks/"+failed, nil), http.StatusNotFound, "TASK_NOT_FOUND")
-		if got := e.lsAll(); slices.Contains(got, id) || slices.Contains(got, failed) {
+		if got := e.listAll(); slices.Contains(got, id) || slices.Contains(got, failed) {
 			t.Errorf("list after 48 h: %v", got)
 		}
 	})

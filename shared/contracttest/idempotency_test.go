@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-// lsAll lists every task of headers' tenant, newest first.
-func (e *env) lsAll(headers ...string) []string {
+// listAll lists every task of headers' tenant, newest first.
+func (e *env) listAll(headers ...string) []string {
 	e.t.Helper()
-	ids, _ := e.lsWalk("/v1/tasks?limit=100", 100, headers...)
+	ids, _ := e.walkPages("/v1/tasks?limit=100", 100, headers...)
 	return ids
 }
 
@@ -42,7 +42,7 @@ func TestIdempotencySameKeySameBodyReplays(t *testing.T) {
 		if loc := again.header.Get("Location"); loc != "/v1/tasks/"+id {
 			t.Errorf("replay Location %q", loc)
 		}
-		sameIDs(t, "tasks after a replay", e.lsAll(), []string{id})
+		sameIDs(t, "tasks after a replay", e.listAll(), []string{id})
 
 		// After the task finished, the replay is still the original 202 with the task as it is now.
 		e.waitStatus(id, "success")
@@ -53,7 +53,7 @@ func TestIdempotencySameKeySameBodyReplays(t *testing.T) {
 		if lm := late.json(t); lm["id"] != id || lm["status"] != "success" {
 			t.Errorf("late replay body: %s", late.body)
 		}
-		sameIDs(t, "tasks after two replays", e.lsAll(), []string{id})
+		sameIDs(t, "tasks after two replays", e.listAll(), []string{id})
 	})
 }
 
@@ -75,7 +75,7 @@ func TestIdempotencyBodyComparedAsJSON(t *testing.T) {
 		if second.json(t)["id"] != id {
 			t.Errorf("same body, other spelling: id %v, want %s", second.json(t)["id"], id)
 		}
-		sameIDs(t, "tasks", e.lsAll(), []string{id})
+		sameIDs(t, "tasks", e.listAll(), []string{id})
 	}, noWorker)
 }
 
@@ -83,7 +83,7 @@ func TestIdempotencyKeyReusedWithAnotherBody(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
 		key := []string{"Idempotency-Key", "k-reuse"}
-		first := e.lsCreate(map[string]any{"type": "demo", "name": "one"}, key...)
+		first := e.createBody(map[string]any{"type": "demo", "name": "one"}, key...)
 		id := first["id"].(string)
 		for _, other := range []map[string]any{
 			{"type": "demo", "name": "two"},
@@ -98,7 +98,7 @@ func TestIdempotencyKeyReusedWithAnotherBody(t *testing.T) {
 				t.Errorf("422 has Idempotent-Replayed")
 			}
 		}
-		sameIDs(t, "tasks", e.lsAll(), []string{id})
+		sameIDs(t, "tasks", e.listAll(), []string{id})
 		// The original body still replays.
 		r := e.do("POST", "/v1/tasks", map[string]any{"type": "demo", "name": "one"}, key...)
 		if r.status != http.StatusAccepted || r.json(t)["id"] != id || r.header.Get("Idempotent-Replayed") != "true" {
@@ -128,8 +128,8 @@ func TestIdempotencyKeyIsPerTenant(t *testing.T) {
 		if c.status != http.StatusAccepted || c.header.Get("Idempotent-Replayed") != "" {
 			t.Errorf("tenant-c: %d %s", c.status, c.body)
 		}
-		sameIDs(t, "tenant-a's tasks", e.lsAll(as("tenant-a")...), []string{am["id"].(string)})
-		sameIDs(t, "tenant-b's tasks", e.lsAll(as("tenant-b")...), []string{bm["id"].(string)})
+		sameIDs(t, "tenant-a's tasks", e.listAll(as("tenant-a")...), []string{am["id"].(string)})
+		sameIDs(t, "tenant-b's tasks", e.listAll(as("tenant-b")...), []string{bm["id"].(string)})
 		// Each tenant's replay gives its own task.
 		ra := e.do("POST", "/v1/tasks", body, append(as("tenant-a"), "Idempotency-Key", "same-key")...)
 		rb := e.do("POST", "/v1/tasks", body, append(as("tenant-b"), "Idempotency-Key", "same-key")...)
@@ -160,7 +160,7 @@ func TestIdempotencyKeyInvalid(t *testing.T) {
 				t.Errorf("key with %s: detail %q does not name the header", what, d)
 			}
 		}
-		if ids := e.lsAll(); len(ids) != 0 {
+		if ids := e.listAll(); len(ids) != 0 {
 			t.Errorf("refused creates made tasks: %v", ids)
 		}
 		// The bounds themselves are fine: 255 printable characters, and a single one.
@@ -170,7 +170,7 @@ func TestIdempotencyKeyInvalid(t *testing.T) {
 				t.Errorf("key %q: %d %s", key, r.status, r.body)
 			}
 		}
-		if ids := e.lsAll(); len(ids) != 3 {
+		if ids := e.listAll(); len(ids) != 3 {
 			t.Errorf("valid keys made %d tasks, want 3", len(ids))
 		}
 	}, noWorker)
@@ -192,7 +192,7 @@ func TestNoIdempotencyKeyCreatesEachTime(t *testing.T) {
 		if ida == idb {
 			t.Fatalf("two creates gave one id %s", ida)
 		}
-		got := e.lsAll()
+		got := e.listAll()
 		if len(got) != 2 || !(got[0] == ida && got[1] == idb || got[0] == idb && got[1] == ida) {
 			t.Errorf("tasks %v, want %s and %s", got, ida, idb)
 		}
@@ -220,16 +220,15 @@ func TestIdempotencyConcurrentSameKey(t *testing.T) {
 				req, _ := http.NewRequest("POST", e.url+"/v1/tasks", strings.NewReader(`{"type":"demo","name":"race"}`))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Idempotency-Key", "race-key")
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := e.send(req)
 				if err != nil {
 					results[i].err = err
 					return
 				}
-				defer resp.Body.Close()
 				var m map[string]any
-				results[i].err = json.NewDecoder(resp.Body).Decode(&m)
-				results[i].status = resp.StatusCode
-				results[i].replayed = resp.Header.Get("Idempotent-Replayed")
+				results[i].err = json.Unmarshal(resp.body, &m)
+				results[i].status = resp.status
+				results[i].replayed = resp.header.Get("Idempotent-Replayed")
 				results[i].id, _ = m["id"].(string)
 			}()
 		}
@@ -251,7 +250,7 @@ func TestIdempotencyConcurrentSameKey(t *testing.T) {
 		if fresh != 1 {
 			t.Errorf("%d creates were not replays, want exactly 1", fresh)
 		}
-		sameIDs(t, "tasks", e.lsAll(), []string{results[0].id})
+		sameIDs(t, "tasks", e.listAll(), []string{results[0].id})
 	}, noWorker)
 }
 
@@ -284,6 +283,6 @@ func TestIdempotencyDefaultsAreTheSameBody(t *testing.T) {
 		} {
 			problem(t, e.do("POST", "/v1/tasks", body, key...), http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED")
 		}
-		sameIDs(t, "tasks", e.lsAll(), []string{id})
+		sameIDs(t, "tasks", e.listAll(), []string{id})
 	}, noWorker)
 }

@@ -34,6 +34,7 @@ func TestLocalRunnerWithJWTIssuer(t *testing.T) {
 	a := bearer(map[string]any{"custom:tenant": "tenant-a", "sub": "alice"})
 	b := bearer(map[string]any{"custom:tenant": "tenant-b"})
 	admin := bearer(map[string]any{"custom:tenant": "ops", "roles": []string{"admin"}})
+	e.schemas = e.loadSchemas(a...)
 
 	id := e.create(nil, a...)
 	r := e.do("GET", "/v1/tasks/"+id, nil, a...)

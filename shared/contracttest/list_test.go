@@ -22,8 +22,8 @@ import (
 // Helpers of the list, idempotency, tenancy and expiry tests. Their names start with ls so
 // that they do not collide with helpers of other test files in the package.
 
-// lsPage is one decoded list page.
-type lsPage struct {
+// listPage is one decoded list page.
+type listPage struct {
 	Tasks  []map[string]any
 	First  string
 	Next   string
@@ -32,8 +32,8 @@ type lsPage struct {
 	raw    map[string]any
 }
 
-// lsGet lists path (a "/v1/tasks?..." URL) and fails unless it is a 200 list page.
-func (e *env) lsGet(path string, headers ...string) lsPage {
+// getPage lists path (a "/v1/tasks?..." URL) and fails unless it is a 200 list page.
+func (e *env) getPage(path string, headers ...string) listPage {
 	e.t.Helper()
 	r := e.do("GET", path, nil, headers...)
 	if r.status != http.StatusOK {
@@ -43,7 +43,7 @@ func (e *env) lsGet(path string, headers ...string) lsPage {
 		e.t.Errorf("GET %s: Content-Type %q", path, ct)
 	}
 	m := r.json(e.t)
-	var p lsPage
+	var p listPage
 	p.raw = m
 	tasks, ok := m["tasks"].([]any)
 	if !ok {
@@ -61,7 +61,7 @@ func (e *env) lsGet(path string, headers ...string) lsPage {
 }
 
 // ids are the ids of a page's tasks, in order.
-func (p lsPage) ids() []string {
+func (p listPage) ids() []string {
 	out := make([]string, len(p.Tasks))
 	for i, t := range p.Tasks {
 		out[i] = t["id"].(string)
@@ -69,14 +69,14 @@ func (p lsPage) ids() []string {
 	return out
 }
 
-// lsWalk follows next from path until a page has none, checking that no page holds more
+// walkPages follows next from path until a page has none, checking that no page holds more
 // than limit tasks; it returns every id in the order seen and the pages.
-func (e *env) lsWalk(path string, limit int, headers ...string) ([]string, []lsPage) {
+func (e *env) walkPages(path string, limit int, headers ...string) ([]string, []listPage) {
 	e.t.Helper()
 	var ids []string
-	var pages []lsPage
+	var pages []listPage
 	for next := path; ; {
-		p := e.lsGet(next, headers...)
+		p := e.getPage(next, headers...)
 		pages = append(pages, p)
 		if len(p.Tasks) > limit {
 			e.t.Fatalf("page %d of %s holds %d tasks, limit %d", len(pages), path, len(p.Tasks), limit)
@@ -95,8 +95,8 @@ func (e *env) lsWalk(path string, limit int, headers ...string) ([]string, []lsP
 	}
 }
 
-// lsMarker is the marker parameter of a next URL.
-func lsMarker(t *testing.T, next string) (url.Values, string) {
+// markerOf is the marker parameter of a next URL.
+func markerOf(t *testing.T, next string) (url.Values, string) {
 	t.Helper()
 	u, err := url.Parse(next)
 	if err != nil {
@@ -110,8 +110,8 @@ func lsMarker(t *testing.T, next string) (url.Values, string) {
 	return q, m
 }
 
-// lsCreate creates a task from body (a map, marshalled) and returns the 202's task.
-func (e *env) lsCreate(body map[string]any, headers ...string) map[string]any {
+// createBody creates a task from body (a map, marshalled) and returns the 202's task.
+func (e *env) createBody(body map[string]any, headers ...string) map[string]any {
 	e.t.Helper()
 	r := e.do("POST", "/v1/tasks", body, headers...)
 	if r.status != http.StatusAccepted {
@@ -120,9 +120,9 @@ func (e *env) lsCreate(body map[string]any, headers ...string) map[string]any {
 	return r.json(e.t)
 }
 
-// lsMake creates n default demo tasks as headers' tenant, moving the clock 1 ms before each
+// makeTasks creates n default demo tasks as headers' tenant, moving the clock 1 ms before each
 // so that creation order is list order, and returns their ids in creation order.
-func (e *env) lsMake(n int, headers ...string) []string {
+func (e *env) makeTasks(n int, headers ...string) []string {
 	e.t.Helper()
 	ids := make([]string, n)
 	for i := range ids {
@@ -130,23 +130,6 @@ func (e *env) lsMake(n int, headers ...string) []string {
 		ids[i] = e.create(nil, headers...)
 	}
 	return ids
-}
-
-// lsTime parses a contract time (RFC 3339 UTC with milliseconds).
-func lsTime(t *testing.T, v any) time.Time {
-	t.Helper()
-	s, ok := v.(string)
-	if !ok {
-		t.Fatalf("time %v is not a string", v)
-	}
-	if len(s) != len("2006-01-02T15:04:05.000Z") || !strings.HasSuffix(s, "Z") || s[19] != '.' {
-		t.Errorf("time %q is not RFC 3339 UTC with milliseconds", s)
-	}
-	tm, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		t.Fatalf("time %q: %v", s, err)
-	}
-	return tm
 }
 
 func reversed(s []string) []string {
@@ -191,9 +174,9 @@ func held(e *env) *holdQueue {
 	return h
 }
 
-// lsStatuses makes two tasks in each of success, failure, pending and cancelled, created in
+// tasksInEachStatus makes two tasks in each of success, failure, pending and cancelled, created in
 // an interleaved order, and returns their ids in creation order with each one's status.
-func lsStatuses(e *env) ([]string, map[string]string) {
+func tasksInEachStatus(e *env) ([]string, map[string]string) {
 	e.t.Helper()
 	var order []string
 	status := map[string]string{}
@@ -226,8 +209,8 @@ func lsStatuses(e *env) ([]string, map[string]string) {
 	return order, status
 }
 
-// lsFilter are the ids of order whose status is one of sts, newest first.
-func lsFilter(order []string, status map[string]string, sts ...string) []string {
+// withStatuses are the ids of order whose status is one of sts, newest first.
+func withStatuses(order []string, status map[string]string, sts ...string) []string {
 	var out []string
 	for _, id := range reversed(order) {
 		if slices.Contains(sts, status[id]) {
@@ -248,14 +231,14 @@ func withSecondType(o *options) {
 func TestListDefaultOrderIsCreatedAtDesc(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		ids := e.lsMake(6)
-		p := e.lsGet("/v1/tasks")
+		ids := e.makeTasks(6)
+		p := e.getPage("/v1/tasks")
 		sameIDs(t, "default order", p.ids(), reversed(ids))
-		explicit := e.lsGet("/v1/tasks?sort_key=createdAt&sort_dir=desc")
+		explicit := e.getPage("/v1/tasks?sort_key=createdAt&sort_dir=desc")
 		sameIDs(t, "sort_key=createdAt&sort_dir=desc", explicit.ids(), reversed(ids))
 		var prev time.Time
 		for i, tk := range p.Tasks {
-			c := lsTime(t, tk["createdAt"])
+			c := contractTime(t, tk["createdAt"])
 			if i > 0 && !c.Before(prev) {
 				t.Errorf("task %d createdAt %v not before %v", i, c, prev)
 			}
@@ -267,7 +250,7 @@ func TestListDefaultOrderIsCreatedAtDesc(t *testing.T) {
 func TestListSortKeyAndDirection(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		ids := e.lsMake(4) // a b c d
+		ids := e.makeTasks(4) // a b c d
 		a, b, c, d := ids[0], ids[1], ids[2], ids[3]
 		// Cancelling b then a makes them the most recently updated: updatedAt order is c d b a.
 		for _, id := range []string{b, a} {
@@ -285,17 +268,17 @@ func TestListSortKeyAndDirection(t *testing.T) {
 			"sort_dir=asc":                     {a, b, c, d}, // createdAt by default
 		}
 		for q, want := range cases {
-			sameIDs(t, q, e.lsGet("/v1/tasks?"+q).ids(), want)
-			walked, pages := e.lsWalk("/v1/tasks?limit=1&"+q, 1)
+			sameIDs(t, q, e.getPage("/v1/tasks?"+q).ids(), want)
+			walked, pages := e.walkPages("/v1/tasks?limit=1&"+q, 1)
 			sameIDs(t, q+" walked with limit=1", walked, want)
 			if len(pages) < 4 {
 				t.Errorf("%s: %d pages of limit 1 for 4 tasks", q, len(pages))
 			}
 		}
 		// The values really are in that order.
-		p := e.lsGet("/v1/tasks?sort_key=updatedAt&sort_dir=asc")
+		p := e.getPage("/v1/tasks?sort_key=updatedAt&sort_dir=asc")
 		for i := 1; i < len(p.Tasks); i++ {
-			if !lsTime(t, p.Tasks[i-1]["updatedAt"]).Before(lsTime(t, p.Tasks[i]["updatedAt"])) {
+			if !contractTime(t, p.Tasks[i-1]["updatedAt"]).Before(contractTime(t, p.Tasks[i]["updatedAt"])) {
 				t.Errorf("updatedAt asc: %v then %v", p.Tasks[i-1]["updatedAt"], p.Tasks[i]["updatedAt"])
 			}
 		}
@@ -308,34 +291,34 @@ func TestListSortKeyAndDirection(t *testing.T) {
 func TestListLimit(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		ids := e.lsMake(27)
+		ids := e.makeTasks(27)
 		newest := reversed(ids)
 
-		def := e.lsGet("/v1/tasks")
+		def := e.getPage("/v1/tasks")
 		sameIDs(t, "default limit page", def.ids(), newest[:25])
 		if !def.HasNxt {
 			t.Fatal("27 tasks, default limit 25: no next")
 		}
-		rest := e.lsGet(def.Next)
+		rest := e.getPage(def.Next)
 		sameIDs(t, "page after the default limit", rest.ids(), newest[25:])
 		if rest.HasNxt {
 			t.Errorf("last page has next %q", rest.Next)
 		}
 
 		for _, n := range []int{1, 2, 7, 26} {
-			p := e.lsGet(fmt.Sprintf("/v1/tasks?limit=%d", n))
+			p := e.getPage(fmt.Sprintf("/v1/tasks?limit=%d", n))
 			sameIDs(t, fmt.Sprintf("limit=%d", n), p.ids(), newest[:n])
 			if !p.HasNxt {
 				t.Errorf("limit=%d of 27: no next", n)
 			}
-			walked, pages := e.lsWalk(fmt.Sprintf("/v1/tasks?limit=%d", n), n)
+			walked, pages := e.walkPages(fmt.Sprintf("/v1/tasks?limit=%d", n), n)
 			sameIDs(t, fmt.Sprintf("walk limit=%d", n), walked, newest)
 			if want := (27 + n - 1) / n; len(pages) < want {
 				t.Errorf("walk limit=%d: %d pages, want at least %d", n, len(pages), want)
 			}
 		}
 		for _, n := range []int{28, 100} {
-			p := e.lsGet(fmt.Sprintf("/v1/tasks?limit=%d", n))
+			p := e.getPage(fmt.Sprintf("/v1/tasks?limit=%d", n))
 			sameIDs(t, fmt.Sprintf("limit=%d", n), p.ids(), newest)
 			if p.HasNxt {
 				t.Errorf("limit=%d holds every task but has next %q", n, p.Next)
@@ -351,19 +334,19 @@ func TestListLimit(t *testing.T) {
 func TestListStatusFilterSingle(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		order, status := lsStatuses(e)
+		order, status := tasksInEachStatus(e)
 		for _, st := range []string{"success", "failure", "pending", "cancelled"} {
-			p := e.lsGet("/v1/tasks?status=" + st)
-			sameIDs(t, "status="+st, p.ids(), lsFilter(order, status, st))
+			p := e.getPage("/v1/tasks?status=" + st)
+			sameIDs(t, "status="+st, p.ids(), withStatuses(order, status, st))
 			for _, tk := range p.Tasks {
 				if tk["status"] != st {
 					t.Errorf("status=%s lists a %v task", st, tk["status"])
 				}
 			}
-			walked, _ := e.lsWalk("/v1/tasks?limit=1&status="+st, 1)
-			sameIDs(t, "walk status="+st, walked, lsFilter(order, status, st))
+			walked, _ := e.walkPages("/v1/tasks?limit=1&status="+st, 1)
+			sameIDs(t, "walk status="+st, walked, withStatuses(order, status, st))
 		}
-		if p := e.lsGet("/v1/tasks?status=processing"); len(p.Tasks) != 0 || p.HasNxt {
+		if p := e.getPage("/v1/tasks?status=processing"); len(p.Tasks) != 0 || p.HasNxt {
 			t.Errorf("status=processing: %v, next %q", p.ids(), p.Next)
 		}
 		for _, bad := range []string{"done", "SUCCESS", "", "success,", "success,bogus"} {
@@ -375,34 +358,34 @@ func TestListStatusFilterSingle(t *testing.T) {
 func TestListStatusFilterRepeated(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		order, status := lsStatuses(e)
-		want := lsFilter(order, status, "pending", "success")
-		sameIDs(t, "status=pending&status=success", e.lsGet("/v1/tasks?status=pending&status=success").ids(), want)
+		order, status := tasksInEachStatus(e)
+		want := withStatuses(order, status, "pending", "success")
+		sameIDs(t, "status=pending&status=success", e.getPage("/v1/tasks?status=pending&status=success").ids(), want)
 		for _, n := range []int{1, 2, 3} {
-			walked, _ := e.lsWalk(fmt.Sprintf("/v1/tasks?status=success&status=pending&limit=%d", n), n)
+			walked, _ := e.walkPages(fmt.Sprintf("/v1/tasks?status=success&status=pending&limit=%d", n), n)
 			sameIDs(t, fmt.Sprintf("walk status=success&status=pending limit=%d", n), walked, want)
 		}
-		three := lsFilter(order, status, "pending", "failure", "cancelled")
-		walked, _ := e.lsWalk("/v1/tasks?status=cancelled&status=pending&status=failure&sort_dir=asc&limit=2", 2)
+		three := withStatuses(order, status, "pending", "failure", "cancelled")
+		walked, _ := e.walkPages("/v1/tasks?status=cancelled&status=pending&status=failure&sort_dir=asc&limit=2", 2)
 		sameIDs(t, "walk three statuses asc", walked, reversed(three))
-		all := e.lsGet("/v1/tasks?status=pending&status=processing&status=success&status=failure&status=cancelled")
+		all := e.getPage("/v1/tasks?status=pending&status=processing&status=success&status=failure&status=cancelled")
 		sameIDs(t, "all five statuses", all.ids(), reversed(order))
-		dup := e.lsGet("/v1/tasks?status=failure&status=failure")
-		sameIDs(t, "a status repeated", dup.ids(), lsFilter(order, status, "failure"))
+		dup := e.getPage("/v1/tasks?status=failure&status=failure")
+		sameIDs(t, "a status repeated", dup.ids(), withStatuses(order, status, "failure"))
 	}, holdSends)
 }
 
 func TestListStatusFilterCommaSeparated(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		order, status := lsStatuses(e)
-		want := lsFilter(order, status, "cancelled", "failure")
-		sameIDs(t, "status=cancelled,failure", e.lsGet("/v1/tasks?status=cancelled,failure").ids(), want)
-		sameIDs(t, "status=cancelled%2Cfailure", e.lsGet("/v1/tasks?status=cancelled%2Cfailure").ids(), want)
-		walked, _ := e.lsWalk("/v1/tasks?status=failure,cancelled&limit=1", 1)
+		order, status := tasksInEachStatus(e)
+		want := withStatuses(order, status, "cancelled", "failure")
+		sameIDs(t, "status=cancelled,failure", e.getPage("/v1/tasks?status=cancelled,failure").ids(), want)
+		sameIDs(t, "status=cancelled%2Cfailure", e.getPage("/v1/tasks?status=cancelled%2Cfailure").ids(), want)
+		walked, _ := e.walkPages("/v1/tasks?status=failure,cancelled&limit=1", 1)
 		sameIDs(t, "walk status=failure,cancelled limit=1", walked, want)
-		mixed := lsFilter(order, status, "cancelled", "failure", "success")
-		walked, _ = e.lsWalk("/v1/tasks?status=cancelled,failure&status=success&limit=2", 2)
+		mixed := withStatuses(order, status, "cancelled", "failure", "success")
+		walked, _ = e.walkPages("/v1/tasks?status=cancelled,failure&status=success&limit=2", 2)
 		sameIDs(t, "comma-separated and repeated together", walked, mixed)
 	}, holdSends)
 }
@@ -417,7 +400,7 @@ func TestListTypeFilter(t *testing.T) {
 			if i%3 == 1 {
 				typ = "demo-b"
 			}
-			tk := e.lsCreate(map[string]any{"type": typ})
+			tk := e.createBody(map[string]any{"type": typ})
 			all = append([]string{tk["id"].(string)}, all...)
 			if typ == "demo" {
 				demos = append([]string{tk["id"].(string)}, demos...)
@@ -425,20 +408,20 @@ func TestListTypeFilter(t *testing.T) {
 				others = append([]string{tk["id"].(string)}, others...)
 			}
 		}
-		sameIDs(t, "no type filter", e.lsGet("/v1/tasks").ids(), all)
-		p := e.lsGet("/v1/tasks?type=demo-b")
+		sameIDs(t, "no type filter", e.getPage("/v1/tasks").ids(), all)
+		p := e.getPage("/v1/tasks?type=demo-b")
 		sameIDs(t, "type=demo-b", p.ids(), others)
 		for _, tk := range p.Tasks {
 			if tk["type"] != "demo-b" {
 				t.Errorf("type=demo-b lists a %v", tk["type"])
 			}
 		}
-		sameIDs(t, "type=demo", e.lsGet("/v1/tasks?type=demo").ids(), demos)
-		walked, _ := e.lsWalk("/v1/tasks?type=demo-b&limit=1", 1)
+		sameIDs(t, "type=demo", e.getPage("/v1/tasks?type=demo").ids(), demos)
+		walked, _ := e.walkPages("/v1/tasks?type=demo-b&limit=1", 1)
 		sameIDs(t, "walk type=demo-b limit=1", walked, others)
-		walked, _ = e.lsWalk("/v1/tasks?type=demo&limit=2&sort_dir=asc", 2)
+		walked, _ = e.walkPages("/v1/tasks?type=demo&limit=2&sort_dir=asc", 2)
 		sameIDs(t, "walk type=demo limit=2 asc", walked, reversed(demos))
-		if p := e.lsGet("/v1/tasks?type=nothing-of-that-type"); len(p.Tasks) != 0 || p.HasNxt {
+		if p := e.getPage("/v1/tasks?type=nothing-of-that-type"); len(p.Tasks) != 0 || p.HasNxt {
 			t.Errorf("type with no tasks: %v next %q", p.ids(), p.Next)
 		}
 		problem(t, e.do("GET", "/v1/tasks?type=demo&type=demo-b", nil), http.StatusBadRequest, "INVALID_PARAMETER")
@@ -448,7 +431,7 @@ func TestListTypeFilter(t *testing.T) {
 func TestListLinksAndSchema(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		empty := e.lsGet("/v1/tasks")
+		empty := e.getPage("/v1/tasks")
 		if len(empty.Tasks) != 0 || empty.HasNxt || empty.Schema != "/v1/schemas/tasks" || empty.First == "" {
 			t.Errorf("empty list: %v", empty.raw)
 		}
@@ -456,9 +439,9 @@ func TestListLinksAndSchema(t *testing.T) {
 			t.Errorf("empty list's tasks is %v, want []", empty.raw["tasks"])
 		}
 
-		ids := e.lsMake(5)
+		ids := e.makeTasks(5)
 		const q = "/v1/tasks?limit=2&status=pending&sort_key=createdAt&sort_dir=desc"
-		p1 := e.lsGet(q)
+		p1 := e.getPage(q)
 		if p1.Schema != "/v1/schemas/tasks" {
 			t.Errorf("schema %q", p1.Schema)
 		}
@@ -475,12 +458,12 @@ func TestListLinksAndSchema(t *testing.T) {
 		if !p1.HasNxt {
 			t.Fatal("first page of 5 with limit 2 has no next")
 		}
-		nq, _ := lsMarker(t, p1.Next)
+		nq, _ := markerOf(t, p1.Next)
 		if nq.Get("limit") != "2" || nq.Get("status") != "pending" {
 			t.Errorf("next %q lost the query", p1.Next)
 		}
 		sameIDs(t, "first page", p1.ids(), reversed(ids)[:2])
-		_, pages := e.lsWalk(q, 2)
+		_, pages := e.walkPages(q, 2)
 		if len(pages) != 3 {
 			t.Fatalf("5 tasks, limit 2: %d pages", len(pages))
 		}
@@ -499,7 +482,7 @@ func TestListLinksAndSchema(t *testing.T) {
 		// answers a LastEvaluatedKey when the limit is reached exactly) may instead give a
 		// next whose page is empty and ends the walk.
 		for _, q := range []string{"/v1/tasks?limit=5", "/v1/tasks?limit=1&sort_dir=asc", "/v1/tasks?limit=2&status=pending,cancelled"} {
-			walked, pages := e.lsWalk(q, 5)
+			walked, pages := e.walkPages(q, 5)
 			sameIDs(t, q, walked, map[bool][]string{true: ids, false: reversed(ids)}[strings.Contains(q, "asc")])
 			for i, p := range pages {
 				if i < len(pages)-1 && len(p.Tasks) == 0 {
@@ -510,11 +493,11 @@ func TestListLinksAndSchema(t *testing.T) {
 				t.Logf("%s: the page with the last task had a next to an empty page", q)
 			}
 		}
-		if p := e.lsGet("/v1/tasks?limit=6"); p.HasNxt {
+		if p := e.getPage("/v1/tasks?limit=6"); p.HasNxt {
 			t.Errorf("limit above the count: next %q", p.Next)
 		}
 
-		again := e.lsGet(p1.First)
+		again := e.getPage(p1.First)
 		sameIDs(t, "following first", again.ids(), p1.ids())
 		if again.First != p1.First {
 			t.Errorf("first of first %q, want %q", again.First, p1.First)
@@ -528,13 +511,13 @@ func TestListLinksAndSchema(t *testing.T) {
 func TestListOmitsInputAndResult(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		done := e.lsCreate(map[string]any{"type": "demo", "name": "listed", "input": steps(step("One"), step("Two")),
+		done := e.createBody(map[string]any{"type": "demo", "name": "listed", "input": steps(step("One"), step("Two")),
 			"resources": []any{map[string]any{"resourceId": "vm-7", "type": "VM"}}})["id"].(string)
 		failed := e.create(steps(step("Boom", "failUntilRetry", 1)))
 		e.waitStatus(done, "success")
 		e.waitStatus(failed, "failure")
 
-		p := e.lsGet("/v1/tasks")
+		p := e.getPage("/v1/tasks")
 		if len(p.Tasks) != 2 {
 			t.Fatalf("list: %v", p.ids())
 		}
@@ -589,8 +572,8 @@ func TestListOmitsInputAndResult(t *testing.T) {
 func TestListMarkerWalk(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		ids := e.lsMake(10)
-		walked, pages := e.lsWalk("/v1/tasks?limit=3", 3)
+		ids := e.makeTasks(10)
+		walked, pages := e.walkPages("/v1/tasks?limit=3", 3)
 		sameIDs(t, "desc walk, limit 3", walked, reversed(ids))
 		if len(pages) != 4 {
 			t.Errorf("10 tasks, limit 3: %d pages, want 4", len(pages))
@@ -600,34 +583,39 @@ func TestListMarkerWalk(t *testing.T) {
 				t.Errorf("page %d holds %d tasks", i+1, len(p.Tasks))
 			}
 		}
-		walked, pages = e.lsWalk("/v1/tasks?limit=2&sort_dir=asc", 2)
+		walked, pages = e.walkPages("/v1/tasks?limit=2&sort_dir=asc", 2)
 		sameIDs(t, "asc walk, limit 2", walked, ids)
 		if len(pages) < 5 {
 			t.Errorf("10 tasks, limit 2: %d pages", len(pages))
 		}
 		// The limit may change along the walk; the position stays.
-		p := e.lsGet("/v1/tasks?limit=3")
-		q, _ := lsMarker(t, p.Next)
+		p := e.getPage("/v1/tasks?limit=3")
+		q, _ := markerOf(t, p.Next)
 		q.Set("limit", "4")
-		sameIDs(t, "next page with another limit", e.lsGet("/v1/tasks?"+q.Encode()).ids(), reversed(ids)[3:7])
+		sameIDs(t, "next page with another limit", e.getPage("/v1/tasks?"+q.Encode()).ids(), reversed(ids)[3:7])
 		// A marker may be used twice: it is a position, not a one-time token.
-		sameIDs(t, "replayed next", e.lsGet(p.Next).ids(), e.lsGet(p.Next).ids())
+		sameIDs(t, "replayed next", e.getPage(p.Next).ids(), e.getPage(p.Next).ids())
 	}, noWorker)
 }
 
-// lsPost creates a task from a goroutine other than the test's (it must not call t.Fatal).
-func lsPost(baseURL string) (string, error) {
-	resp, err := http.Post(baseURL+"/v1/tasks", "application/json", strings.NewReader(`{"type":"demo"}`))
+// tryCreate creates a demo task and returns its id, or why it could not; it does not touch
+// e.t, so that goroutines other than the test's may call it.
+func (e *env) tryCreate() (string, error) {
+	req, err := http.NewRequest("POST", e.url+"/v1/tasks", strings.NewReader(`{"type":"demo"}`))
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
-	var m map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.send(req)
+	if err != nil {
 		return "", err
 	}
-	if resp.StatusCode != http.StatusAccepted {
-		return "", fmt.Errorf("create: %d %v", resp.StatusCode, m)
+	var m map[string]any
+	if err := json.Unmarshal(resp.body, &m); err != nil {
+		return "", err
+	}
+	if resp.status != http.StatusAccepted {
+		return "", fmt.Errorf("create: %d %v", resp.status, m)
 	}
 	id, _ := m["id"].(string)
 	return id, nil
@@ -636,10 +624,10 @@ func lsPost(baseURL string) (string, error) {
 func TestListMarkerWalkWhileCreating(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		e.lsMake(12)
+		e.makeTasks(12)
 		for _, dir := range []string{"desc", "asc"} {
 			// The tasks that exist at the start exist throughout the walk.
-			initial, _ := e.lsWalk("/v1/tasks?limit=100&sort_dir="+dir, 100)
+			initial, _ := e.walkPages("/v1/tasks?limit=100&sort_dir="+dir, 100)
 			if len(initial) < 12 {
 				t.Fatalf("%d tasks before the %s walk", len(initial), dir)
 			}
@@ -654,7 +642,7 @@ func TestListMarkerWalkWhileCreating(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for n := 0; n < 8 && !stop.Load(); n++ {
-						id, err := lsPost(e.url)
+						id, err := e.tryCreate()
 						if err != nil {
 							t.Errorf("concurrent create: %v", err)
 							return
@@ -666,9 +654,9 @@ func TestListMarkerWalkWhileCreating(t *testing.T) {
 				}()
 			}
 			var walked []string
-			var pages []lsPage
+			var pages []listPage
 			for next := "/v1/tasks?limit=2&sort_dir=" + dir; ; {
-				p := e.lsGet(next)
+				p := e.getPage(next)
 				pages = append(pages, p)
 				if len(p.Tasks) > 2 {
 					t.Fatalf("%s: page of %d tasks, limit 2", dir, len(p.Tasks))
@@ -741,9 +729,9 @@ func TestListMarkerWalkWhileCreating(t *testing.T) {
 func TestListTamperedMarker(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		e.lsMake(5)
-		p := e.lsGet("/v1/tasks?limit=2")
-		q, m := lsMarker(t, p.Next)
+		e.makeTasks(5)
+		p := e.getPage("/v1/tasks?limit=2")
+		q, m := markerOf(t, p.Next)
 		flip := func(i int) string {
 			b := []byte(m)
 			if b[i] == 'A' {
@@ -774,7 +762,7 @@ func TestListTamperedMarker(t *testing.T) {
 			problem(t, r, http.StatusBadRequest, "INVALID_MARKER")
 		}
 		// The genuine marker still works.
-		if got := e.lsGet(p.Next); len(got.Tasks) != 2 {
+		if got := e.getPage(p.Next); len(got.Tasks) != 2 {
 			t.Errorf("genuine marker: %v", got.ids())
 		}
 	}, noWorker)
@@ -784,19 +772,19 @@ func TestListMarkerOfAnotherTenant(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
 		a, b := as("tenant-a"), as("tenant-b")
-		e.lsMake(4, a...)
-		e.lsMake(4, b...)
-		p := e.lsGet("/v1/tasks?limit=2", a...)
+		e.makeTasks(4, a...)
+		e.makeTasks(4, b...)
+		p := e.getPage("/v1/tasks?limit=2", a...)
 		if !p.HasNxt {
 			t.Fatal("no next")
 		}
 		problem(t, e.do("GET", p.Next, nil, b...), http.StatusBadRequest, "INVALID_MARKER")
 		problem(t, e.do("GET", p.Next, nil), http.StatusBadRequest, "INVALID_MARKER") // tenant "local"
 		// An admin replaying tenant-a's marker, even for tenant-a's own tasks, is another principal.
-		q, _ := lsMarker(t, p.Next)
+		q, _ := markerOf(t, p.Next)
 		q.Set("owner", "tenant-a")
 		problem(t, e.do("GET", "/v1/tasks?"+q.Encode(), nil, as("root", "admin")...), http.StatusBadRequest, "INVALID_MARKER")
-		if got := e.lsGet(p.Next, a...); len(got.Tasks) != 2 {
+		if got := e.getPage(p.Next, a...); len(got.Tasks) != 2 {
 			t.Errorf("tenant-a's own marker: %v", got.ids())
 		}
 	}, noWorker)
@@ -805,9 +793,9 @@ func TestListMarkerOfAnotherTenant(t *testing.T) {
 func TestListMarkerOfAnotherQuery(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		e.lsMake(5)
-		p := e.lsGet("/v1/tasks?limit=2&status=pending")
-		_, m := lsMarker(t, p.Next)
+		e.makeTasks(5)
+		p := e.getPage("/v1/tasks?limit=2&status=pending")
+		_, m := markerOf(t, p.Next)
 		for _, q := range []string{
 			"limit=2",                          // status filter dropped
 			"limit=2&status=success",           // another status
@@ -825,13 +813,13 @@ func TestListMarkerOfAnotherQuery(t *testing.T) {
 			problem(t, r, http.StatusBadRequest, "INVALID_MARKER")
 		}
 		// The same marker with the same query in another spelling still opens.
-		got := e.lsGet("/v1/tasks?status=pending&limit=2&sort_dir=desc&sort_key=createdAt&marker=" + url.QueryEscape(m))
+		got := e.getPage("/v1/tasks?status=pending&limit=2&sort_dir=desc&sort_key=createdAt&marker=" + url.QueryEscape(m))
 		if len(got.Tasks) != 2 {
 			t.Errorf("same query, other spelling: %v", got.ids())
 		}
 		// A marker of a sorted walk does not open for the default sort.
-		s := e.lsGet("/v1/tasks?limit=2&sort_key=updatedAt&sort_dir=asc")
-		_, m2 := lsMarker(t, s.Next)
+		s := e.getPage("/v1/tasks?limit=2&sort_key=updatedAt&sort_dir=asc")
+		_, m2 := markerOf(t, s.Next)
 		problem(t, e.do("GET", "/v1/tasks?limit=2&marker="+url.QueryEscape(m2), nil), http.StatusBadRequest, "INVALID_MARKER")
 		problem(t, e.do("GET", "/v1/tasks?limit=2&sort_key=updatedAt&marker="+url.QueryEscape(m2), nil), http.StatusBadRequest, "INVALID_MARKER")
 	}, noWorker)
@@ -840,7 +828,7 @@ func TestListMarkerOfAnotherQuery(t *testing.T) {
 func TestListOwnerForbiddenForNonAdmin(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		e.lsMake(2, as("other")...)
+		e.makeTasks(2, as("other")...)
 		problem(t, e.do("GET", "/v1/tasks?owner=other", nil, as("tenant-a")...), http.StatusForbidden, "FORBIDDEN")
 		problem(t, e.do("GET", "/v1/tasks?owner=other", nil), http.StatusForbidden, "FORBIDDEN")
 		problem(t, e.do("GET", "/v1/tasks?owner=other", nil, as("tenant-a", "reader")...), http.StatusForbidden, "FORBIDDEN")
@@ -850,11 +838,11 @@ func TestListOwnerForbiddenForNonAdmin(t *testing.T) {
 func TestListAdminListsAnotherOwner(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		aIDs := e.lsMake(3, as("tenant-a")...)
-		e.lsMake(2, as("tenant-b")...)
-		e.lsMake(1, as("root", "admin")...)
+		aIDs := e.makeTasks(3, as("tenant-a")...)
+		e.makeTasks(2, as("tenant-b")...)
+		e.makeTasks(1, as("root", "admin")...)
 		admin := as("root", "admin")
-		p := e.lsGet("/v1/tasks?owner=tenant-a", admin...)
+		p := e.getPage("/v1/tasks?owner=tenant-a", admin...)
 		sameIDs(t, "admin lists owner=tenant-a", p.ids(), reversed(aIDs))
 		for _, tk := range p.Tasks {
 			if tk["owner"] != "tenant-a" {
@@ -864,9 +852,9 @@ func TestListAdminListsAnotherOwner(t *testing.T) {
 		if fq, err := url.Parse(p.First); err != nil || fq.Query().Get("owner") != "tenant-a" {
 			t.Errorf("first %q lost owner", p.First)
 		}
-		walked, _ := e.lsWalk("/v1/tasks?owner=tenant-a&limit=1", 1, admin...)
+		walked, _ := e.walkPages("/v1/tasks?owner=tenant-a&limit=1", 1, admin...)
 		sameIDs(t, "admin walks owner=tenant-a", walked, reversed(aIDs))
-		if p := e.lsGet("/v1/tasks?owner=nobody", admin...); len(p.Tasks) != 0 || p.HasNxt {
+		if p := e.getPage("/v1/tasks?owner=nobody", admin...); len(p.Tasks) != 0 || p.HasNxt {
 			t.Errorf("owner without tasks: %v", p.ids())
 		}
 	}, noWorker)

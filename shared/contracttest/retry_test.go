@@ -6,14 +6,14 @@ import (
 	"time"
 )
 
-// crFailsOnce is a demo input whose second step fails permanently until the task is retried
+// failsOnce is a demo input whose second step fails permanently until the task is retried
 // once.
-func crFailsOnce() map[string]any {
+func failsOnce() map[string]any {
 	return steps(step("Validate"), step("Allocate", "failUntilRetry", 1), step("Configure"))
 }
 
-// crTime parses a contract time, failing the test unless it is RFC 3339 UTC with milliseconds.
-func crTime(t *testing.T, v any) time.Time {
+// contractTime parses a contract time, failing the test unless it is RFC 3339 UTC with milliseconds.
+func contractTime(t *testing.T, v any) time.Time {
 	t.Helper()
 	s, ok := v.(string)
 	if !ok {
@@ -26,8 +26,8 @@ func crTime(t *testing.T, v any) time.Time {
 	return at
 }
 
-// crCheckFailed checks the failure of a crFailsOnce task.
-func crCheckFailed(t *testing.T, task map[string]any) {
+// checkFailed checks the failure of a failsOnce task.
+func checkFailed(t *testing.T, task map[string]any) {
 	t.Helper()
 	if task["status"] != "failure" {
 		t.Fatalf("status %v, want failure", task["status"])
@@ -38,7 +38,7 @@ func crCheckFailed(t *testing.T, task map[string]any) {
 	if task["isRetryable"] != true || task["isCancellable"] != false {
 		t.Errorf("isRetryable %v, isCancellable %v: want true, false", task["isRetryable"], task["isCancellable"])
 	}
-	links := crLinks(t, task)
+	links := linksOf(t, task)
 	if links["retry"] != "PATCH /v1/tasks/"+task["id"].(string) {
 		t.Errorf("retry link %q, want PATCH to the task", links["retry"])
 	}
@@ -48,7 +48,7 @@ func crCheckFailed(t *testing.T, task map[string]any) {
 	if task["finishedAt"] == nil || task["expiresAt"] == nil || task["result"] != nil {
 		t.Errorf("finishedAt %v expiresAt %v result %v", task["finishedAt"], task["expiresAt"], task["result"])
 	}
-	errs := crErrors(t, task)
+	errs := errorsOf(t, task)
 	if len(errs) != 1 {
 		t.Fatalf("errors %v, want one entry", errs)
 	}
@@ -59,7 +59,7 @@ func crCheckFailed(t *testing.T, task map[string]any) {
 	if _, ok := e["causes"].([]any); !ok {
 		t.Errorf("error entry has no causes array: %v", e)
 	}
-	subs := crSubTasks(t, task)
+	subs := subTasksOf(t, task)
 	want := []struct {
 		status   string
 		attempts float64
@@ -78,18 +78,18 @@ func TestRetryAfterFailure(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
 		ids := map[string]string{}
-		for _, w := range crRetryWays {
-			ids[w.method] = e.create(crFailsOnce())
+		for _, w := range retryWays {
+			ids[w.method] = e.create(failsOnce())
 		}
-		for _, w := range crRetryWays {
+		for _, w := range retryWays {
 			id := ids[w.method]
 			t.Run(w.method+w.suffix, func(t *testing.T) {
 				failed := e.waitStatus(id, "failure")
-				crCheckFailed(t, failed)
-				first := crSubTasks(t, failed)[0]
+				checkFailed(t, failed)
+				first := subTasksOf(t, failed)[0]
 
 				r := e.do(w.method, "/v1/tasks/"+id+w.suffix, nil)
-				task := crAccepted(t, r, id)
+				task := checkAccepted(t, r, id)
 				if task["status"] != "pending" || task["retryCount"] != float64(1) {
 					t.Errorf("retried task: status %v retryCount %v, want pending, 1", task["status"], task["retryCount"])
 				}
@@ -99,7 +99,7 @@ func TestRetryAfterFailure(t *testing.T) {
 				if task["finishedAt"] != nil || task["expiresAt"] != nil || task["isRetryable"] != false || task["isCancellable"] != true {
 					t.Errorf("retried task: finishedAt %v expiresAt %v isRetryable %v isCancellable %v", task["finishedAt"], task["expiresAt"], task["isRetryable"], task["isCancellable"])
 				}
-				subs := crSubTasks(t, task)
+				subs := subTasksOf(t, task)
 				if subs[0]["status"] != "success" || subs[0]["attempts"] != float64(1) {
 					t.Errorf("succeeded subtask after retry: %v", subs[0])
 				}
@@ -108,7 +108,7 @@ func TestRetryAfterFailure(t *testing.T) {
 						t.Errorf("subtask %d after retry: %v, want pending with 0 attempts", i, subs[i])
 					}
 				}
-				if len(crErrors(t, task)) != 1 {
+				if len(errorsOf(t, task)) != 1 {
 					t.Errorf("errors after retry: %v, want the history kept", task["errors"])
 				}
 
@@ -116,7 +116,7 @@ func TestRetryAfterFailure(t *testing.T) {
 				if done["retryCount"] != float64(1) {
 					t.Errorf("retryCount %v, want 1", done["retryCount"])
 				}
-				subs = crSubTasks(t, done)
+				subs = subTasksOf(t, done)
 				if subs[0]["attempts"] != float64(1) || subs[0]["startedAt"] != first["startedAt"] || subs[0]["finishedAt"] != first["finishedAt"] {
 					t.Errorf("the subtask that had succeeded was run again: %v, was %v", subs[0], first)
 				}
@@ -125,10 +125,10 @@ func TestRetryAfterFailure(t *testing.T) {
 						t.Errorf("subtask %d: %v, want success after one attempt of the new run", i, subs[i])
 					}
 				}
-				if crTime(t, subs[1]["startedAt"]).Before(crTime(t, failed["finishedAt"])) {
+				if contractTime(t, subs[1]["startedAt"]).Before(contractTime(t, failed["finishedAt"])) {
 					t.Errorf("failed subtask was not run again: startedAt %v, before the failure at %v", subs[1]["startedAt"], failed["finishedAt"])
 				}
-				errs := crErrors(t, done)
+				errs := errorsOf(t, done)
 				if len(errs) != 1 || errs[0]["errorType"] != "ERROR" || errs[0]["errorCode"] != "DEMO_FAILURE" {
 					t.Errorf("errors after success: %v, want the first run's failure kept", errs)
 				}
@@ -146,17 +146,17 @@ func TestRetryAfterFailure(t *testing.T) {
 func TestRetryPatchBody(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		id := e.create(crFailsOnce())
+		id := e.create(failsOnce())
 		e.waitStatus(id, "failure")
 		for _, body := range []any{map[string]any{"status": "pending"}, `{"x":1}`, `[]`, `retry please`, `{} {}`} {
 			r := e.do("PATCH", "/v1/tasks/"+id, body, "Content-Type", "application/json")
 			problem(t, r, http.StatusBadRequest, "VALIDATION_FAILED")
 		}
-		if st := e.crGet(id)["status"]; st != "failure" {
+		if st := e.getTask(id)["status"]; st != "failure" {
 			t.Fatalf("a refused PATCH changed the task to %v", st)
 		}
 		// An empty JSON object is as good as no body.
-		task := crAccepted(t, e.do("PATCH", "/v1/tasks/"+id, map[string]any{}), id)
+		task := checkAccepted(t, e.do("PATCH", "/v1/tasks/"+id, map[string]any{}), id)
 		if task["status"] != "pending" || task["retryCount"] != float64(1) {
 			t.Errorf("PATCH {}: status %v retryCount %v", task["status"], task["retryCount"])
 		}
@@ -168,14 +168,14 @@ func TestRetryPendingOrCancelledConflicts(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
 		id := e.create(nil)
-		for _, w := range crRetryWays {
+		for _, w := range retryWays {
 			problem(t, e.do(w.method, "/v1/tasks/"+id+w.suffix, nil), http.StatusConflict, "TASK_NOT_RETRYABLE")
 		}
-		crAccepted(t, e.do("DELETE", "/v1/tasks/"+id, nil), id)
-		for _, w := range crRetryWays {
+		checkAccepted(t, e.do("DELETE", "/v1/tasks/"+id, nil), id)
+		for _, w := range retryWays {
 			problem(t, e.do(w.method, "/v1/tasks/"+id+w.suffix, nil), http.StatusConflict, "TASK_NOT_RETRYABLE")
 		}
-		if task := e.crGet(id); task["status"] != "cancelled" || task["retryCount"] != float64(0) {
+		if task := e.getTask(id); task["status"] != "cancelled" || task["retryCount"] != float64(0) {
 			t.Errorf("after refused retries: status %v retryCount %v", task["status"], task["retryCount"])
 		}
 	}, noWorker)
@@ -185,15 +185,15 @@ func TestRetryProcessingOrSuccessConflicts(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
 		id := e.create(steps(step("Slow", "durationMs", 1500)))
-		e.crWaitRunning(id, 0)
-		for _, w := range crRetryWays {
+		e.waitRunning(id, 0)
+		for _, w := range retryWays {
 			problem(t, e.do(w.method, "/v1/tasks/"+id+w.suffix, nil), http.StatusConflict, "TASK_NOT_RETRYABLE")
 		}
 		e.waitStatus(id, "success")
-		for _, w := range crRetryWays {
+		for _, w := range retryWays {
 			problem(t, e.do(w.method, "/v1/tasks/"+id+w.suffix, nil), http.StatusConflict, "TASK_NOT_RETRYABLE")
 		}
-		if task := e.crGet(id); task["status"] != "success" || task["retryCount"] != float64(0) {
+		if task := e.getTask(id); task["status"] != "success" || task["retryCount"] != float64(0) {
 			t.Errorf("after refused retries: status %v retryCount %v", task["status"], task["retryCount"])
 		}
 	})
@@ -202,7 +202,7 @@ func TestRetryProcessingOrSuccessConflicts(t *testing.T) {
 func TestRetryUnknownTask(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		for _, w := range crRetryWays {
+		for _, w := range retryWays {
 			problem(t, e.do(w.method, "/v1/tasks/01ARZ3NDEKTSV4RRFFQ69G5FAV"+w.suffix, nil), http.StatusNotFound, "TASK_NOT_FOUND")
 		}
 	}, noWorker)
@@ -213,13 +213,13 @@ func TestAttemptBudgetTransientRecovers(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		id := e.create(steps(step("First"), step("Flaky", "transientFailures", 2), step("Last")))
 		done := e.waitStatus(id, "success")
-		subs := crSubTasks(t, done)
+		subs := subTasksOf(t, done)
 		for i, want := range []float64{1, 3, 1} {
 			if subs[i]["status"] != "success" || subs[i]["attempts"] != want {
 				t.Errorf("subtask %d: %v with %v attempts, want success with %v", i, subs[i]["status"], subs[i]["attempts"], want)
 			}
 		}
-		errs := crErrors(t, done)
+		errs := errorsOf(t, done)
 		if len(errs) != 2 {
 			t.Fatalf("errors %v, want two warnings", errs)
 		}
@@ -239,14 +239,14 @@ func TestAttemptBudgetSpent(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		id := e.create(steps(step("First"), step("Flaky", "transientFailures", 3), step("Last")))
 		done := e.waitStatus(id, "failure")
-		subs := crSubTasks(t, done)
+		subs := subTasksOf(t, done)
 		if subs[1]["status"] != "failure" || subs[1]["attempts"] != float64(3) {
 			t.Errorf("spent subtask: %v with %v attempts, want failure with 3", subs[1]["status"], subs[1]["attempts"])
 		}
 		if subs[2]["status"] != "pending" || subs[2]["attempts"] != float64(0) {
 			t.Errorf("subtask after the failed one: %v", subs[2])
 		}
-		errs := crErrors(t, done)
+		errs := errorsOf(t, done)
 		if len(errs) != 3 {
 			t.Fatalf("errors %v, want two warnings and the error", errs)
 		}

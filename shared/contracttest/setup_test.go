@@ -41,6 +41,7 @@ type env struct {
 	url     string
 	deps    *app.App
 	clock   *apptest.Clock
+	schemas *schemas // what every response is validated against (schema_test.go)
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
@@ -150,6 +151,7 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 		srv.Close()
 		_ = deps.Close()
 	})
+	e.schemas = e.loadSchemas()
 	return e
 }
 
@@ -171,7 +173,8 @@ func (r reply) json(t *testing.T) map[string]any {
 }
 
 // do sends a request; headers are name, value pairs. A body that is not []byte or string
-// is marshalled as JSON with Content-Type application/json.
+// is marshalled as JSON with Content-Type application/json. The response body must conform
+// to its schema (conform).
 func (e *env) do(method, path string, body any, headers ...string) reply {
 	e.t.Helper()
 	var rd io.Reader
@@ -200,17 +203,32 @@ func (e *env) do(method, path string, body any, headers ...string) reply {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	rep, err := e.send(req)
+	if rep.status == 0 {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if err != nil {
+		e.t.Error(err)
+	}
+	return rep
+}
+
+// send sends req (following no redirect) and reads the response; the error is the transport's
+// (with a zero reply) or the body's not conforming to its schema (conform). It does not touch
+// e.t, so that goroutines may call it.
+func (e *env) send(req *http.Request) (reply, error) {
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+		return reply{}, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		return reply{}, err
 	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: raw}
+	rep := reply{status: resp.StatusCode, header: resp.Header, body: raw}
+	return rep, e.conform(req.Method, req.URL.RequestURI(), rep)
 }
 
 // as returns the Authorization header pair of a dev token for tenant (with roles).

@@ -68,14 +68,14 @@ func TestTenancyListNeverShowsOtherTenants(t *testing.T) {
 		a, b := as("tenant-a"), as("tenant-b")
 		var aIDs, bIDs []string
 		for i := range 5 {
-			aIDs = append(aIDs, e.lsMake(1, a...)...)
+			aIDs = append(aIDs, e.makeTasks(1, a...)...)
 			if i%2 == 0 {
-				bIDs = append(bIDs, e.lsMake(1, b...)...)
+				bIDs = append(bIDs, e.makeTasks(1, b...)...)
 			}
 		}
-		e.lsMake(2) // the local tenant's
+		e.makeTasks(2) // the local tenant's
 		for _, q := range []string{"/v1/tasks", "/v1/tasks?limit=1", "/v1/tasks?status=pending&limit=2", "/v1/tasks?sort_key=updatedAt&sort_dir=asc&limit=1", "/v1/tasks?type=demo&limit=2"} {
-			got, pages := e.lsWalk(q, 100, b...)
+			got, pages := e.walkPages(q, 100, b...)
 			for _, p := range pages {
 				for _, tk := range p.Tasks {
 					if tk["owner"] != "tenant-b" {
@@ -89,11 +89,11 @@ func TestTenancyListNeverShowsOtherTenants(t *testing.T) {
 				sameIDs(t, q+" as tenant-b", got, reversed(bIDs))
 			}
 		}
-		sameIDs(t, "tenant-a's list", e.lsAll(a...), reversed(aIDs))
-		if got := e.lsAll(as("tenant-c")...); len(got) != 0 {
+		sameIDs(t, "tenant-a's list", e.listAll(a...), reversed(aIDs))
+		if got := e.listAll(as("tenant-c")...); len(got) != 0 {
 			t.Errorf("tenant-c without tasks lists %v", got)
 		}
-		if got := e.lsAll(); len(got) != 2 {
+		if got := e.listAll(); len(got) != 2 {
 			t.Errorf("local tenant lists %v", got)
 		}
 	}, noWorker)
@@ -127,7 +127,7 @@ func TestUnauthenticated(t *testing.T) {
 			}
 		}
 		// Nothing was created or cancelled by the refused requests.
-		sameIDs(t, "tasks", e.lsAll(), []string{id})
+		sameIDs(t, "tasks", e.listAll(), []string{id})
 		if m := e.do("GET", "/v1/tasks/"+id, nil).json(t); m["status"] != "pending" {
 			t.Errorf("task after refused cancel: %v", m["status"])
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 func testApplyStored(t *testing.T, newStore newStoreFunc) {
@@ -16,47 +17,47 @@ func testApplyStored(t *testing.T, newStore newStoreFunc) {
 		steps []step // applied in turn, each to the task as Get returns it
 	}{
 		{"claim", []step{
-			func(x task.Task) (task.Change, error) { return x.Claim(at(time.Second)) },
+			func(x task.Task) (task.Change, error) { return x.Claim(tasktest.At(time.Second)) },
 		}},
 		{"cancel pending", []step{
-			func(x task.Task) (task.Change, error) { return x.Cancel(at(time.Second)) },
+			func(x task.Task) (task.Change, error) { return x.Cancel(tasktest.At(time.Second)) },
 		}},
 		{"claim, attempt, cancel requested, confirm", []step{
-			func(x task.Task) (task.Change, error) { return x.Claim(at(time.Second)) },
+			func(x task.Task) (task.Change, error) { return x.Claim(tasktest.At(time.Second)) },
 			func(x task.Task) (task.Change, error) {
-				c, _, err := x.StartAttempt(at(2 * time.Second))
+				c, _, err := x.StartAttempt(tasktest.At(2 * time.Second))
 				return c, err
 			},
-			func(x task.Task) (task.Change, error) { return x.Cancel(at(3 * time.Second)) },
-			func(x task.Task) (task.Change, error) { return x.FinishSubTask(0, at(4*time.Second)) },
-			func(x task.Task) (task.Change, error) { return x.ConfirmCancel(at(5 * time.Second)) },
+			func(x task.Task) (task.Change, error) { return x.Cancel(tasktest.At(3 * time.Second)) },
+			func(x task.Task) (task.Change, error) { return x.FinishSubTask(0, tasktest.At(4*time.Second)) },
+			func(x task.Task) (task.Change, error) { return x.ConfirmCancel(tasktest.At(5 * time.Second)) },
 		}},
 		{"fail, retry, claim", []step{
-			func(x task.Task) (task.Change, error) { return x.Claim(at(time.Second)) },
+			func(x task.Task) (task.Change, error) { return x.Claim(tasktest.At(time.Second)) },
 			func(x task.Task) (task.Change, error) {
-				c, _, err := x.StartAttempt(at(2 * time.Second))
+				c, _, err := x.StartAttempt(tasktest.At(2 * time.Second))
 				return c, err
 			},
 			func(x task.Task) (task.Change, error) {
-				return x.RetryAttempt(0, task.Error{ErrorCode: "FLAKY", Message: "try again"}, at(3*time.Second))
+				return x.RetryAttempt(0, task.Error{ErrorCode: "FLAKY", Message: "try again"}, tasktest.At(3*time.Second))
 			},
 			func(x task.Task) (task.Change, error) {
-				return x.Fail(task.Error{ErrorCode: "BROKEN", Message: "gave up", Causes: []string{"disk"}}, at(4*time.Second))
+				return x.Fail(task.Error{ErrorCode: "BROKEN", Message: "gave up", Causes: []string{"disk"}}, tasktest.At(4*time.Second))
 			},
-			func(x task.Task) (task.Change, error) { return x.Retry(at(5*time.Second), true) },
-			func(x task.Task) (task.Change, error) { return x.Claim(at(6 * time.Second)) },
+			func(x task.Task) (task.Change, error) { return x.Retry(tasktest.At(5*time.Second), true) },
+			func(x task.Task) (task.Change, error) { return x.Claim(tasktest.At(6 * time.Second)) },
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStore(t)
-			tk := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, at(0)))
-			now := at(time.Minute)
+			tk := tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0)))
+			now := tasktest.At(time.Minute)
 			for _, st := range tc.steps {
 				cur := mustGet(t, s, tk.ID, now)
-				c := transition(t, cur, st)
-				mustApply(t, s, c)
+				c := tasktest.Transition(t, cur, st)
+				tasktest.Apply(t, s, c)
 				assertSameTask(t, "Get after Apply", c.Task, mustGet(t, s, tk.ID, now))
 				tk = c.Task
 			}
@@ -83,36 +84,36 @@ func testApplyConflict(t *testing.T, newStore newStoreFunc) {
 		change func(t *testing.T, stored, previous task.Task) task.Change
 	}{
 		{"computed from an older version", func(t *testing.T, stored, previous task.Task) task.Change {
-			return transition(t, previous, func(x task.Task) (task.Change, error) { return x.Cancel(at(2 * time.Second)) })
+			return tasktest.Transition(t, previous, func(x task.Task) (task.Change, error) { return x.Cancel(tasktest.At(2 * time.Second)) })
 		}},
 		{"right version, wrong status", func(t *testing.T, stored, previous task.Task) task.Change {
-			c := transition(t, stored, func(x task.Task) (task.Change, error) { return x.Cancel(at(2 * time.Second)) })
+			c := tasktest.Transition(t, stored, func(x task.Task) (task.Change, error) { return x.Cancel(tasktest.At(2 * time.Second)) })
 			c.FromStatus = task.Pending
 			return c
 		}},
 		{"right status, wrong version", func(t *testing.T, stored, previous task.Task) task.Change {
-			c := transition(t, stored, func(x task.Task) (task.Change, error) { return x.Cancel(at(2 * time.Second)) })
+			c := tasktest.Transition(t, stored, func(x task.Task) (task.Change, error) { return x.Cancel(tasktest.At(2 * time.Second)) })
 			c.FromVersion = stored.Version + 1
 			c.Task.Version = stored.Version + 2
 			return c
 		}},
 		{"a version from the future", func(t *testing.T, stored, previous task.Task) task.Change {
-			c := transition(t, stored, func(x task.Task) (task.Change, error) { return x.Cancel(at(2 * time.Second)) })
+			c := tasktest.Transition(t, stored, func(x task.Task) (task.Change, error) { return x.Cancel(tasktest.At(2 * time.Second)) })
 			c.FromVersion = stored.Version + 10
 			c.Task.Version = stored.Version + 11
 			return c
 		}},
 		{"no such task", func(t *testing.T, stored, previous task.Task) task.Change {
-			other := newTask(t, "tenant-a", typeAlpha, at(0))
-			return transition(t, other, func(x task.Task) (task.Change, error) { return x.Claim(at(2 * time.Second)) })
+			other := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0))
+			return tasktest.Transition(t, other, func(x task.Task) (task.Change, error) { return x.Claim(tasktest.At(2 * time.Second)) })
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStore(t)
-			previous := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, at(0)))
-			stored := drive(t, s, previous, task.Processing, at(time.Second))
+			previous := tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0)))
+			stored := tasktest.Drive(t, s, previous, task.Processing, tasktest.At(time.Second))
 			c := tc.change(t, stored, previous)
 
 			err := s.Apply(t.Context(), c)
@@ -123,7 +124,7 @@ func testApplyConflict(t *testing.T, newStore newStoreFunc) {
 			if errors.As(err, &ce) && ce.ID != c.Task.ID {
 				t.Errorf("ConflictError.ID = %q, want %q", ce.ID, c.Task.ID)
 			}
-			now := at(time.Hour)
+			now := tasktest.At(time.Hour)
 			if c.Task.ID == stored.ID {
 				assertSameTask(t, "after a refused Apply", stored, mustGet(t, s, stored.ID, now))
 			} else {
@@ -145,18 +146,18 @@ func testApplyConcurrent(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
 	const rounds, writers = 8, 6
 	for round := range rounds {
-		tk := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, at(time.Duration(round)*time.Second)))
+		tk := tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(time.Duration(round)*time.Second)))
 		// Every writer read version 1 and computed its own change from it.
 		changes := make([]task.Change, writers)
 		for w := range writers {
-			when := at(time.Minute + time.Duration(w)*time.Millisecond)
+			when := tasktest.At(time.Minute + time.Duration(w)*time.Millisecond)
 			switch w % 3 {
 			case 0:
-				changes[w] = transition(t, tk, func(x task.Task) (task.Change, error) { return x.Claim(when) })
+				changes[w] = tasktest.Transition(t, tk, func(x task.Task) (task.Change, error) { return x.Claim(when) })
 			case 1:
-				changes[w] = transition(t, tk, func(x task.Task) (task.Change, error) { return x.Cancel(when) })
+				changes[w] = tasktest.Transition(t, tk, func(x task.Task) (task.Change, error) { return x.Cancel(when) })
 			default:
-				changes[w] = transition(t, tk, func(x task.Task) (task.Change, error) {
+				changes[w] = tasktest.Transition(t, tk, func(x task.Task) (task.Change, error) {
 					return x.Fail(task.Error{ErrorCode: "DELIVERY_FAILED", Message: "writer"}, when)
 				})
 			}
@@ -188,7 +189,7 @@ func testApplyConcurrent(t *testing.T, newStore newStoreFunc) {
 			t.Errorf("round %d: no writer won: %v", round, errs)
 			continue
 		}
-		assertSameTask(t, "the winner's change", changes[winner].Task, mustGet(t, s, tk.ID, at(time.Hour)))
+		assertSameTask(t, "the winner's change", changes[winner].Task, mustGet(t, s, tk.ID, tasktest.At(time.Hour)))
 	}
 }
 
@@ -200,13 +201,13 @@ func testApplyConcurrent(t *testing.T, newStore newStoreFunc) {
 // writer's and a conflict.
 func testApplyResent(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
-	tk := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, at(0)))
-	claim := transition(t, tk, func(x task.Task) (task.Change, error) { return x.Claim(at(time.Second)) })
-	mustApply(t, s, claim)
+	tk := tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0)))
+	claim := tasktest.Transition(t, tk, func(x task.Task) (task.Change, error) { return x.Claim(tasktest.At(time.Second)) })
+	tasktest.Apply(t, s, claim)
 	if err := s.Apply(t.Context(), claim); err != nil {
 		t.Fatalf("re-sent Apply(claim) = %v, want success: it is stored already", err)
 	}
-	now := at(time.Minute)
+	now := tasktest.At(time.Minute)
 	assertSameTask(t, "after a re-sent Apply", claim.Task, mustGet(t, s, tk.ID, now))
 
 	twin := claim
@@ -216,11 +217,11 @@ func testApplyResent(t *testing.T, newStore newStoreFunc) {
 		t.Errorf("Apply of another writer's identical claim = %v, want a *task.ConflictError", err)
 	}
 
-	start := transition(t, claim.Task, func(x task.Task) (task.Change, error) {
-		c, _, err := x.StartAttempt(at(2 * time.Second))
+	start := tasktest.Transition(t, claim.Task, func(x task.Task) (task.Change, error) {
+		c, _, err := x.StartAttempt(tasktest.At(2 * time.Second))
 		return c, err
 	})
-	mustApply(t, s, start)
+	tasktest.Apply(t, s, start)
 	if err := s.Apply(t.Context(), claim); !task.IsConflict(err) {
 		t.Errorf("re-sent Apply(claim) after a later change = %v, want a *task.ConflictError", err)
 	}

@@ -1,119 +1,53 @@
 package storetest
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tasklane/tasklane/shared/task"
 )
 
-// canonical turns a task into what a store must preserve: every time in UTC at millisecond
-// precision, raw JSON by meaning (decoded), and nil and empty lists alike. Two tasks are the
-// same when their canonical forms are deeply equal. With listed true, Input and Result are
-// dropped, because a store may leave them out of List pages.
-func canonical(tk task.Task, listed bool) map[string]any {
-	c := tk.Clone()
-	ms := func(p *time.Time) {
-		if !p.IsZero() {
-			*p = time.UnixMilli(p.UnixMilli()).UTC()
-		}
-	}
-	msp := func(p *time.Time) {
-		if p != nil {
-			ms(p)
-		}
-	}
-	ms(&c.CreatedAt)
-	ms(&c.UpdatedAt)
-	msp(c.StartedAt)
-	msp(c.FinishedAt)
-	msp(c.ExpiresAt)
-	for i := range c.SubTasks {
-		msp(c.SubTasks[i].StartedAt)
-		msp(c.SubTasks[i].FinishedAt)
-	}
-	for i := range c.Errors {
-		ms(&c.Errors[i].At)
-		if c.Errors[i].Causes == nil {
-			c.Errors[i].Causes = []string{}
-		}
-	}
-	if c.SubTasks == nil {
-		c.SubTasks = []task.SubTask{}
-	}
-	if listed {
-		c.Input, c.Result = nil, nil
-	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		// Raw JSON that is not JSON: compare it as text instead.
-		in, res := c.Input, c.Result
-		c.Input, c.Result = nil, nil
-		if b, err = json.Marshal(c); err != nil {
-			panic(fmt.Sprintf("storetest: encode task: %v", err))
-		}
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		m["input"], m["result"] = "raw:"+string(in), "raw:"+string(res)
-		return m
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		panic(fmt.Sprintf("storetest: decode task: %v", err))
-	}
-	return m
+// taskOptions say what a store must preserve of a task: every time to the millisecond (in
+// any location), raw JSON by meaning, and nil and empty lists alike.
+var taskOptions = cmp.Options{
+	cmp.Comparer(func(a, b time.Time) bool { return a.UnixMilli() == b.UnixMilli() }),
+	cmpopts.EquateEmpty(),
+	// Raw JSON that is not JSON is compared as text. (Two empty values are EquateEmpty's.)
+	cmp.FilterValues(func(a, b json.RawMessage) bool { return len(a) > 0 || len(b) > 0 },
+		cmp.Comparer(func(a, b json.RawMessage) bool {
+			var va, vb any
+			if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+				return bytes.Equal(a, b)
+			}
+			return reflect.DeepEqual(va, vb)
+		})),
 }
 
-// diffTask describes how got differs from want, field by field; "" when they are the same.
-func diffTask(want, got task.Task, listed bool) string {
-	w, g := canonical(want, listed), canonical(got, listed)
-	if reflect.DeepEqual(w, g) {
-		return ""
-	}
-	keys := map[string]bool{}
-	for k := range w {
-		keys[k] = true
-	}
-	for k := range g {
-		keys[k] = true
-	}
-	var lines []string
-	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		if !reflect.DeepEqual(w[k], g[k]) {
-			lines = append(lines, fmt.Sprintf("  %s: got %s, want %s", k, show(g[k]), show(w[k])))
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
-func show(v any) string {
-	if v == nil {
-		return "(absent)"
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
+// listedOptions are taskOptions for a task returned by List, which may leave out Input and
+// Result (the API omits them from lists).
+var listedOptions = cmp.Options{taskOptions, cmpopts.IgnoreFields(task.Task{}, "Input", "Result")}
 
 // assertSameTask fails t when got is not want as a store must preserve it.
 func assertSameTask(t *testing.T, what string, want, got task.Task) {
 	t.Helper()
-	if d := diffTask(want, got, false); d != "" {
-		t.Errorf("%s: task %s differs from what was stored:\n%s", what, want.ID, d)
+	if d := cmp.Diff(want, got, taskOptions); d != "" {
+		t.Errorf("%s: task %s differs from what was stored (-stored +got):\n%s", what, want.ID, d)
 	}
 }
 
 // assertSameListed is assertSameTask for a task returned by List.
 func assertSameListed(t *testing.T, what string, want, got task.Task) {
 	t.Helper()
-	if d := diffTask(want, got, true); d != "" {
-		t.Errorf("%s: listed task %s differs from what was stored:\n%s", what, want.ID, d)
+	if d := cmp.Diff(want, got, listedOptions); d != "" {
+		t.Errorf("%s: listed task %s differs from what was stored (-stored +got):\n%s", what, want.ID, d)
 	}
 }
 

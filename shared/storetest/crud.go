@@ -8,21 +8,22 @@ import (
 	"time"
 
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 // fullTask is a task with every field set (to values no transition would produce together;
 // a store must not care), so that a round trip shows any field a store drops.
 func fullTask(t *testing.T) task.Task {
 	t.Helper()
-	tk := newTaskSpec(t, "tenant-full", task.Spec{
-		Type:      typeAlpha,
+	tk := tasktest.NewSpec(t, "tenant-full", task.Spec{
+		Type:      tasktest.TypeAlpha,
 		Name:      "Provision web-01",
 		Input:     json.RawMessage(`{ "steps": [ {"name": "Validate", "durationMs": 50} ], "flag": true, "ratio": 0.25 }`),
 		Resources: []task.Resource{{ResourceID: "host-1", Type: "HOST"}, {ResourceID: "net-7", Type: "NETWORK"}},
 		Retention: 3 * time.Hour,
-	}, at(123*time.Millisecond))
-	started, finished, expires := at(2*time.Second+7*time.Millisecond), at(9*time.Second+999*time.Millisecond), at(3*time.Hour+9*time.Second+999*time.Millisecond)
-	s0, f0, s1 := at(2*time.Second+8*time.Millisecond), at(3*time.Second), at(4*time.Second)
+	}, tasktest.At(123*time.Millisecond))
+	started, finished, expires := tasktest.At(2*time.Second+7*time.Millisecond), tasktest.At(9*time.Second+999*time.Millisecond), tasktest.At(3*time.Hour+9*time.Second+999*time.Millisecond)
+	s0, f0, s1 := tasktest.At(2*time.Second+8*time.Millisecond), tasktest.At(3*time.Second), tasktest.At(4*time.Second)
 	tk.Status = task.Failure
 	tk.CancelRequested = true
 	tk.Result = json.RawMessage(`{"steps":3,"nested":{"a":[1,2,{"b":null}]}}`)
@@ -32,7 +33,7 @@ func fullTask(t *testing.T) task.Task {
 	tk.SubTasks[0] = task.SubTask{Name: "Validate", Description: "check the input", Status: task.Success, Attempts: 1, StartedAt: &s0, FinishedAt: &f0}
 	tk.SubTasks[1] = task.SubTask{Name: "Allocate", Description: "find a host", Status: task.Failure, Attempts: 3, StartedAt: &s1, FinishedAt: &finished}
 	tk.Errors = []task.Error{
-		{ErrorCode: "STEP_RETRYABLE", ErrorType: task.ErrorTypeWarning, Message: "attempt 1 of 3 failed", SubTask: "Allocate", Causes: []string{"timeout", "again"}, At: at(5 * time.Second)},
+		{ErrorCode: "STEP_RETRYABLE", ErrorType: task.ErrorTypeWarning, Message: "attempt 1 of 3 failed", SubTask: "Allocate", Causes: []string{"timeout", "again"}, At: tasktest.At(5 * time.Second)},
 		{ErrorCode: "STEP_FAILED", ErrorType: task.ErrorTypeError, Message: "no capacity", SubTask: "Allocate", Causes: []string{}, At: finished},
 	}
 	tk.RetryCount = 2
@@ -66,8 +67,8 @@ func testCreateRoundTrip(t *testing.T, newStore newStoreFunc) {
 	assertEveryFieldSet(t, "Error", full.Errors[0])
 	assertEveryFieldSet(t, "Resource", full.Resources[0])
 
-	fresh := newTask(t, "tenant-a", typeBeta, at(time.Second))
-	noInput := newTaskSpec(t, "tenant-a", task.Spec{Type: typeAlpha}, at(time.Second))
+	fresh := tasktest.New(t, "tenant-a", tasktest.TypeBeta, tasktest.At(time.Second))
+	noInput := tasktest.NewSpec(t, "tenant-a", task.Spec{Type: tasktest.TypeAlpha}, tasktest.At(time.Second))
 
 	for _, tc := range []struct {
 		name string
@@ -77,7 +78,7 @@ func testCreateRoundTrip(t *testing.T, newStore newStoreFunc) {
 		{"as created", fresh},
 		{"no input, name or resources", noInput},
 	} {
-		mustCreate(t, s, tc.tk)
+		tasktest.Create(t, s, tc.tk)
 		now := tc.tk.UpdatedAt
 		got := mustGet(t, s, tc.tk.ID, now)
 		assertSameTask(t, tc.name, tc.tk, got)
@@ -90,7 +91,7 @@ func testCreateRoundTrip(t *testing.T, newStore newStoreFunc) {
 }
 
 func testCreateExistingID(t *testing.T, newStore newStoreFunc) {
-	orig := newTask(t, "tenant-a", typeAlpha, at(0))
+	orig := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0))
 	tests := []struct {
 		name   string
 		second func(task.Task) task.Task
@@ -105,8 +106,8 @@ func testCreateExistingID(t *testing.T, newStore newStoreFunc) {
 		{"changed fields", func(tk task.Task) task.Task {
 			tk = tk.Clone()
 			tk.Name = "overwritten"
-			tk.Type = typeBeta
-			tk.UpdatedAt = at(time.Minute)
+			tk.Type = tasktest.TypeBeta
+			tk.UpdatedAt = tasktest.At(time.Minute)
 			return tk
 		}},
 		{"another owner", func(tk task.Task) task.Task {
@@ -125,13 +126,13 @@ func testCreateExistingID(t *testing.T, newStore newStoreFunc) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStore(t)
-			mustCreate(t, s, orig)
+			tasktest.Create(t, s, orig)
 			second := tc.second(orig)
 			if err := s.Create(t.Context(), second, nil); err == nil {
 				t.Fatalf("second Create of id %s succeeded, want an error", orig.ID)
 			}
-			assertSameTask(t, "after a refused second Create", orig, mustGet(t, s, orig.ID, at(time.Hour)))
-			p, err := s.List(t.Context(), task.ListQuery{Owner: second.Owner, Limit: 10, Now: at(time.Hour)})
+			assertSameTask(t, "after a refused second Create", orig, mustGet(t, s, orig.ID, tasktest.At(time.Hour)))
+			p, err := s.List(t.Context(), task.ListQuery{Owner: second.Owner, Limit: 10, Now: tasktest.At(time.Hour)})
 			if err != nil {
 				t.Fatalf("List: %v", err)
 			}
@@ -147,30 +148,30 @@ func testCreateExistingID(t *testing.T, newStore newStoreFunc) {
 
 func testGetNotFound(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
-	stored := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, at(0)))
+	stored := tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0)))
 	for _, id := range []string{
-		task.NewID(at(0)),
+		task.NewID(tasktest.At(0)),
 		"not-a-ulid",
 		stored.ID[:25],
 		stored.ID + "0",
 	} {
-		got, err := s.Get(t.Context(), id, at(time.Second))
+		got, err := s.Get(t.Context(), id, tasktest.At(time.Second))
 		if !errors.Is(err, task.ErrNotFound) {
 			t.Errorf("Get(%q) = (task %q, %v), want an error wrapping task.ErrNotFound", id, got.ID, err)
 		}
 	}
-	mustGet(t, s, stored.ID, at(time.Second))
+	mustGet(t, s, stored.ID, tasktest.At(time.Second))
 }
 
 func testGetExpired(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
 	// Expired through Apply: a cancel starts the retention.
-	applied := mustCreate(t, s, newTaskSpec(t, "tenant-a", task.Spec{Type: typeAlpha, Retention: task.MinRetention}, at(0)))
-	applied = drive(t, s, applied, task.Cancelled, at(time.Second))
+	applied := tasktest.Create(t, s, tasktest.NewSpec(t, "tenant-a", task.Spec{Type: tasktest.TypeAlpha, Retention: task.MinRetention}, tasktest.At(0)))
+	applied = tasktest.Drive(t, s, applied, task.Cancelled, tasktest.At(time.Second))
 	// Stored already terminal by Create.
-	created := newTask(t, "tenant-a", typeBeta, at(0))
-	created = transition(t, created, func(x task.Task) (task.Change, error) { return x.Cancel(at(2 * time.Second)) }).Task
-	mustCreate(t, s, created)
+	created := tasktest.New(t, "tenant-a", tasktest.TypeBeta, tasktest.At(0))
+	created = tasktest.Transition(t, created, func(x task.Task) (task.Change, error) { return x.Cancel(tasktest.At(2 * time.Second)) }).Task
+	tasktest.Create(t, s, created)
 
 	for _, tk := range []task.Task{applied, created} {
 		if tk.ExpiresAt == nil {
@@ -203,18 +204,18 @@ func testGetExpired(t *testing.T, newStore newStoreFunc) {
 // was lost" in shared/dynamostore's package comment).
 func testCreateResent(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
-	plain := newTask(t, "tenant-a", typeAlpha, at(0))
-	mustCreate(t, s, plain)
+	plain := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0))
+	tasktest.Create(t, s, plain)
 	if err := s.Create(t.Context(), plain, nil); err != nil {
 		t.Errorf("re-sent Create(%s) = %v, want success: it is stored already", plain.ID, err)
 	}
-	keyed := newTask(t, "tenant-a", typeBeta, at(time.Second))
+	keyed := tasktest.New(t, "tenant-a", tasktest.TypeBeta, tasktest.At(time.Second))
 	rec := idemFor(keyed, "tenant-a", "key-1", "hash-1")
 	createIdem(t, s, keyed, rec)
 	if err := s.Create(t.Context(), keyed, rec); err != nil {
 		t.Errorf("re-sent Create(%s) with its key = %v, want success: both are stored already", keyed.ID, err)
 	}
-	now := at(time.Minute)
+	now := tasktest.At(time.Minute)
 	assertSameTask(t, "after a re-sent Create", plain, mustGet(t, s, plain.ID, now))
 	assertSameTask(t, "after a re-sent keyed Create", keyed, mustGet(t, s, keyed.ID, now))
 	p, err := s.List(t.Context(), task.ListQuery{Owner: "tenant-a", Limit: 10, Now: now})
@@ -225,6 +226,6 @@ func testCreateResent(t *testing.T, newStore newStoreFunc) {
 		t.Errorf("List after re-sent creates = %v, want [%s %s]", ids(p.Tasks), keyed.ID, plain.ID)
 	}
 	// The key still names the first use.
-	other := newTask(t, "tenant-a", typeAlpha, at(2*time.Second))
+	other := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(2*time.Second))
 	assertIdemExists(t, s, other, idemFor(other, "tenant-a", "key-1", "hash-1"), *rec)
 }

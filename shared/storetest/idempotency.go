@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 // idemFor is the record the API writes with tk for a request with key and body hash.
@@ -49,10 +50,10 @@ func assertIdemExists(t *testing.T, s task.Store, tk task.Task, idem *task.Idemp
 
 func testIdempotencyExists(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
-	first := newTask(t, "tenant-a", typeAlpha, at(0))
+	first := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0))
 	rec := idemFor(first, "tenant-a", "key-1", "hash-1")
 	createIdem(t, s, first, rec)
-	assertSameTask(t, "Get after Create with a key", first, mustGet(t, s, first.ID, at(time.Second)))
+	assertSameTask(t, "Get after Create with a key", first, mustGet(t, s, first.ID, tasktest.At(time.Second)))
 
 	tests := []struct {
 		name  string
@@ -64,12 +65,12 @@ func testIdempotencyExists(t *testing.T, newStore newStoreFunc) {
 		{"just before the record expires", task.IdempotencyTTL - time.Millisecond, "hash-1"},
 	}
 	for _, tc := range tests {
-		second := newTask(t, "tenant-a", typeAlpha, first.CreatedAt.Add(tc.after))
+		second := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, first.CreatedAt.Add(tc.after))
 		assertIdemExists(t, s, second, idemFor(second, "tenant-a", "key-1", tc.hash), *rec)
 	}
 	// The first task is untouched, and is the owner's only one.
-	assertSameTask(t, "first task after refused creates", first, mustGet(t, s, first.ID, at(time.Minute)))
-	p, err := s.List(t.Context(), task.ListQuery{Owner: "tenant-a", Limit: 100, Now: at(time.Minute)})
+	assertSameTask(t, "first task after refused creates", first, mustGet(t, s, first.ID, tasktest.At(time.Minute)))
+	p, err := s.List(t.Context(), task.ListQuery{Owner: "tenant-a", Limit: 100, Now: tasktest.At(time.Minute)})
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}
@@ -101,39 +102,39 @@ func testIdempotencyOwnersAndKeys(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
 	recs := make([]*task.Idempotency, len(pairs))
 	for i, p := range pairs {
-		tk := newTask(t, p[0], typeAlpha, at(time.Duration(i)*time.Second))
+		tk := tasktest.New(t, p[0], tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second))
 		recs[i] = idemFor(tk, p[0], p[1], "hash-"+p[0]+"-"+p[1])
 		createIdem(t, s, tk, recs[i])
 	}
 	// Each pair is now used, by its own task.
 	for i, p := range pairs {
-		tk := newTask(t, p[0], typeAlpha, at(time.Hour))
+		tk := tasktest.New(t, p[0], tasktest.TypeAlpha, tasktest.At(time.Hour))
 		assertIdemExists(t, s, tk, idemFor(tk, p[0], p[1], "other"), *recs[i])
 	}
 }
 
 func testIdempotencyExpired(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
-	first := newTask(t, "tenant-a", typeAlpha, at(0))
+	first := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0))
 	rec1 := idemFor(first, "tenant-a", "key-1", "hash-1")
-	rec1.ExpiresAt = at(time.Hour)
+	rec1.ExpiresAt = tasktest.At(time.Hour)
 	createIdem(t, s, first, rec1)
 
 	// After the record's expiry the key is free again, and the new use replaces the old.
-	second := newTask(t, "tenant-a", typeAlpha, rec1.ExpiresAt.Add(time.Millisecond))
+	second := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, rec1.ExpiresAt.Add(time.Millisecond))
 	rec2 := idemFor(second, "tenant-a", "key-1", "hash-2")
 	createIdem(t, s, second, rec2)
 	assertSameTask(t, "task created over an expired key", second, mustGet(t, s, second.ID, second.CreatedAt))
 	assertSameTask(t, "the first task", first, mustGet(t, s, first.ID, second.CreatedAt))
 
-	third := newTask(t, "tenant-a", typeAlpha, second.CreatedAt.Add(time.Second))
+	third := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, second.CreatedAt.Add(time.Second))
 	assertIdemExists(t, s, third, idemFor(third, "tenant-a", "key-1", "hash-3"), *rec2)
 
 	// Long after, again.
-	fourth := newTask(t, "tenant-a", typeBeta, rec2.ExpiresAt.Add(time.Hour))
+	fourth := tasktest.New(t, "tenant-a", tasktest.TypeBeta, rec2.ExpiresAt.Add(time.Hour))
 	rec4 := idemFor(fourth, "tenant-a", "key-1", "hash-4")
 	createIdem(t, s, fourth, rec4)
-	fifth := newTask(t, "tenant-a", typeAlpha, fourth.CreatedAt.Add(time.Millisecond))
+	fifth := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, fourth.CreatedAt.Add(time.Millisecond))
 	assertIdemExists(t, s, fifth, idemFor(fifth, "tenant-a", "key-1", "hash-5"), *rec4)
 }
 
@@ -141,14 +142,14 @@ func testIdempotencyExpired(t *testing.T, newStore newStoreFunc) {
 // idempotency record either.
 func testIdempotencyExistingID(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
-	first := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, at(0)))
+	first := tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0)))
 	if err := s.Create(t.Context(), first, idemFor(first, "tenant-a", "key-1", "hash-1")); err == nil {
 		t.Fatalf("Create of existing id %s with a key succeeded, want an error", first.ID)
 	}
 	// The key was not recorded: a new task can use it.
-	second := newTask(t, "tenant-a", typeAlpha, at(time.Second))
+	second := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(time.Second))
 	rec := idemFor(second, "tenant-a", "key-1", "hash-2")
 	createIdem(t, s, second, rec)
-	third := newTask(t, "tenant-a", typeAlpha, at(2*time.Second))
+	third := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(2*time.Second))
 	assertIdemExists(t, s, third, idemFor(third, "tenant-a", "key-1", "hash-3"), *rec)
 }

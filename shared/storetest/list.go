@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 // maxPages ends a walk that does not terminate: no test here lists more than a few dozen
@@ -63,11 +64,11 @@ var sortKeys = []task.SortKey{task.SortCreated, task.SortUpdated}
 
 func testListEmpty(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
-	mustCreate(t, s, newTask(t, "tenant-b", typeAlpha, at(0)))
+	tasktest.Create(t, s, tasktest.New(t, "tenant-b", tasktest.TypeAlpha, tasktest.At(0)))
 	for _, key := range sortKeys {
 		for _, desc := range []bool{false, true} {
 			for _, owner := range []string{"tenant-a", "tenant", "tenant-b2"} {
-				q := task.ListQuery{Owner: owner, SortKey: key, Desc: desc, Limit: 25, Now: at(time.Hour)}
+				q := task.ListQuery{Owner: owner, SortKey: key, Desc: desc, Limit: 25, Now: tasktest.At(time.Hour)}
 				p, err := s.List(t.Context(), q)
 				if err != nil {
 					t.Fatalf("List(%s): %v", describe(q), err)
@@ -88,14 +89,14 @@ func testListOneOwner(t *testing.T, newStore newStoreFunc) {
 	var all []task.Task
 	for i := range 4 {
 		for j, owner := range owners {
-			tk := mustCreate(t, s, newTask(t, owner, typeAlpha, at(time.Duration(i*len(owners)+j)*time.Second)))
+			tk := tasktest.Create(t, s, tasktest.New(t, owner, tasktest.TypeAlpha, tasktest.At(time.Duration(i*len(owners)+j)*time.Second)))
 			if i == 1 {
-				tk = drive(t, s, tk, task.Processing, at(time.Minute))
+				tk = tasktest.Drive(t, s, tk, task.Processing, tasktest.At(time.Minute))
 			}
 			all = append(all, tk)
 		}
 	}
-	now := at(time.Hour)
+	now := tasktest.At(time.Hour)
 	for _, owner := range owners {
 		for _, key := range sortKeys {
 			for _, desc := range []bool{false, true} {
@@ -126,18 +127,18 @@ func listFixture(t *testing.T, s task.Store) []task.Task {
 	var all []task.Task
 	add := func(owner string, n int) {
 		for i := range n {
-			typ := typeAlpha
+			typ := tasktest.TypeAlpha
 			if i%3 == 2 {
-				typ = typeBeta
+				typ = tasktest.TypeBeta
 			}
 			spec := task.Spec{Type: typ, Name: fmt.Sprintf("%s #%d", owner, i)}
 			status := statuses[i%len(statuses)]
 			if status == task.Cancelled && i != 9 {
 				spec.Retention = task.MinRetention // expired at listNow
 			}
-			tk := mustCreate(t, s, newTaskSpec(t, owner, spec, at(time.Duration(i/2)*time.Second)))
+			tk := tasktest.Create(t, s, tasktest.NewSpec(t, owner, spec, tasktest.At(time.Duration(i/2)*time.Second)))
 			// Changed in the opposite order of creation, three at a time.
-			tk = drive(t, s, tk, status, at(time.Hour-time.Duration(i/3)*time.Second))
+			tk = tasktest.Drive(t, s, tk, status, tasktest.At(time.Hour-time.Duration(i/3)*time.Second))
 			all = append(all, tk)
 		}
 	}
@@ -148,7 +149,7 @@ func listFixture(t *testing.T, s task.Store) []task.Task {
 	return all
 }
 
-var listNow = at(2 * time.Hour)
+var listNow = tasktest.At(2 * time.Hour)
 
 func testListQueries(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
@@ -174,11 +175,11 @@ func testListQueries(t *testing.T, newStore newStoreFunc) {
 		{name: "one status with expired tasks", statuses: []task.Status{task.Cancelled}},
 		{name: "several statuses", statuses: []task.Status{task.Success, task.Failure, task.Cancelled}},
 		{name: "repeated status", statuses: []task.Status{task.Processing, task.Processing}},
-		{name: "type", typ: typeBeta},
-		{name: "type and statuses", typ: typeAlpha, statuses: []task.Status{task.Pending, task.Processing}},
-		{name: "type and status", typ: typeBeta, statuses: []task.Status{task.Failure}},
+		{name: "type", typ: tasktest.TypeBeta},
+		{name: "type and statuses", typ: tasktest.TypeAlpha, statuses: []task.Status{task.Pending, task.Processing}},
+		{name: "type and status", typ: tasktest.TypeBeta, statuses: []task.Status{task.Failure}},
 		{name: "unknown type", typ: "gamma", empty: true},
-		{name: "only expired tasks match", typ: typeBeta, statuses: []task.Status{task.Cancelled}, empty: true},
+		{name: "only expired tasks match", typ: tasktest.TypeBeta, statuses: []task.Status{task.Cancelled}, empty: true},
 	}
 	for _, f := range filters {
 		for _, key := range sortKeys {
@@ -210,18 +211,18 @@ func testListExpired(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
 	var all []task.Task
 	for i := range 6 {
-		spec := task.Spec{Type: typeAlpha}
+		spec := task.Spec{Type: tasktest.TypeAlpha}
 		if i%2 == 0 {
 			spec.Retention = task.MinRetention
 		}
-		tk := mustCreate(t, s, newTaskSpec(t, "tenant-a", spec, at(time.Duration(i)*time.Second)))
+		tk := tasktest.Create(t, s, tasktest.NewSpec(t, "tenant-a", spec, tasktest.At(time.Duration(i)*time.Second)))
 		if i < 4 {
-			tk = drive(t, s, tk, task.Cancelled, at(10*time.Second))
+			tk = tasktest.Drive(t, s, tk, task.Cancelled, tasktest.At(10*time.Second))
 		}
 		all = append(all, tk)
 	}
 	// Tasks 0 and 2 expire at 70 s; 1 and 3 two days later; 4 and 5 never (still pending).
-	expiry := at(10*time.Second + task.MinRetention)
+	expiry := tasktest.At(10*time.Second + task.MinRetention)
 	for _, tc := range []struct {
 		now  time.Time
 		want int // how many of tenant-a's tasks are live
@@ -229,8 +230,8 @@ func testListExpired(t *testing.T, newStore newStoreFunc) {
 		{expiry.Add(-time.Millisecond), 6},
 		{expiry, 4},
 		{expiry.Add(time.Hour), 4},
-		{at(10*time.Second + task.DefaultRetention), 2},
-		{at(365 * 24 * time.Hour), 2},
+		{tasktest.At(10*time.Second + task.DefaultRetention), 2},
+		{tasktest.At(365 * 24 * time.Hour), 2},
 	} {
 		for _, key := range sortKeys {
 			for _, desc := range []bool{false, true} {
@@ -262,22 +263,22 @@ type concurrentWalk struct {
 
 func newConcurrentWalk(t *testing.T, s task.Store) *concurrentWalk {
 	t.Helper()
-	w := &concurrentWalk{s: s, current: map[string]task.Task{}, touched: map[string]bool{}, startNow: at(60 * time.Second)}
+	w := &concurrentWalk{s: s, current: map[string]task.Task{}, touched: map[string]bool{}, startNow: tasktest.At(60 * time.Second)}
 	for i := range 20 {
-		spec := task.Spec{Type: typeAlpha}
+		spec := task.Spec{Type: tasktest.TypeAlpha}
 		if i%5 == 0 {
 			spec.Retention = task.MinRetention // cancelled at 30 s, gone at 90 s: mid-walk
 		}
-		tk := mustCreate(t, s, newTaskSpec(t, "tenant-a", spec, at(time.Duration(i/2)*time.Second)))
+		tk := tasktest.Create(t, s, tasktest.NewSpec(t, "tenant-a", spec, tasktest.At(time.Duration(i/2)*time.Second)))
 		switch {
 		case i%5 == 0:
-			tk = drive(t, s, tk, task.Cancelled, at(30*time.Second))
+			tk = tasktest.Drive(t, s, tk, task.Cancelled, tasktest.At(30*time.Second))
 		case i%5 == 1:
-			tk = drive(t, s, tk, task.Processing, at(time.Duration(20+i)*time.Second))
+			tk = tasktest.Drive(t, s, tk, task.Processing, tasktest.At(time.Duration(20+i)*time.Second))
 		}
 		w.initial = append(w.initial, tk)
 		w.current[tk.ID] = tk
-		mustCreate(t, s, newTask(t, "tenant-b", typeAlpha, at(time.Duration(i)*time.Second)))
+		tasktest.Create(t, s, tasktest.New(t, "tenant-b", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second)))
 	}
 	return w
 }
@@ -293,12 +294,12 @@ func (w *concurrentWalk) between(t *testing.T) func(page int, q *task.ListQuery)
 			return
 		}
 		for _, created := range []time.Time{
-			at(time.Duration(page)*time.Second + 500*time.Millisecond),
-			at(time.Hour + time.Duration(page)*time.Second),
+			tasktest.At(time.Duration(page)*time.Second + 500*time.Millisecond),
+			tasktest.At(time.Hour + time.Duration(page)*time.Second),
 		} {
-			tk := mustCreate(t, w.s, newTask(t, "tenant-a", typeBeta, created))
+			tk := tasktest.Create(t, w.s, tasktest.New(t, "tenant-a", tasktest.TypeBeta, created))
 			w.current[tk.ID] = tk
-			mustCreate(t, w.s, newTask(t, "tenant-b", typeBeta, created))
+			tasktest.Create(t, w.s, tasktest.New(t, "tenant-b", tasktest.TypeBeta, created))
 		}
 		for _, i := range []int{(page * 3) % len(w.initial), (page*7 + 1) % len(w.initial)} {
 			cur := w.current[w.initial[i].ID]
@@ -311,7 +312,7 @@ func (w *concurrentWalk) between(t *testing.T) func(page int, q *task.ListQuery)
 			default:
 				continue
 			}
-			w.current[cur.ID] = mustApply(t, w.s, transition(t, cur, step))
+			w.current[cur.ID] = tasktest.Apply(t, w.s, tasktest.Transition(t, cur, step))
 			w.touched[cur.ID] = true
 		}
 	}

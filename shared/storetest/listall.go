@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 // The all-owners list (ListQuery.Owner ""): what an admin sees without an owner parameter.
@@ -15,7 +16,7 @@ func testListAllOwnersEmpty(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
 	for _, key := range sortKeys {
 		for _, desc := range []bool{false, true} {
-			q := task.ListQuery{SortKey: key, Desc: desc, Limit: 5, Now: at(time.Hour)}
+			q := task.ListQuery{SortKey: key, Desc: desc, Limit: 5, Now: tasktest.At(time.Hour)}
 			p, err := s.List(t.Context(), q)
 			if err != nil {
 				t.Fatalf("List(%s): %v", describe(q), err)
@@ -44,8 +45,8 @@ func testListAllOwnersQueries(t *testing.T, newStore newStoreFunc) {
 		{name: "one status", statuses: []task.Status{task.Pending}},
 		{name: "one status with expired tasks", statuses: []task.Status{task.Cancelled}},
 		{name: "several statuses", statuses: []task.Status{task.Success, task.Failure, task.Cancelled}},
-		{name: "type", typ: typeBeta},
-		{name: "type and statuses", typ: typeAlpha, statuses: []task.Status{task.Pending, task.Processing}},
+		{name: "type", typ: tasktest.TypeBeta},
+		{name: "type and statuses", typ: tasktest.TypeAlpha, statuses: []task.Status{task.Pending, task.Processing}},
 		{name: "unknown type", typ: "gamma"},
 	}
 	for _, f := range filters {
@@ -87,18 +88,18 @@ func testListAllOwnersExpired(t *testing.T, newStore newStoreFunc) {
 	var all []task.Task
 	for i := range 8 {
 		owner := []string{"tenant-a", "tenant-b"}[i%2]
-		spec := task.Spec{Type: typeAlpha}
+		spec := task.Spec{Type: tasktest.TypeAlpha}
 		if i%4 < 2 {
 			spec.Retention = task.MinRetention
 		}
-		tk := mustCreate(t, s, newTaskSpec(t, owner, spec, at(time.Duration(i)*time.Second)))
+		tk := tasktest.Create(t, s, tasktest.NewSpec(t, owner, spec, tasktest.At(time.Duration(i)*time.Second)))
 		if i < 6 {
-			tk = drive(t, s, tk, task.Cancelled, at(10*time.Second))
+			tk = tasktest.Drive(t, s, tk, task.Cancelled, tasktest.At(10*time.Second))
 		}
 		all = append(all, tk)
 	}
-	expiry := at(10*time.Second + task.MinRetention)
-	for _, now := range []time.Time{expiry.Add(-time.Millisecond), expiry, at(10*time.Second + task.DefaultRetention)} {
+	expiry := tasktest.At(10*time.Second + task.MinRetention)
+	for _, now := range []time.Time{expiry.Add(-time.Millisecond), expiry, tasktest.At(10*time.Second + task.DefaultRetention)} {
 		for _, key := range sortKeys {
 			for _, desc := range []bool{false, true} {
 				for _, statuses := range [][]task.Status{nil, {task.Cancelled}, {task.Cancelled, task.Pending}} {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 // active are the statuses Stale accepts.
@@ -17,12 +18,12 @@ var active = []task.Status{task.Pending, task.Processing}
 // enough), every task as it ended (for other cutoffs), and cutoff.
 func staleFixture(t *testing.T, s task.Store) (want map[task.Status][]string, all []task.Task, cutoff time.Time) {
 	t.Helper()
-	cutoff = at(10 * time.Minute)
+	cutoff = tasktest.At(10 * time.Minute)
 	want = map[task.Status][]string{}
 	add := func(owner string, created time.Time, to task.Status, changed time.Time) task.Task {
 		t.Helper()
-		tk := mustCreate(t, s, newTask(t, owner, typeAlpha, created))
-		return drive(t, s, tk, to, changed)
+		tk := tasktest.Create(t, s, tasktest.New(t, owner, tasktest.TypeAlpha, created))
+		return tasktest.Drive(t, s, tk, to, changed)
 	}
 	tests := []struct {
 		owner   string
@@ -47,11 +48,11 @@ func staleFixture(t *testing.T, s task.Store) (want map[task.Status][]string, al
 		{"tenant-b", time.Minute, task.Cancelled, 2 * time.Minute, false},
 	}
 	for _, tc := range tests {
-		changed := at(tc.changed)
+		changed := tasktest.At(tc.changed)
 		if tc.status == task.Pending {
-			changed = at(tc.created)
+			changed = tasktest.At(tc.created)
 		}
-		tk := add(tc.owner, at(tc.created), tc.status, changed)
+		tk := add(tc.owner, tasktest.At(tc.created), tc.status, changed)
 		if tc.stale {
 			want[tc.status] = append(want[tc.status], tk.ID)
 		}
@@ -60,18 +61,18 @@ func staleFixture(t *testing.T, s task.Store) (want map[task.Status][]string, al
 
 	// Old tasks that changed recently, or ended, through Apply: they leave the stale set of
 	// their old status, and a claimed one is not stale in its new one either.
-	claimed := add("tenant-a", at(time.Minute), task.Pending, at(time.Minute))
-	claimed = mustApply(t, s, transition(t, claimed, func(x task.Task) (task.Change, error) { return x.Claim(at(30 * time.Minute)) }))
-	cancelled := add("tenant-b", at(time.Minute), task.Pending, at(time.Minute))
-	cancelled = mustApply(t, s, transition(t, cancelled, func(x task.Task) (task.Change, error) { return x.Cancel(at(2 * time.Minute)) }))
-	processing := add("tenant-a", at(time.Minute), task.Processing, at(2*time.Minute))
-	processing = mustApply(t, s, transition(t, processing, func(x task.Task) (task.Change, error) {
-		c, _, err := x.StartAttempt(at(11 * time.Minute))
+	claimed := add("tenant-a", tasktest.At(time.Minute), task.Pending, tasktest.At(time.Minute))
+	claimed = tasktest.Apply(t, s, tasktest.Transition(t, claimed, func(x task.Task) (task.Change, error) { return x.Claim(tasktest.At(30 * time.Minute)) }))
+	cancelled := add("tenant-b", tasktest.At(time.Minute), task.Pending, tasktest.At(time.Minute))
+	cancelled = tasktest.Apply(t, s, tasktest.Transition(t, cancelled, func(x task.Task) (task.Change, error) { return x.Cancel(tasktest.At(2 * time.Minute)) }))
+	processing := add("tenant-a", tasktest.At(time.Minute), task.Processing, tasktest.At(2*time.Minute))
+	processing = tasktest.Apply(t, s, tasktest.Transition(t, processing, func(x task.Task) (task.Change, error) {
+		c, _, err := x.StartAttempt(tasktest.At(11 * time.Minute))
 		return c, err
 	}))
 	// An old task whose retry made it active again: stale, as pending.
-	retried := add("tenant-b", at(time.Minute), task.Failure, at(2*time.Minute))
-	retried = mustApply(t, s, transition(t, retried, func(x task.Task) (task.Change, error) { return x.Retry(at(3*time.Minute), true) }))
+	retried := add("tenant-b", tasktest.At(time.Minute), task.Failure, tasktest.At(2*time.Minute))
+	retried = tasktest.Apply(t, s, tasktest.Transition(t, retried, func(x task.Task) (task.Change, error) { return x.Retry(tasktest.At(3*time.Minute), true) }))
 	want[task.Pending] = append(want[task.Pending], retried.ID)
 	all = append(all, claimed, cancelled, processing, retried)
 	return want, all, cutoff
@@ -155,10 +156,10 @@ func testStaleSelects(t *testing.T, newStore newStoreFunc) {
 			checkStale(t, s, status, cutoff, limit, want[status], true)
 		}
 		// Long after every update: every task of the status, none of the other.
-		late := at(time.Hour)
+		late := tasktest.At(time.Hour)
 		checkStale(t, s, status, late, 100, staleIn(all, status, late), true)
 		// Before every update: nothing is stale.
-		checkStale(t, s, status, at(0), 100, nil, true)
+		checkStale(t, s, status, tasktest.At(0), 100, nil, true)
 		// A limit of 0 asks for nothing.
 		checkStale(t, s, status, late, 0, nil, true)
 	}
@@ -185,11 +186,11 @@ func testStaleStarvation(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
 	var processing []string
 	for i := range 5 {
-		tk := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, at(time.Duration(i)*time.Second)))
-		processing = append(processing, drive(t, s, tk, task.Processing, at(time.Duration(i+1)*time.Minute)).ID)
+		tk := tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second)))
+		processing = append(processing, tasktest.Drive(t, s, tk, task.Processing, tasktest.At(time.Duration(i+1)*time.Minute)).ID)
 	}
-	pending := mustCreate(t, s, newTask(t, "tenant-b", typeAlpha, at(6*time.Minute)))
-	cutoff := at(10 * time.Minute)
+	pending := tasktest.Create(t, s, tasktest.New(t, "tenant-b", tasktest.TypeAlpha, tasktest.At(6*time.Minute)))
+	cutoff := tasktest.At(10 * time.Minute)
 	const limit = 2
 	got, err := s.Stale(t.Context(), task.Pending, cutoff, limit)
 	if err != nil {
@@ -210,11 +211,11 @@ func testStaleStarvation(t *testing.T, newStore newStoreFunc) {
 func testStaleNotActive(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
 	for _, st := range []task.Status{task.Success, task.Failure, task.Cancelled} {
-		tk := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, at(0)))
-		drive(t, s, tk, st, at(time.Minute))
+		tk := tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, tasktest.At(0)))
+		tasktest.Drive(t, s, tk, st, tasktest.At(time.Minute))
 	}
 	for _, st := range []task.Status{task.Success, task.Failure, task.Cancelled, "", "bogus"} {
-		if got, err := s.Stale(t.Context(), st, at(time.Hour), 10); err == nil {
+		if got, err := s.Stale(t.Context(), st, tasktest.At(time.Hour), 10); err == nil {
 			t.Errorf("Stale(%q) = %v, nil; want an error", st, got)
 		}
 	}
