@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/app"
@@ -72,30 +71,6 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil
-}
-
-// Clock is an injectable clock: the real time in UTC plus an offset the test advances, so
-// that leases, staleness and expiry are reached without waiting while everything else
-// (emulator timestamps, timeouts) keeps running on real time. Pass its Now where a
-// func() time.Time is wanted (app.App.Now, worker.Worker.Now, ...). The zero value is
-// ready to use, and it is safe for concurrent use.
-type Clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-// Now returns the real time in UTC plus the offset.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().UTC().Add(c.offset)
-}
-
-// Advance moves the clock d ahead of real time (further).
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
 }
 
 // MarkerSecret is the page-marker secret of the Tasklanes OpenEmbedded opens.

@@ -26,6 +26,7 @@ import (
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 	"github.com/tasklane/tasklane/shared/tasktypes"
 )
 
@@ -40,7 +41,7 @@ type env struct {
 	backend string
 	url     string
 	deps    *app.App
-	clock   *apptest.Clock
+	clock   *tasktest.Clock
 	schemas *schemas // what every response is validated against (schema_test.go)
 	stop    context.CancelFunc
 	stopped chan struct{}
@@ -121,7 +122,7 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 			t.Fatal(err)
 		}
 	}
-	c := &apptest.Clock{}
+	c := tasktest.RealClock()
 	deps.Now = c.Now
 	if o.wrap != nil {
 		deps.Queue = o.wrap(deps.Queue)

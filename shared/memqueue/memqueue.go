@@ -210,21 +210,35 @@ func (q *Queue) redrive(m *message) {
 	q.add(moved, 0)
 }
 
+// held locks the queue and returns the message last received with receiptHandle, or nil when
+// it was deleted or received again since (the handle is stale); unlock releases the lock. A
+// handle this queue never handed out, or a done ctx, is an error (and nothing is locked).
+func (q *Queue) held(ctx context.Context, receiptHandle string) (m *message, unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	id, err := q.messageID(receiptHandle)
+	if err != nil {
+		return nil, nil, err
+	}
+	q.mu.Lock()
+	m, ok := q.byID[id]
+	if !ok || m.handle != receiptHandle {
+		m = nil
+	}
+	return m, q.mu.Unlock, nil
+}
+
 // Delete deletes the message received with receiptHandle. It succeeds without deleting
 // when the message was deleted already or was received again since (the handle is stale),
 // as SQS's DeleteMessage succeeds; it fails for a handle this queue never handed out.
 func (q *Queue) Delete(ctx context.Context, receiptHandle string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	id, err := q.messageID(receiptHandle)
+	m, unlock, err := q.held(ctx, receiptHandle)
 	if err != nil {
 		return err
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	m, ok := q.byID[id]
-	if !ok || m.handle != receiptHandle {
+	defer unlock()
+	if m == nil {
 		return nil
 	}
 	for i, x := range q.msgs {
@@ -240,18 +254,13 @@ func (q *Queue) Delete(ctx context.Context, receiptHandle string) error {
 // (at most queue.MaxDelay; zero or less: at once). Like SQS it fails with ErrNotInFlight
 // when the message is not hidden under that handle any more.
 func (q *Queue) ChangeVisibility(ctx context.Context, receiptHandle string, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	id, err := q.messageID(receiptHandle)
+	m, unlock, err := q.held(ctx, receiptHandle)
 	if err != nil {
 		return err
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	m, ok := q.byID[id]
+	defer unlock()
 	now := time.Now()
-	if !ok || m.handle != receiptHandle || !now.Before(m.visibleAt) {
+	if m == nil || !now.Before(m.visibleAt) {
 		return ErrNotInFlight
 	}
 	m.visibleAt = now.Add(clamp(d, queue.MaxDelay))

@@ -145,17 +145,27 @@ func Drive(t testing.TB, s task.Store, tk task.Task, to task.Status, when time.T
 	return tk
 }
 
-// Clock is a fake clock that stands still at Base until advanced; its Now suits the Now
-// fields of the services. Safe for concurrent use.
+// Clock is the tests' injectable clock: a start plus every Advance so far; pass its Now where a
+// func() time.Time is wanted (the Now fields of the services, app.App.Now). The zero Clock
+// stands still at Base, so that the timestamps a test stores are the same on every run;
+// RealClock follows the real time in UTC, for tests against emulators and real timeouts,
+// which reach leases, staleness and expiry by Advance without waiting. Safe for concurrent use.
 type Clock struct {
 	mu     sync.Mutex
 	offset time.Duration
+	real   bool
 }
 
-// Now returns Base plus every Advance so far.
+// RealClock is a Clock on the real time in UTC.
+func RealClock() *Clock { return &Clock{real: true} }
+
+// Now returns the start (Base, or the real time) plus every Advance so far.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.real {
+		return time.Now().UTC().Add(c.offset)
+	}
 	return Base.Add(c.offset)
 }
 

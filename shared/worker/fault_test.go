@@ -34,6 +34,7 @@ import (
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 	"github.com/tasklane/tasklane/shared/usecase"
 	"github.com/tasklane/tasklane/shared/worker"
 )
@@ -71,7 +72,7 @@ type rigOptions struct {
 type rig struct {
 	t       *testing.T
 	backend string
-	clock   *apptest.Clock // advanced by tests to reach leases, staleness and expiry
+	clock   *tasktest.Clock // advanced by tests to reach leases, staleness and expiry
 	log     *slog.Logger
 
 	base  task.Store   // the real store, for reads behind everyone's back
@@ -105,7 +106,7 @@ func newRig(t *testing.T, backend string, o rigOptions) *rig {
 		o.visibility = 30 * time.Second
 	}
 	ctx := t.Context()
-	r := &rig{t: t, backend: backend, clock: &apptest.Clock{}, runs: &rigRuns{}, visibility: o.visibility}
+	r := &rig{t: t, backend: backend, clock: tasktest.RealClock(), runs: &rigRuns{}, visibility: o.visibility}
 	r.log = apptest.QuietLogger(t)
 	switch backend {
 	case "embedded":

@@ -30,6 +30,7 @@ import (
 	"github.com/tasklane/tasklane/shared/memqueue"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 	"github.com/tasklane/tasklane/shared/usecase"
 	"github.com/tasklane/tasklane/shared/worker"
 )
@@ -80,7 +81,7 @@ func newLostRig(t *testing.T) *lostRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &apptest.Clock{}
+	clock := tasktest.RealClock()
 	log := apptest.QuietLogger(t)
 	r.svc = &usecase.Service{Store: r.store, Queue: r.queue, Types: types, Markers: markers, Now: clock.Now, Log: log}
 	r.w = &worker.Worker{Store: r.store, Queue: r.queue, Types: types, Now: clock.Now, Log: log, Reserve: time.Second}

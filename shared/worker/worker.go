@@ -365,49 +365,39 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 		return t.Status == task.Processing && t.RetryCount == run && i < len(t.SubTasks) &&
 			t.SubTasks[i].Status == task.Processing && t.SubTasks[i].Attempts == attempt
 	}
+	// The outcome to record: finished, retried after a backoff, or failed for good.
+	var record func(task.Task) (task.Change, error)
+	retry := false
 	switch {
 	case runErr == nil:
-		v, err := w.write(ctx, t, log, onlyIf(ours, func(t task.Task) (task.Change, error) { return t.FinishSubTask(i, w.Now()) }))
-		switch {
-		case err != nil:
-			return next{}, err
-		case v == task.Stopped:
-			return movedOn(ctx, t, log), nil
-		case t.Status.Terminal():
-			return end(done()), nil
-		}
-		return decideAgain(), nil
+		record = func(t task.Task) (task.Change, error) { return t.FinishSubTask(i, w.Now()) }
 	case task.IsRetryable(runErr) && attempt < t.MaxAttempts:
 		e := stepError(runErr, "STEP_RETRYABLE")
 		e.Message = fmt.Sprintf("attempt %d of %d failed: %s", attempt, t.MaxAttempts, e.Message)
-		v, err := w.write(ctx, t, log, onlyIf(ours, func(t task.Task) (task.Change, error) { return t.RetryAttempt(i, e, w.Now()) }))
-		switch {
-		case err != nil:
-			return next{}, err
-		case v == task.Stopped:
-			return movedOn(ctx, t, log), nil
-		case t.Status.Terminal():
-			return end(done()), nil
-		case t.CancelRequested:
-			return decideAgain(), nil // no backoff for a task that is to end cancelled
-		}
-		d := w.backoff(attempt)
-		log.InfoContext(ctx, "subtask will be retried", "subTask", t.SubTasks[i].Name, "attempt", attempt, "delay", d)
-		return end(continueAfter(d)), nil
+		record = func(t task.Task) (task.Change, error) { return t.RetryAttempt(i, e, w.Now()) }
+		retry = true
 	default:
 		e := stepError(runErr, "STEP_FAILED")
 		if task.IsRetryable(runErr) {
 			e.Message = fmt.Sprintf("failed after %d attempts: %s", attempt, e.Message)
 		}
-		v, err := w.write(ctx, t, log, onlyIf(ours, func(t task.Task) (task.Change, error) { return t.Fail(e, w.Now()) }))
-		switch {
-		case err != nil:
-			return next{}, err
-		case v == task.Stopped:
-			return movedOn(ctx, t, log), nil
-		}
-		return end(done()), nil
+		record = func(t task.Task) (task.Change, error) { return t.Fail(e, w.Now()) }
 	}
+	v, err = w.write(ctx, t, log, onlyIf(ours, record))
+	switch {
+	case err != nil:
+		return next{}, err
+	case v == task.Stopped:
+		return movedOn(ctx, t, log), nil
+	case t.Status.Terminal():
+		return end(done()), nil
+	case !retry || t.CancelRequested:
+		// The next subtask, or the cancel (no backoff for a task that is to end cancelled).
+		return decideAgain(), nil
+	}
+	d := w.backoff(attempt)
+	log.InfoContext(ctx, "subtask will be retried", "subTask", t.SubTasks[i].Name, "attempt", attempt, "delay", d)
+	return end(continueAfter(d)), nil
 }
 
 // run performs the attempt, turning a panic in the type's code into a permanent step error:
