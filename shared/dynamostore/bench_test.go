@@ -13,6 +13,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 // BenchmarkLifecycle is the cost benchmark: the DynamoDB calls and the capacity units (as
@@ -55,7 +56,7 @@ func BenchmarkLifecycle(b *testing.B) {
 	now := time.Now().UTC()
 	for b.Loop() {
 		now = now.Add(time.Millisecond)
-		tk, err := registry.New(task.NewID(now), "bench-tenant", task.Spec{Type: typeAlpha}, now)
+		tk, err := tasktest.Types.New(task.NewID(now), "bench-tenant", task.Spec{Type: tasktest.TypeAlpha}, now)
 		if err != nil {
 			b.Fatal(err)
 		}
