@@ -16,31 +16,6 @@ import (
 	"github.com/tasklane/tasklane/shared/task"
 )
 
-// base is the tests' clock: times are base plus offsets, never the wall clock.
-var base = time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
-
-func at(d time.Duration) time.Time { return base.Add(d) }
-
-const (
-	typeAlpha = "alpha"
-	typeBeta  = "beta"
-)
-
-var registry = func() *task.Registry {
-	run := func(context.Context, task.Attempt) error { return nil }
-	plan := func(json.RawMessage) ([]task.Step, error) {
-		return []task.Step{{Name: "One"}, {Name: "Two", Description: "second"}}, nil
-	}
-	r, err := task.NewRegistry(
-		task.Type{Name: typeAlpha, Plan: plan, Run: run},
-		task.Type{Name: typeBeta, Plan: plan, Run: run},
-	)
-	if err != nil {
-		panic(err)
-	}
-	return r
-}()
-
 // opLog records every DynamoDB operation a client sends, below any wrapper of API, so that a
 // store reaching past its API interface would still be caught.
 type opLog struct {
@@ -192,71 +167,6 @@ func (r *recorder) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 	}
 	r.add(c)
 	return out, err
-}
-
-// newTask makes a pending task the way the API does.
-func newTask(t *testing.T, owner, typ string, created time.Time) task.Task {
-	t.Helper()
-	tk, err := registry.New(task.NewID(created), owner, task.Spec{
-		Type: typ, Name: "task of " + owner, Input: json.RawMessage(`{"n": 1}`),
-	}, created)
-	if err != nil {
-		t.Fatalf("registry.New: %v", err)
-	}
-	return tk
-}
-
-func mustCreate(t *testing.T, s task.Store, tk task.Task) task.Task {
-	t.Helper()
-	if err := s.Create(t.Context(), tk, nil); err != nil {
-		t.Fatalf("Create(%s): %v", tk.ID, err)
-	}
-	return tk
-}
-
-// applier returns a function that stores a transition's change, failing t if the
-// transition was refused or the store refuses it: tk = applier(t, s)(tk.Claim(now)).
-func applier(t *testing.T, s task.Store) func(task.Change, error) task.Task {
-	return func(c task.Change, err error) task.Task {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("transition: %v", err)
-		}
-		if err := s.Apply(t.Context(), c); err != nil {
-			t.Fatalf("Apply(%s → %s): %v", c.Task.ID, c.Task.Status, err)
-		}
-		return c.Task
-	}
-}
-
-// drive takes a stored pending task to status to, every change at when.
-func drive(t *testing.T, s task.Store, tk task.Task, to task.Status, when time.Time) task.Task {
-	t.Helper()
-	apply := applier(t, s)
-	switch to {
-	case task.Pending:
-	case task.Processing:
-		tk = apply(tk.Claim(when))
-	case task.Success:
-		tk = apply(tk.Claim(when))
-		for range tk.SubTasks {
-			c, i, err := tk.StartAttempt(when)
-			tk = apply(c, err)
-			tk = apply(tk.FinishSubTask(i, when))
-		}
-		tk = apply(tk.Succeed(json.RawMessage(`{"ok": true}`), "", when))
-	case task.Failure:
-		tk = apply(tk.Claim(when))
-		tk = apply(tk.Fail(task.Error{ErrorCode: "BROKE", Message: "it broke"}, when))
-	case task.Cancelled:
-		tk = apply(tk.Cancel(when))
-	default:
-		t.Fatalf("drive: unknown status %q", to)
-	}
-	if tk.Status != to {
-		t.Fatalf("drive: %s ended %s, want %s", tk.ID, tk.Status, to)
-	}
-	return tk
 }
 
 // asJSON is a task's JSON, to compare tasks field by field with a readable diff.

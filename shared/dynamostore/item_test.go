@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 // TestDocNotHTMLEscaped: '<', '>' and '&' are stored as themselves, not as six-byte \u
@@ -11,7 +13,7 @@ import (
 // earlier releases) still decodes to the same task.
 func TestDocNotHTMLEscaped(t *testing.T) {
 	t.Parallel()
-	tk := newTask(t, "o", typeAlpha, at(0))
+	tk := tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(0))
 	tk.Name = "<a href='x'>&amp;</a>"
 	item, err := taskItem(tk)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 // limitLEK wraps the emulator's API to behave as real DynamoDB does and moto does not: a
@@ -52,12 +53,12 @@ func TestListExactLastPage(t *testing.T) {
 	rec := &recorder{api: limitLEK{API: e.client, t: t}}
 	s := New(rec, e.table)
 	for i := range 6 {
-		tk := mustCreate(t, s, newTask(t, "exact", typeAlpha, at(time.Duration(i)*time.Second)))
+		tk := tasktest.Create(t, s, tasktest.New(t, "exact", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second)))
 		if i%2 == 1 {
-			drive(t, s, tk, task.Cancelled, at(time.Minute+time.Duration(i)*time.Second))
+			tasktest.Drive(t, s, tk, task.Cancelled, tasktest.At(time.Minute+time.Duration(i)*time.Second))
 		}
 	}
-	now := at(time.Hour) // nothing has expired: the filters drop nothing
+	now := tasktest.At(time.Hour) // nothing has expired: the filters drop nothing
 
 	// The fake does what it should: a Query stopping at Limit on the last item has a key.
 	out, err := rec.Query(t.Context(), &dynamodb.QueryInput{

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 // walk follows Next from the first page to the last and returns every task listed, checking
@@ -94,22 +95,18 @@ func TestListWalks(t *testing.T) {
 		if i%7 == 3 {
 			owner = "other"
 		}
-		typ := typeAlpha
+		typ := tasktest.TypeAlpha
 		if rng.IntN(4) == 0 {
-			typ = typeBeta
+			typ = tasktest.TypeBeta
 		}
-		created := at(time.Duration(i/2) * time.Second) // pairs share a millisecond: ties by id
+		created := tasktest.At(time.Duration(i/2) * time.Second) // pairs share a millisecond: ties by id
 		spec := task.Spec{Type: typ, Name: fmt.Sprint("t", i), Retention: time.Duration(1+rng.IntN(3)) * time.Hour}
-		tk, err := registry.New(task.NewID(created), owner, spec, created)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mustCreate(t, s, tk)
-		tk = drive(t, s, tk, statuses[rng.IntN(len(statuses))], at(time.Duration(rng.IntN(40))*time.Second))
+		tk := tasktest.Create(t, s, tasktest.NewSpec(t, owner, spec, created))
+		tk = tasktest.Drive(t, s, tk, statuses[rng.IntN(len(statuses))], tasktest.At(time.Duration(rng.IntN(40))*time.Second))
 		tk.Input, tk.Result = nil, nil
 		stored = append(stored, tk)
 	}
-	now := at(90 * time.Minute) // some terminal tasks have expired (1 h retention), some not
+	now := tasktest.At(90 * time.Minute) // some terminal tasks have expired (1 h retention), some not
 	expiredSome := false
 	for _, tk := range stored {
 		expiredSome = expiredSome || tk.Expired(now)
@@ -135,7 +132,7 @@ func TestListWalks(t *testing.T) {
 	for _, sk := range []task.SortKey{task.SortCreated, task.SortUpdated} {
 		for _, desc := range []bool{false, true} {
 			for _, st := range filters {
-				for _, typ := range []string{"", typeBeta} {
+				for _, typ := range []string{"", tasktest.TypeBeta} {
 					for _, owner := range []string{"o", ""} {
 						q := task.ListQuery{Owner: owner, Statuses: st, Type: typ, SortKey: sk, Desc: desc, Now: now}
 						t.Run(fmt.Sprintf("%s/desc=%v/%v/type=%q/owner=%q", sk, desc, st, typ, owner), func(t *testing.T) {
@@ -171,20 +168,20 @@ func TestListMergeFrontier(t *testing.T) {
 	var want []string
 	for i := range 10 {
 		// pending: alpha tasks at even seconds, with one beta at the end
-		typ := typeAlpha
+		typ := tasktest.TypeAlpha
 		if i == 9 {
-			typ = typeBeta
+			typ = tasktest.TypeBeta
 		}
-		p := mustCreate(t, s, newTask(t, "o", typ, at(time.Duration(2*i)*time.Second)))
+		p := tasktest.Create(t, s, tasktest.New(t, "o", typ, tasktest.At(time.Duration(2*i)*time.Second)))
 		// failure: beta tasks at odd seconds
-		f := mustCreate(t, s, newTask(t, "o", typeBeta, at(time.Duration(2*i+1)*time.Second)))
-		drive(t, s, f, task.Failure, at(time.Hour))
+		f := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeBeta, tasktest.At(time.Duration(2*i+1)*time.Second)))
+		tasktest.Drive(t, s, f, task.Failure, tasktest.At(time.Hour))
 		want = append(want, f.ID)
 		if i == 9 {
 			want = append(want[:len(want)-1], p.ID, f.ID)
 		}
 	}
-	q := task.ListQuery{Owner: "o", Statuses: []task.Status{task.Pending, task.Failure}, Type: typeBeta, Limit: 3, Now: at(time.Hour)}
+	q := task.ListQuery{Owner: "o", Statuses: []task.Status{task.Pending, task.Failure}, Type: tasktest.TypeBeta, Limit: 3, Now: tasktest.At(time.Hour)}
 	p, err := s.List(t.Context(), q)
 	if err != nil {
 		t.Fatal(err)
@@ -212,10 +209,10 @@ func TestListChangesDuringWalk(t *testing.T) {
 	s := newEnv(t).store()
 	var tasks []task.Task
 	for i := range 12 {
-		tasks = append(tasks, mustCreate(t, s, newTask(t, "o", typeAlpha, at(time.Duration(i)*time.Second))))
+		tasks = append(tasks, tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second))))
 	}
 	for _, desc := range []bool{false, true} {
-		q := task.ListQuery{Owner: "o", Statuses: []task.Status{task.Pending, task.Cancelled}, Limit: 2, Desc: desc, Now: at(time.Hour)}
+		q := task.ListQuery{Owner: "o", Statuses: []task.Status{task.Pending, task.Cancelled}, Limit: 2, Desc: desc, Now: tasktest.At(time.Hour)}
 		seen := map[string]int{}
 		var order []string
 		for page := 0; ; page++ {
@@ -228,10 +225,10 @@ func TestListChangesDuringWalk(t *testing.T) {
 				order = append(order, sortValue(tk.CreatedAt, tk.ID))
 			}
 			// Between pages: a new task, and a pending task cancelled (it moves partition).
-			mustCreate(t, s, newTask(t, "o", typeAlpha, at(time.Duration(100+page)*time.Second)))
+			tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Duration(100+page)*time.Second)))
 			i := page * 3 % len(tasks)
-			if cur, err := s.Get(t.Context(), tasks[i].ID, at(time.Hour)); err == nil && cur.Status == task.Pending {
-				drive(t, s, cur, task.Cancelled, at(time.Minute))
+			if cur, err := s.Get(t.Context(), tasks[i].ID, tasktest.At(time.Hour)); err == nil && cur.Status == task.Pending {
+				tasktest.Drive(t, s, cur, task.Cancelled, tasktest.At(time.Minute))
 			}
 			if p.Next == nil {
 				break

@@ -19,18 +19,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 func TestRoundTripAndItemLayout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	s := e.store()
-	created := at(123456789 * time.Nanosecond) // sub-millisecond: doc keeps it, c truncates
-	tk := newTask(t, "tenant-a", typeAlpha, created)
+	created := tasktest.At(123456789 * time.Nanosecond) // sub-millisecond: doc keeps it, c truncates
+	tk := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, created)
 	tk.Resources = []task.Resource{{ResourceID: "h-1", Type: "HOST"}}
-	mustCreate(t, s, tk)
+	tasktest.Create(t, s, tk)
 
-	got, err := s.Get(t.Context(), tk.ID, at(time.Hour))
+	got, err := s.Get(t.Context(), tk.ID, tasktest.At(time.Hour))
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
@@ -43,7 +44,7 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 		"o":   "tenant-a",
 		"os":  "tenant-a#pending",
 		"st":  "pending",
-		"ty":  typeAlpha,
+		"ty":  tasktest.TypeAlpha,
 		"c":   "2026-11-22T08:30:00.123Z#" + tk.ID,
 		"u":   "2026-11-22T08:30:00.123Z#" + tk.ID,
 		"act": "pending#" + strconv.Itoa(int(fnv32a(tk.ID)%8)),
@@ -70,10 +71,10 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 		t.Errorf("doc holds the input: %v", doc)
 	}
 
-	// Processing (another task, as drive starts from pending): act names the new status and
+	// Processing (another task, as tasktest.Drive starts from pending): act names the new status and
 	// the same shard, which depends on the id only.
-	other := mustCreate(t, s, newTask(t, "tenant-a", typeAlpha, created))
-	other = drive(t, s, other, task.Processing, at(time.Second))
+	other := tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, created))
+	other = tasktest.Drive(t, s, other, task.Processing, tasktest.At(time.Second))
 	wantAct := "processing#" + strconv.Itoa(int(fnv32a(other.ID)%8))
 	if got := stringAttr(e.rawItem(t, "T#"+other.ID), attrActive); got != wantAct {
 		t.Errorf("processing task's item[act] = %q, want %q", got, wantAct)
@@ -81,7 +82,7 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 
 	// Terminal: act gone, expiresAt = finishedAt + retention rounded up to a second, result
 	// in res and not in doc.
-	done := drive(t, s, tk, task.Success, at(10*time.Second+500*time.Millisecond))
+	done := tasktest.Drive(t, s, tk, task.Success, tasktest.At(10*time.Second+500*time.Millisecond))
 	item = e.rawItem(t, "T#"+tk.ID)
 	if _, ok := item[attrActive]; ok {
 		t.Errorf("terminal task still has act")
@@ -90,7 +91,7 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 	if v, ok := item[attrExpiresAt].(*types.AttributeValueMemberN); !ok || v.Value != wantExp {
 		t.Errorf("item[expiresAt] = %#v, want N %s", item[attrExpiresAt], wantExp)
 	}
-	if got := stringAttr(item, attrResult); got != `{"ok": true}` {
+	if got := stringAttr(item, attrResult); got != string(tasktest.Result) {
 		t.Errorf("item[res] = %q", got)
 	}
 	if strings.Contains(stringAttr(item, attrDoc), `"result"`) {
@@ -99,7 +100,7 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 	if got := stringAttr(item, attrOwnerStatus); got != "tenant-a#success" {
 		t.Errorf("item[os] = %q", got)
 	}
-	got, err = s.Get(t.Context(), tk.ID, at(time.Hour))
+	got, err = s.Get(t.Context(), tk.ID, tasktest.At(time.Hour))
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
@@ -111,23 +112,23 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 func TestCreateExistingID(t *testing.T) {
 	t.Parallel()
 	s := newEnv(t).store()
-	tk := mustCreate(t, s, newTask(t, "o", typeAlpha, at(0)))
+	tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(0)))
 	other := tk
 	other.Name = "overwrite"
 	if err := s.Create(t.Context(), other, nil); err == nil {
 		t.Fatal("second Create of one id succeeded")
 	}
-	idem := &task.Idempotency{Owner: "o", Key: "k", BodyHash: "h", TaskID: tk.ID, ExpiresAt: at(task.IdempotencyTTL)}
+	idem := &task.Idempotency{Owner: "o", Key: "k", BodyHash: "h", TaskID: tk.ID, ExpiresAt: tasktest.At(task.IdempotencyTTL)}
 	if err := s.Create(t.Context(), other, idem); err == nil {
 		t.Fatal("second Create of one id with an idempotency key succeeded")
 	} else if _, ok := task.AsIdempotencyExists(err); ok {
 		t.Fatalf("Create = %v, want a plain failure", err)
 	}
-	if got, _ := s.Get(t.Context(), tk.ID, at(0)); got.Name != tk.Name {
+	if got, _ := s.Get(t.Context(), tk.ID, tasktest.At(0)); got.Name != tk.Name {
 		t.Errorf("task overwritten: name %q", got.Name)
 	}
 	// Neither was the idempotency record written: the key is still free.
-	fresh := newTask(t, "o", typeAlpha, at(time.Second))
+	fresh := tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Second))
 	idem.TaskID = fresh.ID
 	if err := s.Create(t.Context(), fresh, idem); err != nil {
 		t.Fatalf("Create with the key: %v", err)
@@ -137,8 +138,8 @@ func TestCreateExistingID(t *testing.T) {
 func TestGetNotFound(t *testing.T) {
 	t.Parallel()
 	s := newEnv(t).store()
-	for _, id := range []string{"", task.NewID(base), "no-such"} {
-		if _, err := s.Get(t.Context(), id, base); !errors.Is(err, task.ErrNotFound) {
+	for _, id := range []string{"", task.NewID(tasktest.Base), "no-such"} {
+		if _, err := s.Get(t.Context(), id, tasktest.Base); !errors.Is(err, task.ErrNotFound) {
 			t.Errorf("Get(%q) = %v, want ErrNotFound", id, err)
 		}
 	}
@@ -147,12 +148,12 @@ func TestGetNotFound(t *testing.T) {
 func TestApplyConflict(t *testing.T) {
 	t.Parallel()
 	s := newEnv(t).store()
-	tk := mustCreate(t, s, newTask(t, "o", typeAlpha, at(0)))
-	claim, err := tk.Claim(at(time.Second))
+	tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(0)))
+	claim, err := tk.Claim(tasktest.At(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cancel, err := tk.Cancel(at(time.Second))
+	cancel, err := tk.Cancel(tasktest.At(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,17 +165,17 @@ func TestApplyConflict(t *testing.T) {
 	if !errors.As(err, &ce) || ce.ID != tk.ID || ce.FromStatus != task.Pending || ce.FromVersion != 1 {
 		t.Fatalf("Apply(stale cancel) = %v, want a ConflictError from pending v1", err)
 	}
-	got, _ := s.Get(t.Context(), tk.ID, at(time.Second))
+	got, _ := s.Get(t.Context(), tk.ID, tasktest.At(time.Second))
 	if got.Status != task.Processing || got.Version != 2 {
 		t.Errorf("stored %s v%d, want processing v2", got.Status, got.Version)
 	}
 	// A change of a task never stored is a conflict too, and stores nothing.
-	ghost := newTask(t, "o", typeAlpha, at(0))
-	c, _ := ghost.Claim(at(time.Second))
+	ghost := tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(0))
+	c, _ := ghost.Claim(tasktest.At(time.Second))
 	if err := s.Apply(t.Context(), c); !task.IsConflict(err) {
 		t.Errorf("Apply(unknown task) = %v, want a ConflictError", err)
 	}
-	if _, err := s.Get(t.Context(), ghost.ID, at(time.Second)); !errors.Is(err, task.ErrNotFound) {
+	if _, err := s.Get(t.Context(), ghost.ID, tasktest.At(time.Second)); !errors.Is(err, task.ErrNotFound) {
 		t.Errorf("Apply(unknown task) stored it: %v", err)
 	}
 }
@@ -185,14 +186,14 @@ func TestIdempotency(t *testing.T) {
 	idemFor := func(owner, key string, tk task.Task) *task.Idempotency {
 		return &task.Idempotency{Owner: owner, Key: key, BodyHash: "hash-" + tk.ID, TaskID: tk.ID, ExpiresAt: tk.CreatedAt.Add(task.IdempotencyTTL)}
 	}
-	first := newTask(t, "a", typeAlpha, at(0))
+	first := tasktest.New(t, "a", tasktest.TypeAlpha, tasktest.At(0))
 	idem1 := idemFor("a", "key-1", first)
 	if err := s.Create(t.Context(), first, idem1); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 
 	// A live record: nothing written, the first use returned.
-	second := newTask(t, "a", typeAlpha, at(time.Hour))
+	second := tasktest.New(t, "a", tasktest.TypeAlpha, tasktest.At(time.Hour))
 	err := s.Create(t.Context(), second, idemFor("a", "key-1", second))
 	ie, ok := task.AsIdempotencyExists(err)
 	if !ok {
@@ -202,13 +203,13 @@ func TestIdempotency(t *testing.T) {
 		ie.Existing.Key != "key-1" || !ie.Existing.ExpiresAt.Equal(idem1.ExpiresAt) {
 		t.Errorf("Existing = %+v, want %+v", ie.Existing, *idem1)
 	}
-	if _, err := s.Get(t.Context(), second.ID, at(time.Hour)); !errors.Is(err, task.ErrNotFound) {
+	if _, err := s.Get(t.Context(), second.ID, tasktest.At(time.Hour)); !errors.Is(err, task.ErrNotFound) {
 		t.Errorf("the refused create stored its task: %v", err)
 	}
 
 	// Keys are per owner, and owner/key boundaries cannot be confused.
 	for _, ok := range []struct{ owner, key string }{{"b", "key-1"}, {"a#b", "c"}, {"a", "b#c"}, {"a%23b", "c"}} {
-		tk := newTask(t, ok.owner, typeAlpha, at(time.Hour))
+		tk := tasktest.New(t, ok.owner, tasktest.TypeAlpha, tasktest.At(time.Hour))
 		if err := s.Create(t.Context(), tk, idemFor(ok.owner, ok.key, tk)); err != nil {
 			t.Errorf("Create(owner %q, key %q): %v", ok.owner, ok.key, err)
 		}
@@ -218,21 +219,21 @@ func TestIdempotency(t *testing.T) {
 	// seconds; the store must still replace it), and exactly at ExpiresAt.
 	for i, d := range []time.Duration{time.Nanosecond, 0, time.Hour} {
 		key := fmt.Sprintf("exp-%d", i)
-		old := newTask(t, "a", typeAlpha, at(123*time.Millisecond))
+		old := tasktest.New(t, "a", tasktest.TypeAlpha, tasktest.At(123*time.Millisecond))
 		oldIdem := idemFor("a", key, old)
 		if err := s.Create(t.Context(), old, oldIdem); err != nil {
 			t.Fatalf("Create: %v", err)
 		}
-		live := newTask(t, "a", typeAlpha, oldIdem.ExpiresAt.Add(-time.Nanosecond))
+		live := tasktest.New(t, "a", tasktest.TypeAlpha, oldIdem.ExpiresAt.Add(-time.Nanosecond))
 		if _, ok := task.AsIdempotencyExists(s.Create(t.Context(), live, idemFor("a", key, live))); !ok {
 			t.Errorf("record %s was not live a nanosecond before it expires", key)
 		}
-		next := newTask(t, "a", typeAlpha, oldIdem.ExpiresAt.Add(d))
+		next := tasktest.New(t, "a", tasktest.TypeAlpha, oldIdem.ExpiresAt.Add(d))
 		if err := s.Create(t.Context(), next, idemFor("a", key, next)); err != nil {
 			t.Errorf("Create %s after the record expired (expiry + %s): %v", key, d, err)
 			continue
 		}
-		third := newTask(t, "a", typeAlpha, next.CreatedAt.Add(time.Second))
+		third := tasktest.New(t, "a", tasktest.TypeAlpha, next.CreatedAt.Add(time.Second))
 		ie, ok := task.AsIdempotencyExists(s.Create(t.Context(), third, idemFor("a", key, third)))
 		if !ok || ie.Existing.TaskID != next.ID {
 			t.Errorf("record %s not replaced: %+v", key, ie)
@@ -248,10 +249,10 @@ func TestIdempotencyConcurrent(t *testing.T) {
 	errs := make([]error, n)
 	tasks := make([]task.Task, n)
 	for i := range n {
-		tasks[i] = newTask(t, "a", typeAlpha, at(time.Duration(i)*time.Millisecond))
+		tasks[i] = tasktest.New(t, "a", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Millisecond))
 		wg.Go(func() {
 			errs[i] = s.Create(t.Context(), tasks[i], &task.Idempotency{
-				Owner: "a", Key: "same", BodyHash: "h", TaskID: tasks[i].ID, ExpiresAt: at(task.IdempotencyTTL),
+				Owner: "a", Key: "same", BodyHash: "h", TaskID: tasks[i].ID, ExpiresAt: tasktest.At(task.IdempotencyTTL),
 			})
 		})
 	}
@@ -285,14 +286,10 @@ func TestTTL(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	s := e.store()
-	spec := task.Spec{Type: typeAlpha, Retention: time.Minute}
-	tk, err := registry.New(task.NewID(at(0)), "o", spec, at(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustCreate(t, s, tk)
-	keep := mustCreate(t, s, newTask(t, "o", typeBeta, at(time.Millisecond)))
-	done := drive(t, s, tk, task.Cancelled, at(10*time.Second+250*time.Millisecond))
+	spec := task.Spec{Type: tasktest.TypeAlpha, Retention: time.Minute}
+	tk := tasktest.Create(t, s, tasktest.NewSpec(t, "o", spec, tasktest.At(0)))
+	keep := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeBeta, tasktest.At(time.Millisecond)))
+	done := tasktest.Drive(t, s, tk, task.Cancelled, tasktest.At(10*time.Second+250*time.Millisecond))
 	exp := *done.ExpiresAt // 08:31:10.250
 
 	for _, now := range []time.Time{exp, exp.Add(time.Nanosecond), exp.Add(500 * time.Millisecond), exp.Add(time.Hour)} {
@@ -304,7 +301,7 @@ func TestTTL(t *testing.T) {
 			{Owner: "o", Limit: 10, Now: now, SortKey: task.SortUpdated, Desc: true},
 			{Owner: "o", Limit: 10, Now: now, Statuses: []task.Status{task.Cancelled}},
 			{Owner: "o", Limit: 10, Now: now, Statuses: []task.Status{task.Cancelled, task.Pending}},
-			{Owner: "o", Limit: 10, Now: now, Type: typeAlpha},
+			{Owner: "o", Limit: 10, Now: now, Type: tasktest.TypeAlpha},
 		} {
 			for _, got := range walk(t, s, q) {
 				if got.ID == tk.ID {
@@ -333,15 +330,15 @@ func TestStale(t *testing.T) {
 	// terminal ones, which are never stale.
 	want := map[task.Status][]string{}
 	for i := range 10 {
-		tk := mustCreate(t, s, newTask(t, "o", typeAlpha, at(time.Duration(i)*time.Second+500*time.Microsecond)))
+		tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second+500*time.Microsecond)))
 		if i%2 == 1 {
-			tk = drive(t, s, tk, task.Processing, tk.CreatedAt)
+			tk = tasktest.Drive(t, s, tk, task.Processing, tk.CreatedAt)
 		}
 		want[tk.Status] = append(want[tk.Status], tk.ID)
 	}
 	for i, st := range []task.Status{task.Success, task.Failure, task.Cancelled} {
-		tk := mustCreate(t, s, newTask(t, "o", typeAlpha, at(time.Duration(i)*time.Millisecond)))
-		drive(t, s, tk, st, tk.CreatedAt)
+		tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Millisecond)))
+		tasktest.Drive(t, s, tk, st, tk.CreatedAt)
 	}
 	p, q := want[task.Pending], want[task.Processing] // updated at 0, 2, 4, ... s and 1, 3, 5, ... s
 	for _, c := range []struct {
@@ -350,21 +347,21 @@ func TestStale(t *testing.T) {
 		limit  int
 		want   []string
 	}{
-		{task.Pending, at(0), 100, nil},
-		{task.Pending, at(500 * time.Microsecond), 100, nil},      // not before the cutoff itself
-		{task.Pending, at(500*time.Microsecond + 1), 100, p[:1]},  // a nanosecond after: stale
-		{task.Processing, at(500*time.Microsecond + 1), 100, nil}, // the pending task only
-		{task.Processing, at(time.Second + 500*time.Microsecond), 100, nil},
-		{task.Processing, at(time.Second + 500*time.Microsecond + 1), 100, q[:1]},
-		{task.Pending, at(4 * time.Second), 100, p[:2]},
-		{task.Processing, at(4 * time.Second), 100, q[:2]},
-		{task.Pending, at(4*time.Second + 500*time.Microsecond), 100, p[:2]},
-		{task.Pending, at(4*time.Second + 600*time.Microsecond), 100, p[:3]},
-		{task.Pending, at(time.Hour), 100, p},
-		{task.Processing, at(time.Hour), 100, q},
-		{task.Pending, at(time.Hour), 2, p[:2]}, // the oldest first
-		{task.Processing, at(time.Hour), 3, q[:3]},
-		{task.Processing, at(time.Hour), 0, nil},
+		{task.Pending, tasktest.At(0), 100, nil},
+		{task.Pending, tasktest.At(500 * time.Microsecond), 100, nil},      // not before the cutoff itself
+		{task.Pending, tasktest.At(500*time.Microsecond + 1), 100, p[:1]},  // a nanosecond after: stale
+		{task.Processing, tasktest.At(500*time.Microsecond + 1), 100, nil}, // the pending task only
+		{task.Processing, tasktest.At(time.Second + 500*time.Microsecond), 100, nil},
+		{task.Processing, tasktest.At(time.Second + 500*time.Microsecond + 1), 100, q[:1]},
+		{task.Pending, tasktest.At(4 * time.Second), 100, p[:2]},
+		{task.Processing, tasktest.At(4 * time.Second), 100, q[:2]},
+		{task.Pending, tasktest.At(4*time.Second + 500*time.Microsecond), 100, p[:2]},
+		{task.Pending, tasktest.At(4*time.Second + 600*time.Microsecond), 100, p[:3]},
+		{task.Pending, tasktest.At(time.Hour), 100, p},
+		{task.Processing, tasktest.At(time.Hour), 100, q},
+		{task.Pending, tasktest.At(time.Hour), 2, p[:2]}, // the oldest first
+		{task.Processing, tasktest.At(time.Hour), 3, q[:3]},
+		{task.Processing, tasktest.At(time.Hour), 0, nil},
 	} {
 		got, err := s.Stale(t.Context(), c.status, c.cutoff, c.limit)
 		if err != nil {
@@ -375,7 +372,7 @@ func TestStale(t *testing.T) {
 		}
 	}
 	for _, st := range []task.Status{task.Success, task.Failure, task.Cancelled, ""} {
-		if _, err := s.Stale(t.Context(), st, at(time.Hour), 10); err == nil {
+		if _, err := s.Stale(t.Context(), st, tasktest.At(time.Hour), 10); err == nil {
 			t.Errorf("Stale(%q) succeeded", st)
 		}
 	}
@@ -395,29 +392,29 @@ func TestAPIUse(t *testing.T) {
 	created := e.ops.list() // CreateTable's calls
 	var tasks []task.Task
 	for i := range 12 {
-		typ := typeAlpha
+		typ := tasktest.TypeAlpha
 		if i%3 == 0 {
-			typ = typeBeta
+			typ = tasktest.TypeBeta
 		}
-		tk := mustCreate(t, s, newTask(t, "o", typ, at(time.Duration(i)*time.Second)))
+		tk := tasktest.Create(t, s, tasktest.New(t, "o", typ, tasktest.At(time.Duration(i)*time.Second)))
 		switch i % 4 {
 		case 1:
-			tk = drive(t, s, tk, task.Processing, at(time.Minute))
+			tk = tasktest.Drive(t, s, tk, task.Processing, tasktest.At(time.Minute))
 		case 2:
-			tk = drive(t, s, tk, task.Failure, at(time.Minute))
+			tk = tasktest.Drive(t, s, tk, task.Failure, tasktest.At(time.Minute))
 		case 3:
-			tk = drive(t, s, tk, task.Cancelled, at(time.Minute))
+			tk = tasktest.Drive(t, s, tk, task.Cancelled, tasktest.At(time.Minute))
 		}
 		tasks = append(tasks, tk)
 	}
-	idemTask := newTask(t, "o", typeAlpha, at(time.Hour))
-	if err := s.Create(t.Context(), idemTask, &task.Idempotency{Owner: "o", Key: "k", TaskID: idemTask.ID, ExpiresAt: at(25 * time.Hour)}); err != nil {
+	idemTask := tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Hour))
+	if err := s.Create(t.Context(), idemTask, &task.Idempotency{Owner: "o", Key: "k", TaskID: idemTask.ID, ExpiresAt: tasktest.At(25 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Get(t.Context(), tasks[0].ID, at(time.Hour)); err != nil {
+	if _, err := s.Get(t.Context(), tasks[0].ID, tasktest.At(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Stale(t.Context(), task.Pending, at(time.Hour), 10); err != nil {
+	if _, err := s.Stale(t.Context(), task.Pending, tasktest.At(time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
 	rec.reset()
@@ -425,7 +422,7 @@ func TestAPIUse(t *testing.T) {
 	// Stale reads the byActive shards of the status asked for, each once, and no other
 	// partition: not the other status's, which may hold any number of old tasks.
 	for _, st := range []task.Status{task.Pending, task.Processing} {
-		if _, err := s.Stale(t.Context(), st, at(time.Hour), 10); err != nil {
+		if _, err := s.Stale(t.Context(), st, tasktest.At(time.Hour), 10); err != nil {
 			t.Fatal(err)
 		}
 		var parts []string
@@ -444,12 +441,12 @@ func TestAPIUse(t *testing.T) {
 		}
 	}
 
-	now := at(2 * time.Hour)
+	now := tasktest.At(2 * time.Hour)
 	for _, q := range []task.ListQuery{
 		{Owner: "o", Limit: 3, Now: now},
-		{Owner: "o", Limit: 3, Now: now, SortKey: task.SortUpdated, Desc: true, Type: typeBeta},
+		{Owner: "o", Limit: 3, Now: now, SortKey: task.SortUpdated, Desc: true, Type: tasktest.TypeBeta},
 		{Owner: "o", Limit: 2, Now: now, Statuses: []task.Status{task.Failure}},
-		{Owner: "o", Limit: 2, Now: now, Statuses: []task.Status{task.Pending}, Type: typeBeta, SortKey: task.SortUpdated},
+		{Owner: "o", Limit: 2, Now: now, Statuses: []task.Status{task.Pending}, Type: tasktest.TypeBeta, SortKey: task.SortUpdated},
 		{Owner: "o", Limit: 2, Now: now, Statuses: task.Statuses},
 		{Owner: "o", Limit: 2, Now: now, Statuses: []task.Status{task.Pending, task.Pending}},
 	} {
@@ -505,27 +502,27 @@ func TestCapacity(t *testing.T) {
 		defer mu.Unlock()
 		reported = append(reported, got{op, cc})
 	}))
-	tk := mustCreate(t, s, newTask(t, "o", typeAlpha, at(0)))
-	tk = drive(t, s, tk, task.Processing, at(time.Second))
-	if _, err := s.Get(t.Context(), tk.ID, at(time.Second)); err != nil {
+	tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(0)))
+	tk = tasktest.Drive(t, s, tk, task.Processing, tasktest.At(time.Second))
+	if _, err := s.Get(t.Context(), tk.ID, tasktest.At(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	it := newTask(t, "o", typeAlpha, at(time.Second))
-	idem := &task.Idempotency{Owner: "o", Key: "k", TaskID: it.ID, ExpiresAt: at(time.Hour)}
+	it := tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Second))
+	idem := &task.Idempotency{Owner: "o", Key: "k", TaskID: it.ID, ExpiresAt: tasktest.At(time.Hour)}
 	if err := s.Create(t.Context(), it, idem); err != nil {
 		t.Fatal(err)
 	}
-	again := newTask(t, "o", typeAlpha, at(2*time.Second))
+	again := tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(2*time.Second))
 	if _, ok := task.AsIdempotencyExists(s.Create(t.Context(), again, idem)); !ok {
 		t.Fatal("no IdempotencyExistsError")
 	}
-	if _, err := s.List(t.Context(), task.ListQuery{Owner: "o", Limit: 5, Now: at(time.Hour)}); err != nil {
+	if _, err := s.List(t.Context(), task.ListQuery{Owner: "o", Limit: 5, Now: tasktest.At(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.List(t.Context(), task.ListQuery{Owner: "o", Limit: 5, Now: at(time.Hour), Statuses: []task.Status{task.Pending, task.Processing}}); err != nil {
+	if _, err := s.List(t.Context(), task.ListQuery{Owner: "o", Limit: 5, Now: tasktest.At(time.Hour), Statuses: []task.Status{task.Pending, task.Processing}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Stale(t.Context(), task.Processing, at(time.Hour), 5); err != nil {
+	if _, err := s.Stale(t.Context(), task.Processing, tasktest.At(time.Hour), 5); err != nil {
 		t.Fatal(err)
 	}
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/storetest"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 func mustOpen(t *testing.T, path string) *Store {
@@ -41,21 +42,9 @@ func TestConformance(t *testing.T) {
 func TestReopen(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "tasks.db")
-	base := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
-	reg, err := task.NewRegistry(task.Type{
-		Name: "demo",
-		Plan: func(json.RawMessage) ([]task.Step, error) { return []task.Step{{Name: "One"}, {Name: "Two"}}, nil },
-		Run:  func(context.Context, task.Attempt) error { return nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := tasktest.Base
 	newTask := func(at time.Time) task.Task {
-		tk, err := reg.New(task.NewID(at), "tenant-a", task.Spec{Type: "demo", Input: json.RawMessage(`{"x":1}`)}, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tk
+		return tasktest.NewSpec(t, "tenant-a", task.Spec{Type: tasktest.TypeAlpha, Input: json.RawMessage(`{"x":1}`)}, at)
 	}
 
 	s := mustOpen(t, path)
@@ -165,7 +154,7 @@ func TestOpenOtherLayout(t *testing.T) {
 func TestListPosition(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"))
 	t.Cleanup(func() { _ = s.Close() })
-	now := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
+	now := tasktest.Base
 	created := encodeCursor(tagCreated, append(appendMillis(nil, now), "X"...))
 	for _, tc := range []struct {
 		name  string
@@ -195,22 +184,14 @@ func TestListScanBudget(t *testing.T) {
 	t.Parallel()
 	s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"))
 	t.Cleanup(func() { _ = s.Close() })
-	base := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
-	reg, err := task.NewRegistry(task.Type{
-		Name: "demo",
-		Plan: func(json.RawMessage) ([]task.Step, error) { return []task.Step{{Name: "One"}}, nil },
-		Run:  func(context.Context, task.Attempt) error { return nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := tasktest.Base
 	// Written in one transaction, so that the set-up stays fast.
 	n := maxScan + maxScan/2
 	var last task.Task
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		for i := range n {
 			at := base.Add(time.Duration(i) * time.Millisecond)
-			tk, err := reg.New(task.NewID(at), "tenant-a", task.Spec{Type: "demo"}, at)
+			tk, err := tasktest.Types.New(task.NewID(at), "tenant-a", task.Spec{Type: tasktest.TypeAlpha}, at)
 			if err != nil {
 				return err
 			}
@@ -266,7 +247,7 @@ func TestContextCancelled(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	now := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
+	now := tasktest.Base
 	if _, err := s.Get(ctx, "X", now); !errors.Is(err, context.Canceled) {
 		t.Errorf("Get with a cancelled context = %v", err)
 	}
@@ -293,29 +274,15 @@ func ids(ts []task.Task) []string {
 // all-owners indexes built from its tasks, so an admin's list of every tenant sees them.
 func TestUpgradeFromVersion2(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tasks.db")
-	base := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
-	reg, err := task.NewRegistry(task.Type{
-		Name: "demo",
-		Plan: func(json.RawMessage) ([]task.Step, error) { return []task.Step{{Name: "One"}}, nil },
-		Run:  func(context.Context, task.Attempt) error { return nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := tasktest.Base
 	s := mustOpen(t, path)
 	var want []string
 	for i, owner := range []string{"tenant-a", "tenant-b", "tenant-a"} {
 		at := base.Add(time.Duration(i) * time.Second)
-		tk, err := reg.New(task.NewID(at), owner, task.Spec{Type: "demo"}, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Create(t.Context(), tk, nil); err != nil {
-			t.Fatal(err)
-		}
+		tk := tasktest.Create(t, s, tasktest.NewSpec(t, owner, task.Spec{Type: tasktest.TypeAlpha}, at))
 		want = append(want, tk.ID)
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketAllCrt, bucketAllUpd} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err

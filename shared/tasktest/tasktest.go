@@ -55,6 +55,9 @@ func mustTypes() *task.Registry {
 	return r
 }
 
+// Result is the result Drive gives a task it takes to task.Success.
+var Result = json.RawMessage(`{"steps": 3}`)
+
 // New makes a pending task of typ for owner created at created, the way the API does.
 func New(t testing.TB, owner, typ string, created time.Time) task.Task {
 	t.Helper()
@@ -123,7 +126,7 @@ func Drive(t testing.TB, s task.Store, tk task.Task, to task.Status, when time.T
 			step(func(x task.Task) (task.Change, error) { return x.FinishSubTask(i, when) })
 		}
 		step(func(x task.Task) (task.Change, error) {
-			return x.Succeed(json.RawMessage(`{"steps": 3}`), "", when)
+			return x.Succeed(Result, "", when)
 		})
 	case task.Failure:
 		step(func(x task.Task) (task.Change, error) { return x.Claim(when) })

@@ -12,9 +12,9 @@ import (
 	"github.com/tasklane/tasklane/shared/task"
 )
 
-// blockSteps makes every step attempt of the rig's tasks of run announce itself on the
+// blockSteps makes every step attempt of the bundle's tasks of run announce itself on the
 // returned channel and wait until release is closed (or the test ends).
-func blockSteps(r *rig) (started map[int]chan struct{}, release map[int]chan struct{}) {
+func blockSteps(r *bundle) (started map[int]chan struct{}, release map[int]chan struct{}) {
 	started = map[int]chan struct{}{0: make(chan struct{}, 4), 1: make(chan struct{}, 4)}
 	release = map[int]chan struct{}{0: make(chan struct{}), 1: make(chan struct{})}
 	r.runs.setHook(func(ctx context.Context, a task.Attempt) error {
@@ -53,9 +53,9 @@ func waitSignal(t *testing.T, c <-chan struct{}, what string) {
 // outcome on run 1's attempt of the same number (finishing the subtask and the task under run
 // 1's worker): the stored attempt is not its own, because the run differs.
 func TestOldRunAttemptDoesNotTakeNewRunsOutcome(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
-		created := r.create(rigStep("Only"))
+		created := r.create(demoStep("Only"))
 		started, release := blockSteps(r)
 		w := r.worker()
 		old := eventsource.Event([]queue.Delivery{r.receive()}, "", "")
@@ -70,7 +70,7 @@ func TestOldRunAttemptDoesNotTakeNewRunsOutcome(t *testing.T) {
 		if got := r.get(created.ID); got.Status != task.Failure {
 			t.Fatalf("after the dead letter: %s, want failure", got.Status)
 		}
-		if _, err := r.svc.Retry(ctx, rigTenant, created.ID); err != nil {
+		if _, err := r.svc.Retry(ctx, tenant, created.ID); err != nil {
 			t.Fatalf("retry: %v", err)
 		}
 		newDone := handleAsync(ctx, w.Handle, eventsource.Event([]queue.Delivery{r.receive()}, "", ""))

@@ -14,9 +14,9 @@ import (
 // a batch item failure, so that it comes back later, and the task carries on. Once the task
 // has ended, the dead letter is acknowledged.
 func TestDeadLetterWithinLease(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
-		created := r.create(rigStep("Only"))
+		created := r.create(demoStep("Only"))
 		started, release := blockSteps(r)
 		w := r.worker()
 		ev := eventsource.Event([]queue.Delivery{r.receive()}, "", "")

@@ -2,9 +2,9 @@ package worker_test
 
 // Robustness tests of the worker, on both backends: the embedded one (file store, in-process
 // queue) and the AWS one (DynamoDB and SQS on the emulator, a fresh table and queues per
-// test). Failures are injected from outside with shared/fault; time is the rig's clock.
+// test). Failures are injected from outside with shared/fault; time is the bundle's clock.
 //
-// This file holds the rig the robustness tests share (rig*, onBackends) and the tests of
+// This file holds the bundle the robustness tests share (setup, onBackends) and the tests of
 // crashes, poison messages and lost responses; race_test.go holds duplicate deliveries and
 // races with cancel and retry; sweep_test.go lost messages and expiry.
 
@@ -39,37 +39,46 @@ import (
 	"github.com/tasklane/tasklane/shared/worker"
 )
 
-// rigBackends are the backends every robustness test runs on.
-var rigBackends = []string{"embedded", "aws"}
+// backends are the backends every robustness test runs on.
+var backends = []string{"embedded", "aws"}
 
-// onBackends runs f as a parallel subtest per backend, each on a fresh rig.
-func onBackends(t *testing.T, opts rigOptions, f func(t *testing.T, r *rig)) {
+// onBackends runs f as a parallel subtest per backend, each on a fresh bundle from setup.
+func onBackends(t *testing.T, f func(t *testing.T, r *bundle), opts ...option) {
 	t.Helper()
 	t.Parallel()
-	for _, b := range rigBackends {
+	for _, b := range backends {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
-			f(t, newRig(t, b, opts))
+			f(t, setup(t, append([]option{withBackend(b)}, opts...)...))
 		})
 	}
 }
 
-// rigOptions change what newRig builds.
-type rigOptions struct {
+// options change what setup builds.
+type options struct {
+	// backend is "embedded" (file store, in-process queues; the default) or "aws" (DynamoDB
+	// and SQS on the emulator, a fresh table and queues).
+	backend string
 	// maxReceive is the work queue's redrive policy. Default 5, the template's.
 	maxReceive int
-	// visibility is the work queue's visibility timeout and the event source mapping's
-	// (whose function timeout defaults to it). Default 30 s.
-	visibility time.Duration
 	// short makes the visibility timeout as short as the backend allows, for tests that
-	// wait for messages to come back: one second on SQS, 200 ms in process.
+	// wait for messages to come back: one second on SQS, 200 ms in process; otherwise it is
+	// 30 s. It is the work queue's visibility timeout and the event source mapping's (whose
+	// function timeout defaults to it).
 	short bool
 }
 
-// rig is one Tasklane without HTTP: a store and a work queue (with its dead-letter queue)
+// An option changes one of setup's options.
+type option func(*options)
+
+func withBackend(name string) option { return func(o *options) { o.backend = name } }
+func withMaxReceive(n int) option    { return func(o *options) { o.maxReceive = n } }
+func withShortVisibility() option    { return func(o *options) { o.short = true } }
+
+// bundle is one Tasklane without HTTP: a store and a work queue (with its dead-letter queue)
 // wrapped in fault injectors, the demo type instrumented to record its runs, and the API
 // service over them. Workers, sweepers and pollers are made by the tests.
-type rig struct {
+type bundle struct {
 	t       *testing.T
 	backend string
 	clock   *tasktest.Clock // advanced by tests to reach leases, staleness and expiry
@@ -82,31 +91,36 @@ type rig struct {
 	dlq   queue.Queue  // the dead-letter queue
 
 	types *task.Registry
-	runs  *rigRuns
+	runs  *runLog
 	svc   *usecase.Service
 
 	visibility time.Duration
 	wait       time.Duration // one receive's long poll
 }
 
-// rigTenant owns every task of the rig.
-var rigTenant = usecase.Principal{Tenant: "tenant-a"}
+// tenant owns every task of the bundle.
+var tenant = usecase.Principal{Tenant: "tenant-a"}
 
-func newRig(t *testing.T, backend string, o rigOptions) *rig {
+// setup builds a bundle on a fresh store and fresh queues, on the embedded backend unless an
+// option says otherwise.
+func setup(t *testing.T, opts ...option) *bundle {
 	t.Helper()
-	if o.maxReceive == 0 {
-		o.maxReceive = 5
+	o := options{backend: "embedded", maxReceive: 5}
+	for _, opt := range opts {
+		opt(&o)
 	}
+	backend := o.backend
+	var visibility time.Duration
 	switch {
 	case o.short && backend == "aws":
-		o.visibility = time.Second
+		visibility = time.Second
 	case o.short:
-		o.visibility = 200 * time.Millisecond
-	case o.visibility == 0:
-		o.visibility = 30 * time.Second
+		visibility = 200 * time.Millisecond
+	default:
+		visibility = 30 * time.Second
 	}
 	ctx := t.Context()
-	r := &rig{t: t, backend: backend, clock: tasktest.RealClock(), runs: &rigRuns{}, visibility: o.visibility}
+	r := &bundle{t: t, backend: backend, clock: tasktest.RealClock(), runs: &runLog{}, visibility: visibility}
 	r.log = apptest.QuietLogger(t)
 	switch backend {
 	case "embedded":
@@ -116,8 +130,8 @@ func newRig(t *testing.T, backend string, o rigOptions) *rig {
 		}
 		t.Cleanup(func() { _ = fs.Close() })
 		r.base = fs
-		dlq := memqueue.New(memqueue.Options{Visibility: o.visibility})
-		r.work = memqueue.New(memqueue.Options{Visibility: o.visibility, MaxReceiveCount: o.maxReceive, DeadLetter: dlq})
+		dlq := memqueue.New(memqueue.Options{Visibility: visibility})
+		r.work = memqueue.New(memqueue.Options{Visibility: visibility, MaxReceiveCount: o.maxReceive, DeadLetter: dlq})
 		r.dlq = dlq
 		r.wait = 50 * time.Millisecond
 	case "aws":
@@ -128,7 +142,7 @@ func newRig(t *testing.T, backend string, o rigOptions) *rig {
 			t.Fatalf("create table: %v", err)
 		}
 		sq := sqs.NewFromConfig(cfg)
-		qurl, dlqURL, err := sqsqueue.CreateQueues(ctx, sq, name, o.maxReceive, o.visibility)
+		qurl, dlqURL, err := sqsqueue.CreateQueues(ctx, sq, name, o.maxReceive, visibility)
 		if err != nil {
 			t.Fatalf("create queues: %v", err)
 		}
@@ -163,32 +177,32 @@ func newRig(t *testing.T, backend string, o rigOptions) *rig {
 	return r
 }
 
-// worker returns a worker over the rig's (faulty) store and queue. BackoffBase is zero: a
+// worker returns a worker over the bundle's (faulty) store and queue. BackoffBase is zero: a
 // retried attempt comes back at once. Reserve is a quarter of the function timeout, as the
 // template keeps 5 s of 120 s, so that a short timeout does not cut steps off.
-func (r *rig) worker() *worker.Worker {
+func (r *bundle) worker() *worker.Worker {
 	return r.workerOn(r.store)
 }
 
 // workerOn returns a worker over store, e.g. a fault.Store of its own that a test kills.
-func (r *rig) workerOn(store task.Store) *worker.Worker {
+func (r *bundle) workerOn(store task.Store) *worker.Worker {
 	return &worker.Worker{Store: store, Queue: r.queue, Types: r.types, Now: r.clock.Now, Log: r.log, Reserve: r.visibility / 4}
 }
 
-// sweeper returns a sweeper over the rig's store and queue.
-func (r *rig) sweeper(pendingAfter, processingAfter time.Duration) *worker.Sweeper {
+// sweeper returns a sweeper over the bundle's store and queue.
+func (r *bundle) sweeper(pendingAfter, processingAfter time.Duration) *worker.Sweeper {
 	return &worker.Sweeper{Store: r.store, Queue: r.queue, Now: r.clock.Now, Log: r.log,
 		PendingAfter: pendingAfter, ProcessingAfter: processingAfter, Batch: 100}
 }
 
-// esmOptions are the event source mapping's options for the rig's queues.
-func (r *rig) esmOptions() eventsource.Options {
+// esmOptions are the event source mapping's options for the bundle's queues.
+func (r *bundle) esmOptions() eventsource.Options {
 	return eventsource.Options{Visibility: r.visibility, Wait: r.wait, Log: r.log}
 }
 
 // drain hands q's messages to h as the event source mapping would, until a receive comes
 // back empty, and returns how many it handed over.
-func (r *rig) drain(q queue.Queue, h eventsource.Handler) int {
+func (r *bundle) drain(q queue.Queue, h eventsource.Handler) int {
 	r.t.Helper()
 	n, err := eventsource.Drain(r.t.Context(), q, h, r.esmOptions())
 	if err != nil {
@@ -199,7 +213,7 @@ func (r *rig) drain(q queue.Queue, h eventsource.Handler) int {
 
 // settle drains q until a drain that started after the visibility timeout ran out finds
 // nothing: every message reported as failed came back and was acknowledged.
-func (r *rig) settle(h eventsource.Handler) {
+func (r *bundle) settle(h eventsource.Handler) {
 	r.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -213,7 +227,7 @@ func (r *rig) settle(h eventsource.Handler) {
 
 // poll runs the event source mapping on q in the background until the returned stop is
 // called (or the test ends).
-func (r *rig) poll(q queue.Queue, h eventsource.Handler, o eventsource.Options) (stop func()) {
+func (r *bundle) poll(q queue.Queue, h eventsource.Handler, o eventsource.Options) (stop func()) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.t.Context()))
 	done := make(chan struct{})
 	go func() {
@@ -234,8 +248,8 @@ func (r *rig) poll(q queue.Queue, h eventsource.Handler, o eventsource.Options) 
 }
 
 // receive takes the one message the test expects from the work queue, hidden for the
-// rig's visibility timeout, as a poller that then crashes would.
-func (r *rig) receive() queue.Delivery {
+// bundle's visibility timeout, as a poller that then crashes would.
+func (r *bundle) receive() queue.Delivery {
 	r.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -257,7 +271,7 @@ func (r *rig) receive() queue.Delivery {
 }
 
 // expectNoMessage fails the test if q hands out a message within one long poll.
-func (r *rig) expectNoMessage(q queue.Queue, why string) {
+func (r *bundle) expectNoMessage(q queue.Queue, why string) {
 	r.t.Helper()
 	ds, err := q.Receive(r.t.Context(), 10, r.visibility, r.wait)
 	if err != nil {
@@ -269,12 +283,12 @@ func (r *rig) expectNoMessage(q queue.Queue, why string) {
 }
 
 // create accepts a demo task through the API with the given steps (nil: the default three).
-func (r *rig) create(steps ...map[string]any) task.Task {
+func (r *bundle) create(steps ...map[string]any) task.Task {
 	r.t.Helper()
 	return r.createSpec(task.Spec{}, steps...)
 }
 
-func (r *rig) createSpec(spec task.Spec, steps ...map[string]any) task.Task {
+func (r *bundle) createSpec(spec task.Spec, steps ...map[string]any) task.Task {
 	r.t.Helper()
 	spec.Type, spec.Name = demo.Name, "robustness"
 	if steps != nil {
@@ -284,7 +298,7 @@ func (r *rig) createSpec(spec task.Spec, steps ...map[string]any) task.Task {
 		}
 		spec.Input = in
 	}
-	c, err := r.svc.Create(r.t.Context(), rigTenant, usecase.CreateRequest{Spec: spec})
+	c, err := r.svc.Create(r.t.Context(), tenant, usecase.CreateRequest{Spec: spec})
 	if err != nil {
 		r.t.Fatalf("create: %v", err)
 	}
@@ -295,7 +309,7 @@ func (r *rig) createSpec(spec task.Spec, steps ...map[string]any) task.Task {
 }
 
 // step is one demo step: a name and optional fields as name, value pairs.
-func rigStep(name string, kv ...any) map[string]any {
+func demoStep(name string, kv ...any) map[string]any {
 	m := map[string]any{"name": name}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i].(string)] = kv[i+1]
@@ -303,8 +317,8 @@ func rigStep(name string, kv ...any) map[string]any {
 	return m
 }
 
-// get reads a task from the real store at the rig's clock.
-func (r *rig) get(id string) task.Task {
+// get reads a task from the real store at the bundle's clock.
+func (r *bundle) get(id string) task.Task {
 	r.t.Helper()
 	t, err := r.base.Get(r.t.Context(), id, r.clock.Now())
 	if err != nil {
@@ -314,7 +328,7 @@ func (r *rig) get(id string) task.Task {
 }
 
 // waitFor polls cond until it holds or fails the test after within.
-func (r *rig) waitFor(within time.Duration, what string, cond func() bool) {
+func (r *bundle) waitFor(within time.Duration, what string, cond func() bool) {
 	r.t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -326,7 +340,7 @@ func (r *rig) waitFor(within time.Duration, what string, cond func() bool) {
 }
 
 // active returns the ids of the tasks still pending or processing.
-func (r *rig) active() []string {
+func (r *bundle) active() []string {
 	r.t.Helper()
 	var ids []string
 	for _, s := range []task.Status{task.Pending, task.Processing} {
@@ -340,7 +354,7 @@ func (r *rig) active() []string {
 }
 
 // applied returns the changes of task id the store accepted, in order.
-func (r *rig) applied(id string) []task.Change {
+func (r *bundle) applied(id string) []task.Change {
 	var out []task.Change
 	for _, c := range r.store.Applied() {
 		if c.Task.ID == id {
@@ -350,20 +364,20 @@ func (r *rig) applied(id string) []task.Change {
 	return out
 }
 
-// rigRuns records every attempt the demo type ran, and runs a test's hook at its start.
-type rigRuns struct {
+// runLog records every attempt the demo type ran, and runs a test's hook at its start.
+type runLog struct {
 	mu     sync.Mutex
 	runs   []task.Attempt
 	onStep func(ctx context.Context, a task.Attempt) error
 }
 
-func (l *rigRuns) record(a task.Attempt) {
+func (l *runLog) record(a task.Attempt) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.runs = append(l.runs, task.Attempt{Task: a.Task.Clone(), Index: a.Index, Attempt: a.Attempt})
 }
 
-func (l *rigRuns) hook(ctx context.Context, a task.Attempt) error {
+func (l *runLog) hook(ctx context.Context, a task.Attempt) error {
 	l.mu.Lock()
 	f := l.onStep
 	l.mu.Unlock()
@@ -374,14 +388,14 @@ func (l *rigRuns) hook(ctx context.Context, a task.Attempt) error {
 }
 
 // setHook makes f run at the start of every step attempt; an error it returns is the step's.
-func (l *rigRuns) setHook(f func(ctx context.Context, a task.Attempt) error) {
+func (l *runLog) setHook(f func(ctx context.Context, a task.Attempt) error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.onStep = f
 }
 
 // of returns the attempts run of task id.
-func (l *rigRuns) of(id string) []task.Attempt {
+func (l *runLog) of(id string) []task.Attempt {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []task.Attempt
@@ -394,7 +408,7 @@ func (l *rigRuns) of(id string) []task.Attempt {
 }
 
 // counts returns how many times each subtask of task id ran, by index.
-func (l *rigRuns) counts(id string, n int) []int {
+func (l *runLog) counts(id string, n int) []int {
 	c := make([]int, n)
 	for _, a := range l.of(id) {
 		c[a.Index]++
@@ -466,7 +480,7 @@ var errKilled = errors.New("worker process killed")
 // still completes; the killed subtask ends in success, counted once, its two attempts
 // showing; the others ran once.
 func TestWorkerKilledMidSubtask(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		created := r.create()
 
@@ -505,7 +519,7 @@ func TestWorkerKilledMidSubtask(t *testing.T) {
 			t.Fatalf("after the crash: %s, subtasks %v, attempts %v", mid.Status, statusesOf(mid), attemptsOf(mid))
 		}
 
-		// The message's visibility timeout runs out: the rig's clock moves by it, and the
+		// The message's visibility timeout runs out: the bundle's clock moves by it, and the
 		// queue hands the message out again.
 		r.clock.Advance(r.visibility)
 		if err := r.work.ChangeVisibility(ctx, d.ReceiptHandle, 0); err != nil {
@@ -533,7 +547,7 @@ func TestWorkerKilledMidSubtask(t *testing.T) {
 // of the attempt's start), the message is put back for the rest of that time and the task
 // is left alone; once the time is up the attempt is taken for dead and the task completes.
 func TestWorkerKilledAttemptRecordedInStore(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		created := r.create()
 		d := r.receive()
@@ -604,7 +618,7 @@ func TestWorkerKilledAttemptRecordedInStore(t *testing.T) {
 // and a client can retry it. Other tasks on the queue are not held up.
 func TestPoisonMessageEndsInDeadLetter(t *testing.T) {
 	const maxReceive = 3
-	onBackends(t, rigOptions{maxReceive: maxReceive, short: true}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		poison := r.create()
 		healthy := r.create()
@@ -656,7 +670,7 @@ func TestPoisonMessageEndsInDeadLetter(t *testing.T) {
 
 		// The outage is over: the client retries and the task completes.
 		r.store.OnApply(nil)
-		if _, err := r.svc.Retry(ctx, rigTenant, poison.ID); err != nil {
+		if _, err := r.svc.Retry(ctx, tenant, poison.ID); err != nil {
 			t.Fatalf("retry: %v", err)
 		}
 		r.waitFor(30*time.Second, "the retried task to succeed", func() bool {
@@ -665,7 +679,7 @@ func TestPoisonMessageEndsInDeadLetter(t *testing.T) {
 		if got := r.get(poison.ID); got.RetryCount != 1 || !slices.Equal(attemptsOf(got), []int{1, 1, 1}) {
 			t.Errorf("retried task: retryCount %d, attempts %v", got.RetryCount, attemptsOf(got))
 		}
-	})
+	}, withMaxReceive(maxReceive), withShortVisibility())
 }
 
 // TestLostWriteResponses: a write of the worker reaches the store but its answer is lost
@@ -674,7 +688,7 @@ func TestPoisonMessageEndsInDeadLetter(t *testing.T) {
 // answer of each kind is lost: the claim, each subtask's finish, the success. Each transition
 // is still applied exactly once and no step runs twice.
 func TestLostWriteResponses(t *testing.T) {
-	onBackends(t, rigOptions{maxReceive: 20, short: true}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		created := r.create()
 		var mu sync.Mutex
 		lost := map[string]bool{}
@@ -723,5 +737,5 @@ func TestLostWriteResponses(t *testing.T) {
 			t.Errorf("%d changes applied for version %d", len(ch), got.Version)
 		}
 		r.expectNoMessage(r.work, "the last delivery was acknowledged")
-	})
+	}, withMaxReceive(20), withShortVisibility())
 }

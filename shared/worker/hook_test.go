@@ -42,12 +42,12 @@ func (l *storedLog) told(id string) []task.Stored {
 // writes two concurrent deliveries of the same message lose to each other, not of a refused
 // cancel. A failing hook changes nothing of the outcome.
 func TestHooksOncePerStoredChange(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		hook := &storedLog{}
 		failing := task.HookFunc(func(context.Context, task.Stored) error { return errors.New("metrics down") })
 		r.svc.Hooks = []task.Hook{failing, hook}
-		created := r.create(rigStep("Validate", "durationMs", 30), rigStep("Allocate", "durationMs", 30))
+		created := r.create(demoStep("Validate", "durationMs", 30), demoStep("Allocate", "durationMs", 30))
 		ev := eventsource.Event(r.receiveAll(1), "", "")
 		w := r.worker()
 		w.Hooks = []task.Hook{hook, failing}
@@ -68,7 +68,7 @@ func TestHooksOncePerStoredChange(t *testing.T) {
 			t.Errorf("a late duplicate was not acknowledged: %+v", resp.BatchItemFailures)
 		}
 		expectSucceeded(t, r.get(created.ID), []int{1, 1})
-		if _, err := r.svc.Cancel(ctx, rigTenant, created.ID); !errors.Is(err, task.ErrNotCancellable) {
+		if _, err := r.svc.Cancel(ctx, tenant, created.ID); !errors.Is(err, task.ErrNotCancellable) {
 			t.Fatalf("cancel of a succeeded task: %v, want ErrNotCancellable", err)
 		}
 

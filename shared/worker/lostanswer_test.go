@@ -35,10 +35,10 @@ import (
 	"github.com/tasklane/tasklane/shared/worker"
 )
 
-// lostRig is a DynamoDB store (on the emulator) whose client's transport loses answers,
+// lostBundle is a DynamoDB store (on the emulator) whose client's transport loses answers,
 // under the API service and a worker; the work queue is in process, since only the store's
 // answers are lost here.
-type lostRig struct {
+type lostBundle struct {
 	t     *testing.T
 	tr    *fault.Transport
 	store task.Store // over the faulty client
@@ -46,10 +46,10 @@ type lostRig struct {
 	queue *memqueue.Queue
 	svc   *usecase.Service
 	w     *worker.Worker
-	runs  *rigRuns
+	runs  *runLog
 }
 
-func newLostRig(t *testing.T) *lostRig {
+func setupLost(t *testing.T) *lostBundle {
 	t.Helper()
 	cfg := awstest.Config(t, "DYNAMODB")
 	name := awstest.Name("lost")
@@ -65,8 +65,8 @@ func newLostRig(t *testing.T) *lostRig {
 			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
 		})
 	})
-	r := &lostRig{t: t, tr: tr, store: dynamostore.New(faulty, name), clean: dynamostore.New(healthy, name),
-		queue: memqueue.New(memqueue.Options{Visibility: 200 * time.Millisecond}), runs: &rigRuns{}}
+	r := &lostBundle{t: t, tr: tr, store: dynamostore.New(faulty, name), clean: dynamostore.New(healthy, name),
+		queue: memqueue.New(memqueue.Options{Visibility: 200 * time.Millisecond}), runs: &runLog{}}
 	typ := demo.Type()
 	run := typ.Run
 	typ.Run = func(ctx context.Context, a task.Attempt) error {
@@ -90,7 +90,7 @@ func newLostRig(t *testing.T) *lostRig {
 
 // loseFirstTries loses the answer of the first try of every distinct request to op (the
 // SDK's retry of it, the same body, goes through).
-func (r *lostRig) loseFirstTries(op string) {
+func (r *lostBundle) loseFirstTries(op string) {
 	var mu sync.Mutex
 	seen := map[[32]byte]bool{}
 	r.tr.LoseIf(func(o string, body []byte) bool {
@@ -106,14 +106,14 @@ func (r *lostRig) loseFirstTries(op string) {
 }
 
 // expectLost fails the test unless some answer was lost: a fault never hit proves nothing.
-func (r *lostRig) expectLost() {
+func (r *lostBundle) expectLost() {
 	r.t.Helper()
 	if len(r.tr.Lost()) == 0 {
 		r.t.Fatal("no answer was lost: the test did not exercise its fault")
 	}
 }
 
-func (r *lostRig) spec(steps ...map[string]any) task.Spec {
+func (r *lostBundle) spec(steps ...map[string]any) task.Spec {
 	r.t.Helper()
 	in, err := json.Marshal(map[string]any{"steps": steps})
 	if err != nil {
@@ -122,16 +122,16 @@ func (r *lostRig) spec(steps ...map[string]any) task.Spec {
 	return task.Spec{Type: demo.Name, Name: "lost answers", Input: in}
 }
 
-func (r *lostRig) create(steps ...map[string]any) task.Task {
+func (r *lostBundle) create(steps ...map[string]any) task.Task {
 	r.t.Helper()
-	c, err := r.svc.Create(r.t.Context(), rigTenant, usecase.CreateRequest{Spec: r.spec(steps...)})
+	c, err := r.svc.Create(r.t.Context(), tenant, usecase.CreateRequest{Spec: r.spec(steps...)})
 	if err != nil {
 		r.t.Fatalf("create: %v", err)
 	}
 	return c.Task
 }
 
-func (r *lostRig) get(id string) task.Task {
+func (r *lostBundle) get(id string) task.Task {
 	r.t.Helper()
 	got, err := r.clean.Get(r.t.Context(), id, time.Now().Add(time.Hour))
 	if err != nil {
@@ -142,7 +142,7 @@ func (r *lostRig) get(id string) task.Task {
 
 // drain runs the worker on the queue until it is empty. The function timeout (the
 // visibility) leaves the emulator's calls time even under the race detector.
-func (r *lostRig) drain() {
+func (r *lostBundle) drain() {
 	r.t.Helper()
 	if _, err := eventsource.Drain(r.t.Context(), r.queue, r.w.Handle, eventsource.Options{Visibility: 20 * time.Second, Wait: 50 * time.Millisecond, Log: apptest.QuietLogger(r.t)}); err != nil {
 		r.t.Fatalf("drain: %v", err)
@@ -150,7 +150,7 @@ func (r *lostRig) drain() {
 }
 
 // expectMessage fails the test unless the queue holds a message for id's run.
-func (r *lostRig) expectMessage(id string, run int) {
+func (r *lostBundle) expectMessage(id string, run int) {
 	r.t.Helper()
 	ds, err := r.queue.Receive(r.t.Context(), 10, time.Millisecond, 50*time.Millisecond)
 	if err != nil {
@@ -170,8 +170,8 @@ func (r *lostRig) expectMessage(id string, run int) {
 // left processing, no attempt spent twice.
 func TestLostAnswerOfWorkerWrites(t *testing.T) {
 	t.Parallel()
-	r := newLostRig(t)
-	created := r.create(rigStep("Only"))
+	r := setupLost(t)
+	created := r.create(demoStep("Only"))
 	r.loseFirstTries("PutItem")
 	r.drain()
 	r.expectLost()
@@ -191,10 +191,10 @@ func TestLostAnswerOfWorkerWrites(t *testing.T) {
 // cancelled task, not 409 TASK_NOT_CANCELLABLE for the cancel it made.
 func TestLostAnswerOfCancel(t *testing.T) {
 	t.Parallel()
-	r := newLostRig(t)
-	created := r.create(rigStep("Only"))
+	r := setupLost(t)
+	created := r.create(demoStep("Only"))
 	r.loseFirstTries("PutItem")
-	got, err := r.svc.Cancel(t.Context(), rigTenant, created.ID)
+	got, err := r.svc.Cancel(t.Context(), tenant, created.ID)
 	r.expectLost()
 	if err != nil {
 		t.Fatalf("cancel whose answer was lost: %v, want the cancelled task", err)
@@ -208,14 +208,14 @@ func TestLostAnswerOfCancel(t *testing.T) {
 // task, and its run is announced to the worker, which completes it.
 func TestLostAnswerOfRetry(t *testing.T) {
 	t.Parallel()
-	r := newLostRig(t)
-	created := r.create(rigStep("Only", "failUntilRetry", 1))
+	r := setupLost(t)
+	created := r.create(demoStep("Only", "failUntilRetry", 1))
 	r.drain()
 	if got := r.get(created.ID); got.Status != task.Failure {
 		t.Fatalf("first run ended %s, want failure", got.Status)
 	}
 	r.loseFirstTries("PutItem")
-	got, err := r.svc.Retry(t.Context(), rigTenant, created.ID)
+	got, err := r.svc.Retry(t.Context(), tenant, created.ID)
 	r.expectLost()
 	if err != nil {
 		t.Fatalf("retry whose answer was lost: %v, want the pending task", err)
@@ -242,9 +242,9 @@ func TestLostAnswerOfCreate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := newLostRig(t)
+			r := setupLost(t)
 			r.loseFirstTries(tc.op)
-			c, err := r.svc.Create(t.Context(), rigTenant, usecase.CreateRequest{Spec: r.spec(rigStep("Only")), IdempotencyKey: tc.key, BodyHash: "hash-1"})
+			c, err := r.svc.Create(t.Context(), tenant, usecase.CreateRequest{Spec: r.spec(demoStep("Only")), IdempotencyKey: tc.key, BodyHash: "hash-1"})
 			r.expectLost()
 			if err != nil {
 				t.Fatalf("create whose answer was lost: %v, want the task", err)

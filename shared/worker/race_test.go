@@ -19,8 +19,8 @@ import (
 	"github.com/tasklane/tasklane/shared/task"
 )
 
-// receiveAll takes n messages from the work queue (hidden for the rig's visibility).
-func (r *rig) receiveAll(n int) []queue.Delivery {
+// receiveAll takes n messages from the work queue (hidden for the bundle's visibility).
+func (r *bundle) receiveAll(n int) []queue.Delivery {
 	r.t.Helper()
 	var ds []queue.Delivery
 	deadline := time.Now().Add(30 * time.Second)
@@ -41,7 +41,7 @@ func (r *rig) receiveAll(n int) []queue.Delivery {
 // second time after the first has finished (a delete that did not take, a duplicate from
 // SQS). The second delivery changes nothing and is acknowledged.
 func TestDuplicateDeliverySequential(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		created := r.create()
 		ev := eventsource.Event([]queue.Delivery{r.receive()}, "", "")
@@ -68,11 +68,11 @@ func TestDuplicateDeliverySequential(t *testing.T) {
 // found the task in another invocation's hands may come back later; then it changes nothing.
 func TestDuplicateDeliveryConcurrent(t *testing.T) {
 	const tasks = 4
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		var ids []string
 		for range tasks {
-			ids = append(ids, r.create(rigStep("Validate", "durationMs", 30), rigStep("Allocate", "durationMs", 30), rigStep("Configure", "durationMs", 30)).ID)
+			ids = append(ids, r.create(demoStep("Validate", "durationMs", 30), demoStep("Allocate", "durationMs", 30), demoStep("Configure", "durationMs", 30)).ID)
 		}
 		ev := eventsource.Event(r.receiveAll(tasks), "", "")
 		w := r.worker()
@@ -112,7 +112,7 @@ func TestDuplicateDeliveryConcurrent(t *testing.T) {
 // delete failed, so SQS hands the message out again after its visibility timeout; the
 // worker acknowledges it without touching the task.
 func TestLostAcknowledgement(t *testing.T) {
-	onBackends(t, rigOptions{short: true}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		created := r.create()
 		r.queue.FailDeletes(1)
 		w := r.worker()
@@ -131,7 +131,7 @@ func TestLostAcknowledgement(t *testing.T) {
 		if calls := r.queue.Calls(); calls.Delete < 2 {
 			t.Errorf("%d deletes, want the failed one and the redelivery's", calls.Delete)
 		}
-	})
+	}, withShortVisibility())
 }
 
 // isClaimChange and isFinishChange recognise the worker's changes, for BeforeApply hooks.
@@ -175,7 +175,7 @@ func TestCancelLandsBetweenReadAndWrite(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+			onBackends(t, func(t *testing.T, r *bundle) {
 				ctx := t.Context()
 				created := r.create()
 				var fired atomic.Bool
@@ -187,7 +187,7 @@ func TestCancelLandsBetweenReadAndWrite(t *testing.T) {
 					if fired.Swap(true) {
 						return
 					}
-					got, err := r.svc.Cancel(ctx, rigTenant, created.ID)
+					got, err := r.svc.Cancel(ctx, tenant, created.ID)
 					if err != nil {
 						t.Errorf("cancel: %v", err)
 						return
@@ -226,9 +226,9 @@ func TestCancelLandsBetweenReadAndWrite(t *testing.T) {
 // run still arrive (a duplicate on the work queue, a dead letter): they must not touch the new
 // run. The new run's message completes it without running again what had succeeded.
 func TestStaleMessagesAfterRetry(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
-		created := r.create(rigStep("Validate"), rigStep("Allocate", "failUntilRetry", 1), rigStep("Configure"))
+		created := r.create(demoStep("Validate"), demoStep("Allocate", "failUntilRetry", 1), demoStep("Configure"))
 		old := eventsource.Event([]queue.Delivery{r.receive()}, "", "")
 		w := r.worker()
 		if resp, _ := w.Handle(ctx, old); len(resp.BatchItemFailures) != 0 {
@@ -237,7 +237,7 @@ func TestStaleMessagesAfterRetry(t *testing.T) {
 		if got := r.get(created.ID); got.Status != task.Failure || got.Errors[len(got.Errors)-1].ErrorCode != "DEMO_FAILURE" {
 			t.Fatalf("first run ended %s with %+v, want failure DEMO_FAILURE", got.Status, got.Errors)
 		}
-		retried, err := r.svc.Retry(ctx, rigTenant, created.ID)
+		retried, err := r.svc.Retry(ctx, tenant, created.ID)
 		if err != nil {
 			t.Fatalf("retry: %v", err)
 		}
@@ -269,7 +269,7 @@ func TestStaleMessagesAfterRetry(t *testing.T) {
 // ran twice, no subtask ran after it had succeeded, and nothing is left active.
 func TestCancelRetryStorm(t *testing.T) {
 	const tasks = 20
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		seed := uint64(time.Now().UnixNano())
 		t.Logf("seed %d", seed)
@@ -297,7 +297,7 @@ func TestCancelRetryStorm(t *testing.T) {
 		for i := range plans {
 			var steps []map[string]any
 			for j := range 3 {
-				s := rigStep(fmt.Sprint("S", j), "durationMs", rnd.IntN(15))
+				s := demoStep(fmt.Sprint("S", j), "durationMs", rnd.IntN(15))
 				if rnd.IntN(4) == 0 {
 					s["transientFailures"] = 1 + rnd.IntN(2)
 				}
@@ -322,17 +322,17 @@ func TestCancelRetryStorm(t *testing.T) {
 				retries := p.retries
 				for time.Now().Before(deadline) {
 					if p.cancelAt >= 0 && time.Since(start) >= p.cancelAt {
-						_, _ = r.svc.Cancel(ctx, rigTenant, p.id) // 409 once terminal: fine
+						_, _ = r.svc.Cancel(ctx, tenant, p.id) // 409 once terminal: fine
 						p.cancelAt = -1
 					}
-					cur, err := r.svc.Get(ctx, rigTenant, p.id)
+					cur, err := r.svc.Get(ctx, tenant, p.id)
 					if err != nil {
 						t.Errorf("get %s: %v", p.id, err)
 						return
 					}
 					if cur.Status == task.Failure && retries > 0 {
 						retries--
-						if _, err := r.svc.Retry(ctx, rigTenant, p.id); err != nil {
+						if _, err := r.svc.Retry(ctx, tenant, p.id); err != nil {
 							t.Errorf("retry %s: %v", p.id, err)
 						}
 						continue
@@ -364,7 +364,7 @@ func TestCancelRetryStorm(t *testing.T) {
 
 // checkTerminalConsistent checks a terminal task against the contract and against what
 // happened to it: the changes the store accepted and the attempts the type ran.
-func checkTerminalConsistent(t *testing.T, r *rig, got task.Task) {
+func checkTerminalConsistent(t *testing.T, r *bundle, got task.Task) {
 	t.Helper()
 	id := got.ID
 	fail := func(format string, args ...any) {

@@ -24,7 +24,7 @@ const (
 )
 
 // sweep runs one sweep and checks how many messages it sent.
-func (r *rig) sweep(want int) {
+func (r *bundle) sweep(want int) {
 	r.t.Helper()
 	n, err := r.sweeper(sweepPendingAfter, sweepProcessingAfter).Sweep(r.t.Context())
 	if err != nil {
@@ -40,7 +40,7 @@ func (r *rig) sweep(want int) {
 // finds the task pending for longer than PendingAfter and sends its message; then it
 // completes. A sweep whose own send fails tries again next time.
 func TestSendFailureAfterCreate(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		r.queue.FailSends(1)
 		created := r.create()
@@ -79,16 +79,16 @@ func TestSendFailureAfterCreate(t *testing.T) {
 // TestRetryAnnouncementLost: the client's retry put the failed task back to pending but the
 // new run's message was lost; the sweeper sends it and the new run completes.
 func TestRetryAnnouncementLost(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
-		created := r.create(rigStep("Validate"), rigStep("Allocate", "failUntilRetry", 1))
+		created := r.create(demoStep("Validate"), demoStep("Allocate", "failUntilRetry", 1))
 		w := r.worker()
 		r.drain(r.queue, w.Handle)
 		if got := r.get(created.ID); got.Status != task.Failure {
 			t.Fatalf("first run: %s", got.Status)
 		}
 		r.queue.FailSends(1)
-		retried, err := r.svc.Retry(ctx, rigTenant, created.ID)
+		retried, err := r.svc.Retry(ctx, tenant, created.ID)
 		if err != nil || retried.Status != task.Pending || retried.RetryCount != 1 {
 			t.Fatalf("retry: %v, %+v", err, retried)
 		}
@@ -110,7 +110,7 @@ func TestRetryAnnouncementLost(t *testing.T) {
 // sweeper leaves it alone while a live worker could still be on it (ProcessingAfter), then
 // sends a message, and the task completes with the dead attempt counted.
 func TestStuckProcessingResent(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		created := r.create()
 		d := r.receive()
@@ -151,10 +151,10 @@ func TestStuckProcessingResent(t *testing.T) {
 // retention has run out is acknowledged, and the task, still stored until DynamoDB's TTL
 // deletes it, is left unchanged.
 func TestExpiredTaskAtWorker(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		done := r.createSpec(task.Spec{Retention: task.MinRetention})
-		failed := r.createSpec(task.Spec{Retention: task.MinRetention}, rigStep("Validate", "failUntilRetry", 1))
+		failed := r.createSpec(task.Spec{Retention: task.MinRetention}, demoStep("Validate", "failUntilRetry", 1))
 		w := r.worker()
 		r.drain(r.queue, w.Handle)
 		before := map[string]task.Task{done.ID: r.get(done.ID), failed.ID: r.get(failed.ID)}

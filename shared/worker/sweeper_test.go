@@ -4,7 +4,6 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/tasklane/tasklane/shared/memqueue"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 	"github.com/tasklane/tasklane/shared/worker"
 )
 
@@ -43,37 +43,16 @@ func TestSweepPendingNotStarved(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = fs.Close() })
 	store := &sweepGetCounter{Store: fs}
-	registry, err := task.NewRegistry(task.Type{
-		Name: "alpha",
-		Plan: func(json.RawMessage) ([]task.Step, error) { return []task.Step{{Name: "One"}}, nil },
-		Run:  func(context.Context, task.Attempt) error { return nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)
+	base := tasktest.Base
 	create := func(created time.Time) task.Task {
 		t.Helper()
-		tk, err := registry.New(task.NewID(created), "tenant-a", task.Spec{Type: "alpha", Name: "n", Input: json.RawMessage(`{}`)}, created)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := store.Create(ctx, tk, nil); err != nil {
-			t.Fatal(err)
-		}
-		return tk
+		return tasktest.Create(t, store, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, created))
 	}
 	const batch = 2
 	var processing []string
 	for i := range 5 {
 		tk := create(base.Add(time.Duration(i) * time.Second))
-		c, err := tk.Claim(base.Add(time.Duration(i+1) * time.Minute))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := store.Apply(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		tasktest.Drive(t, store, tk, task.Processing, base.Add(time.Duration(i+1)*time.Minute))
 		processing = append(processing, tk.ID)
 	}
 	pending := create(base.Add(6 * time.Minute))
