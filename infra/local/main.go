@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -38,15 +39,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b, err := open(ctx, cfg)
-	if err != nil {
-		log.Fatal(err)
-	}
-	types, err := tasktypes.Registry()
-	if err != nil {
-		log.Fatal(err)
-	}
-	deps, err := app.New(cfg, b, types, localrun.Logger(cfg.LogLevel, os.Stderr))
+	deps, err := newApp(ctx, cfg, os.Stderr)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,9 +53,7 @@ func main() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// The in-process queue died with the previous process, if any: re-queue what it held.
-		localrun.RunWorkers(ctx, deps, localrun.Options{SweepEvery: cfg.SweepInterval,
-			Concurrency: localrun.RunConcurrency, Recover: cfg.TableName == ""})
+		runWorkers(ctx, deps)
 	}()
 	go func() {
 		<-ctx.Done()
@@ -79,6 +70,38 @@ func main() {
 		log.Fatal(err)
 	}
 	<-done
+}
+
+// newApp builds the Tasklane of `make run` on the backends cfg names, logging to out.
+func newApp(ctx context.Context, cfg settings.Settings, out io.Writer) (*app.App, error) {
+	b, err := open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	closeBackends := func() {
+		if b.Closer != nil {
+			_ = b.Closer.Close()
+		}
+	}
+	types, err := tasktypes.Registry()
+	if err != nil {
+		closeBackends()
+		return nil, err
+	}
+	deps, err := app.New(cfg, b, types, localrun.Logger(cfg.LogLevel, out))
+	if err != nil {
+		closeBackends()
+		return nil, err
+	}
+	return deps, nil
+}
+
+// runWorkers runs the worker, the dead-letter handler and the sweeper of `make run` until ctx
+// ends.
+func runWorkers(ctx context.Context, deps *app.App) {
+	// The in-process queue died with the previous process, if any: re-queue what it held.
+	localrun.RunWorkers(ctx, deps, localrun.Options{SweepEvery: deps.Settings.SweepInterval,
+		Concurrency: localrun.RunConcurrency, Recover: deps.Settings.TableName == ""})
 }
 
 // open opens the backends the environment names: DynamoDB and SQS with TABLE_NAME (through

@@ -282,11 +282,13 @@ type Options struct {
 	Recover bool
 }
 
-// RunConcurrency is the Concurrency of `make run`: up to 100 tasks advance at once (10
+// RunConcurrency is the Concurrency of `make run`: up to 320 tasks advance at once (32
 // pollers of 10-message batches). With one poller a single slow task held it, and every
-// task created meanwhile waited behind it, also after a restart. An idle poller costs one
-// long-poll receive per Wait.
-const RunConcurrency = 10
+// task created meanwhile waited behind it, also after a restart. With 10 the worker fell
+// behind 16 clients creating short tasks: a task takes nine stored writes to a create's one,
+// so the worker needs well over nine times the clients' concurrency to keep up with them
+// (infra/local's BenchmarkSteadyLoad). An idle poller costs one long-poll receive per Wait.
+const RunConcurrency = 32
 
 // RunWorkers feeds the worker from the work queue and the dead-letter handler from the
 // dead-letter queue, and runs the sweeper, until ctx ends.
