@@ -37,23 +37,24 @@ import (
 // design. They are what CI holds: a change that makes a task dearer fails that test, and one
 // that makes it cheaper updates these numbers (and the README's table) on purpose.
 //
-// Issue #9 measured 116 WRU, 6.5 RRU and 3 SQS requests; this test counts 145 WRU, 3.5 RRU
-// and 3 requests, because it bills each index entry as AWS documents it (projected
-// attributes with the table and index keys, plus 100 bytes of overhead) on exact items:
-//   - writes: 9 item writes (create; claim; start and finish of each of 3 subtasks; success)
-//     on an item that grows from 918 to 1,346 bytes, so the table costs 15 WRU (the issue: 14)
-//     and, from the 6th write on, the entries (doc of 800+ bytes + keys + 100) pass 1 KB and
-//     every index put costs 2 WRU: byCreated and allCreated 13 each (9 puts, the issue 10),
-//     byUpdated, byStatusUpdated and allUpdated 24 each (moved on every write: a delete and a
-//     put; the issue 18), byStatusCreated 16 (the issue 12) and byActive 16 (keys only:
-//     as the issue);
+// Issue #9 measured 116 WRU, 6.5 RRU and 3 SQS requests on 9 item writes; this test counted
+// 145 WRU on those 9 writes, because it bills each index entry as AWS documents it
+// (projected attributes with the table and index keys, plus 100 bytes of overhead) on exact
+// items. The worker now folds its writes (issue #9's first lever: the claim is written with
+// the first subtask's start, each finish with the next start, the last finish with the
+// success), which took the lifecycle from 9 writes and 145 WRU to 5 writes and 76 WRU:
+//   - writes: 5 item writes (create; claim + start 1; finish 1 + start 2; finish 2 + start 3;
+//     finish 3 + success) on an item that grows from 918 to 1,346 bytes: the table 8 WRU;
+//     byCreated and allCreated 7 each (5 puts, 2 WRU once an entry passes 1 KB);
+//     byUpdated, byStatusUpdated and allUpdated 12 each (moved on every write: a delete and
+//     a put); byStatusCreated 10 and byActive 8;
 //   - reads: 3 strongly consistent GetItems of 1 RRU (the worker's one read of the task and
 //     the 2 polls) and one eventually consistent Query page of 0.5 RRU (the list's one
 //     partition, its entries read before the filter); the issue's trace counted 6 GetItems;
 //   - SQS: the create's SendMessage, the event source mapping's ReceiveMessage and
 //     DeleteMessage, as the issue.
 const (
-	wantWRU         = 145
+	wantWRU         = 76
 	wantRRU         = 3.5
 	wantSQSRequests = 3
 )
@@ -294,7 +295,8 @@ func (b *bundle) lifecycle(t testing.TB, measured bool) []costmodel.Invocation {
 		done <- r
 	}()
 
-	// Poll while it runs: once the worker has claimed it and started its first subtask.
+	// Poll while it runs: once the worker has claimed it (with the first subtask's start)
+	// and finished the first subtask (with the second's start).
 	deadline := time.Now().Add(10 * time.Second)
 	for b.started() < puts+2 && time.Now().Before(deadline) {
 		time.Sleep(2 * time.Millisecond)

@@ -90,6 +90,38 @@ func transitions() []transition {
 			refused: allExcept(inv, "processing/between+cancelRequested", "processing/running+cancelRequested"),
 		},
 		{
+			name: "ClaimAndStart",
+			do: func(in task.Task, now time.Time) (task.Change, error) {
+				c, _, err := in.ClaimAndStart(now)
+				return c, err
+			},
+			refused: allExcept(inv, "pending"),
+		},
+		{
+			name: "FinishAndStart",
+			do: func(in task.Task, now time.Time) (task.Change, error) {
+				c, _, err := in.FinishAndStart(in.NextSubTask(), now)
+				return c, err
+			},
+			// a requested cancel stops the next attempt (FinishAndConfirmCancel instead).
+			refused: allExcept(inv, "processing/running"),
+		},
+		{
+			name: "FinishAndSucceed",
+			do: func(in task.Task, now time.Time) (task.Change, error) {
+				return in.FinishAndSucceed(in.NextSubTask(), json.RawMessage(`{"done":true}`), "", now)
+			},
+			// no fixture runs its last subtask; fold_test.go covers the accepted case.
+			refused: allExcept(inv),
+		},
+		{
+			name: "FinishAndConfirmCancel",
+			do: func(in task.Task, now time.Time) (task.Change, error) {
+				return in.FinishAndConfirmCancel(in.NextSubTask(), now)
+			},
+			refused: allExcept(inv, "processing/running+cancelRequested"),
+		},
+		{
 			name:    "Retry(allowed)",
 			do:      func(in task.Task, now time.Time) (task.Change, error) { return in.Retry(now, true) },
 			refused: allExcept(task.ErrNotRetryable, "failure"),

@@ -2,6 +2,7 @@ package task
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -32,6 +33,11 @@ const (
 	OpCancel        Op = "cancel"
 	OpConfirmCancel Op = "confirm cancel"
 	OpRetry         Op = "retry"
+	// The folded transitions: two of the above in one stored change (see fold).
+	OpClaimAndStart          Op = "claim and start attempt"
+	OpFinishAndStart         Op = "finish subtask and start attempt"
+	OpFinishAndSucceed       Op = "finish subtask and succeed"
+	OpFinishAndConfirmCancel Op = "finish subtask and confirm cancel"
 )
 
 // Empty reports whether the transition changed nothing (e.g. a second cancel of a task
@@ -244,6 +250,99 @@ func (t Task) Retry(now time.Time, allowed bool) (Change, error) {
 	c.Task.ExpiresAt = nil
 	c.Task.Progress = c.Task.progress()
 	return c, nil
+}
+
+// The folded transitions below are two transitions in one stored change: the worker takes
+// them when it goes straight from one to the other in the same delivery, so that a task of n
+// subtasks costs n+2 writes (create, claim with the first start, each finish with the next
+// start or, the last, with the success) instead of 2n+3. Each is allowed exactly where its
+// two parts are allowed in turn, and yields the task they would yield in turn, but for one
+// version step and one write ID; a refusal names the folded op and the status it was asked
+// from, and wraps the refused part's reason (ErrAttemptsSpent among them).
+
+// ClaimAndStart is Claim then StartAttempt: pending → processing with the first unfinished
+// subtask's attempt recorded. It returns that subtask's index, as StartAttempt does.
+func (t Task) ClaimAndStart(now time.Time) (Change, int, error) {
+	claimed, err := t.Claim(now)
+	if err != nil {
+		return t.refuseFolded(OpClaimAndStart, err, -1)
+	}
+	started, i, err := claimed.Task.StartAttempt(now)
+	if err != nil {
+		return t.refuseFolded(OpClaimAndStart, err, i)
+	}
+	return fold(OpClaimAndStart, claimed, started), i, nil
+}
+
+// FinishAndStart is FinishSubTask(i) then StartAttempt: subtask i succeeded and the next
+// one's attempt is recorded before it runs. It returns the next subtask's index. It is
+// refused where either part is: in particular when a cancel is requested or i was the last.
+func (t Task) FinishAndStart(i int, now time.Time) (Change, int, error) {
+	finished, err := t.FinishSubTask(i, now)
+	if err != nil {
+		return t.refuseFolded(OpFinishAndStart, err, -1)
+	}
+	started, j, err := finished.Task.StartAttempt(now)
+	if err != nil {
+		return t.refuseFolded(OpFinishAndStart, err, j)
+	}
+	return fold(OpFinishAndStart, finished, started), j, nil
+}
+
+// FinishAndSucceed is FinishSubTask(i) then Succeed: the last subtask succeeded and the task
+// with it (a cancel requested meanwhile is dropped, as Succeed drops it).
+func (t Task) FinishAndSucceed(i int, result json.RawMessage, resultURL string, now time.Time) (Change, error) {
+	finished, err := t.FinishSubTask(i, now)
+	if err != nil {
+		c, _, err := t.refuseFolded(OpFinishAndSucceed, err, -1)
+		return c, err
+	}
+	succeeded, err := finished.Task.Succeed(result, resultURL, now)
+	if err != nil {
+		c, _, err := t.refuseFolded(OpFinishAndSucceed, err, -1)
+		return c, err
+	}
+	return fold(OpFinishAndSucceed, finished, succeeded), nil
+}
+
+// FinishAndConfirmCancel is FinishSubTask(i) then ConfirmCancel: subtask i succeeded and the
+// cancel requested while it ran is honoured before the next one. It is refused when i was the
+// last subtask: the work is done, and the task succeeds instead (FinishAndSucceed).
+func (t Task) FinishAndConfirmCancel(i int, now time.Time) (Change, error) {
+	finished, err := t.FinishSubTask(i, now)
+	if err != nil {
+		c, _, err := t.refuseFolded(OpFinishAndConfirmCancel, err, -1)
+		return c, err
+	}
+	if finished.Task.NextSubTask() < 0 {
+		return t.refuse(OpFinishAndConfirmCancel, ErrInvalidTransition)
+	}
+	cancelled, err := finished.Task.ConfirmCancel(now)
+	if err != nil {
+		c, _, err := t.refuseFolded(OpFinishAndConfirmCancel, err, -1)
+		return c, err
+	}
+	return fold(OpFinishAndConfirmCancel, finished, cancelled), nil
+}
+
+// fold makes first and then second, computed from first's task, one change of op: second's
+// task, one version after first's origin, conditional on first's origin.
+func fold(op Op, first, second Change) Change {
+	c := second
+	c.Task.Version = first.FromVersion + 1
+	c.FromStatus, c.FromVersion, c.Op = first.FromStatus, first.FromVersion, op
+	return c
+}
+
+// refuseFolded refuses the folded op from t's status with the reason its refused part gave.
+func (t Task) refuseFolded(op Op, part error, i int) (Change, int, error) {
+	reason := part
+	var te *TransitionError
+	if errors.As(part, &te) {
+		reason = te.Err
+	}
+	c, err := t.refuse(op, reason)
+	return c, i, err
 }
 
 // ErrAttemptsSpent refuses StartAttempt when the subtask has used its whole budget (a worker

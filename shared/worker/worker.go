@@ -8,7 +8,8 @@
 //   - acknowledges it if the task is gone, terminal, or of a later run (stale or duplicate);
 //   - claims a pending task, then runs subtasks one after another while the invocation has
 //     time, recording each attempt before it starts (so a worker that dies mid-step still
-//     spends an attempt, and a subtask that succeeded is never run again);
+//     spends an attempt, and a subtask that succeeded is never run again); the claim and
+//     each finish share their write with the step that follows them (see finish);
 //   - finding a subtask mid-attempt whose worker may still be running it (a duplicate
 //     delivery), leaves it to that worker and has the message come back when the attempt's
 //     Lease is over; found after that, the attempt was a dead worker's and is taken over;
@@ -247,6 +248,11 @@ func (w *Worker) step(ctx context.Context, m queue.Message, t *task.Task, log *s
 		return end(continueAfter(d)), nil
 	}
 	switch {
+	case t.Status == task.Pending && t.NextSubTask() >= 0:
+		// The claim rides with the first attempt's start: a claimed task always starts
+		// its next subtask at once.
+		*attempted = true
+		return w.attempt(ctx, typ, t, log, func(t task.Task) (task.Change, int, error) { return t.ClaimAndStart(w.Now()) })
 	case t.Status == task.Pending:
 		return w.change(ctx, t, log, func(t task.Task) (task.Change, error) { return t.Claim(w.Now()) })
 	case t.CancelRequested && t.NextSubTask() >= 0:
@@ -268,7 +274,7 @@ func (w *Worker) step(ctx context.Context, m queue.Message, t *task.Task, log *s
 		return end(continueAfter(0)), nil
 	default:
 		*attempted = true
-		return w.attempt(ctx, typ, t, log)
+		return w.attempt(ctx, typ, t, log, func(t task.Task) (task.Change, int, error) { return t.StartAttempt(w.Now()) })
 	}
 }
 
@@ -330,11 +336,14 @@ func movedOn(ctx context.Context, t *task.Task, log *slog.Logger) next {
 	return end(done())
 }
 
-// attempt runs one attempt of the next subtask of *t (or, its budget spent, fails the task).
-func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log *slog.Logger) (next, error) {
+// attempt records, with start (StartAttempt, or ClaimAndStart for a pending task), an attempt
+// of the next subtask of *t (or, its budget spent, fails the task), runs it and records its
+// outcome; when that outcome write also started the next subtask (see outcome), it runs that
+// one in turn, and so on.
+func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log *slog.Logger, start func(task.Task) (task.Change, int, error)) (next, error) {
 	i := -1
 	v, err := w.write(ctx, t, log, asRead(*t, func(t task.Task) (task.Change, error) {
-		ch, idx, err := t.StartAttempt(w.Now())
+		ch, idx, err := start(t)
 		i = idx
 		if errors.Is(err, task.ErrAttemptsSpent) {
 			return t.Fail(task.Error{ErrorCode: "ATTEMPTS_EXHAUSTED", Message: fmt.Sprintf("subtask %s used its %d attempts", t.SubTasks[idx].Name, t.MaxAttempts)}, w.Now())
@@ -349,6 +358,19 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 	case t.Status.Terminal():
 		return end(done()), nil // failed: the budget was spent
 	}
+	for {
+		nx, j, err := w.runAndRecord(ctx, typ, t, log, i)
+		if err != nil || j < 0 {
+			return nx, err
+		}
+		i = j
+	}
+}
+
+// runAndRecord runs the attempt of subtask i that *t shows recorded and records its outcome.
+// It returns the next subtask's index when the outcome's write also started that subtask's
+// attempt, which the caller then runs; -1 otherwise, with what advance does next.
+func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task, log *slog.Logger, i int) (next, int, error) {
 	attempt := t.SubTasks[i].Attempts
 	log.InfoContext(ctx, "subtask attempt", "subTask", t.SubTasks[i].Name, "attempt", attempt)
 
@@ -365,12 +387,18 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 		return t.Status == task.Processing && t.RetryCount == run && i < len(t.SubTasks) &&
 			t.SubTasks[i].Status == task.Processing && t.SubTasks[i].Attempts == attempt
 	}
-	// The outcome to record: finished, retried after a backoff, or failed for good.
+	// The outcome to record: finished (with the step that follows, see finish), retried
+	// after a backoff, or failed for good.
 	var record func(task.Task) (task.Change, error)
 	retry := false
+	started := -1 // the subtask whose attempt the decided finish also started
 	switch {
 	case runErr == nil:
-		record = func(t task.Task) (task.Change, error) { return t.FinishSubTask(i, w.Now()) }
+		record = func(t task.Task) (task.Change, error) {
+			ch, j, err := w.finish(ctx, typ, t, i)
+			started = j
+			return ch, err
+		}
 	case task.IsRetryable(runErr) && attempt < t.MaxAttempts:
 		e := stepError(runErr, "STEP_RETRYABLE")
 		e.Message = fmt.Sprintf("attempt %d of %d failed: %s", attempt, t.MaxAttempts, e.Message)
@@ -383,21 +411,60 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 		}
 		record = func(t task.Task) (task.Change, error) { return t.Fail(e, w.Now()) }
 	}
-	v, err = w.write(ctx, t, log, onlyIf(ours, record))
+	v, err := w.write(ctx, t, log, onlyIf(ours, record))
 	switch {
 	case err != nil:
-		return next{}, err
+		return next{}, -1, err
 	case v == task.Stopped:
-		return movedOn(ctx, t, log), nil
+		return movedOn(ctx, t, log), -1, nil
 	case t.Status.Terminal():
-		return end(done()), nil
+		return end(done()), -1, nil
+	case started >= 0:
+		return next{}, started, nil
 	case !retry || t.CancelRequested:
 		// The next subtask, or the cancel (no backoff for a task that is to end cancelled).
-		return decideAgain(), nil
+		return decideAgain(), -1, nil
 	}
 	d := w.backoff(attempt)
 	log.InfoContext(ctx, "subtask will be retried", "subTask", t.SubTasks[i].Name, "attempt", attempt, "delay", d)
-	return end(continueAfter(d)), nil
+	return end(continueAfter(d)), -1, nil
+}
+
+// finish records that subtask i of t (as re-read) succeeded, folded into one write with the
+// step that step would take next in this delivery, to save a write per subtask (issue #9):
+//   - the last subtask done: the success (FinishAndSucceed), unless the type's Result fails;
+//   - a cancel requested meanwhile: the cancel (FinishAndConfirmCancel);
+//   - time left in the invocation: the next subtask's attempt (FinishAndStart), whose index
+//     it returns (-1 otherwise), unless that subtask's budget is spent.
+//
+// Where the next step is not taken in this delivery (too little time left) or is not a
+// plain transition (a failing Result, a spent budget: a Fail), the finish is written alone
+// and advance decides the next step as before. A folded write that started an attempt spends
+// it, as a start alone does, even when its answer is lost: the redelivery cannot tell that
+// attempt from a live worker's, and takes it over after its lease.
+func (w *Worker) finish(ctx context.Context, typ *task.Type, t task.Task, i int) (task.Change, int, error) {
+	finished, err := t.FinishSubTask(i, w.Now())
+	switch {
+	case err != nil:
+		return finished, -1, err
+	case finished.Task.NextSubTask() < 0:
+		res, url, err := w.result(typ, &finished.Task)
+		if err != nil {
+			return finished, -1, nil
+		}
+		ch, err := t.FinishAndSucceed(i, res, url, w.Now())
+		return ch, -1, err
+	case t.CancelRequested:
+		ch, err := t.FinishAndConfirmCancel(i, w.Now())
+		return ch, -1, err
+	case !w.timeLeft(ctx):
+		return finished, -1, nil
+	}
+	ch, j, err := t.FinishAndStart(i, w.Now())
+	if errors.Is(err, task.ErrAttemptsSpent) {
+		return finished, -1, nil // advance fails the task
+	}
+	return ch, j, err
 }
 
 // run performs the attempt, turning a panic in the type's code into a permanent step error:
