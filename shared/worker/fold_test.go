@@ -33,7 +33,7 @@ func opsOf(changes []task.Change) []task.Op {
 
 // TestFoldedWrites: one delivery runs a task of three subtasks in four writes.
 func TestFoldedWrites(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		created := r.create()
 		resp, err := r.worker().Handle(t.Context(), eventsource.Event([]queue.Delivery{r.receive()}, "", ""))
 		if err != nil || len(resp.BatchItemFailures) != 0 {
@@ -51,7 +51,7 @@ func TestFoldedWrites(t *testing.T) {
 // recorded with the first one's finish. The first subtask stays succeeded and is not run
 // again; the dead attempt counts, and the next delivery takes it over as attempt 2.
 func TestCrashAfterFoldedWrite(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		created := r.create()
 		ev := eventsource.Event([]queue.Delivery{r.receive()}, "", "")
@@ -114,14 +114,14 @@ func TestCancelDuringStepFolded(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+			onBackends(t, func(t *testing.T, r *bundle) {
 				ctx := t.Context()
 				created := r.create()
 				r.runs.setHook(func(ctx context.Context, a task.Attempt) error {
 					if a.Task.ID != created.ID || a.Index != tc.during {
 						return nil
 					}
-					got, err := r.svc.Cancel(ctx, rigTenant, created.ID)
+					got, err := r.svc.Cancel(ctx, tenant, created.ID)
 					if err != nil || !got.CancelRequested {
 						t.Errorf("cancel during the step: %v, cancelRequested %v", err, got.CancelRequested)
 					}
@@ -153,7 +153,7 @@ func TestCancelDuringStepFolded(t *testing.T) {
 // is written alone and the task continues in a new message, whose delivery records the next
 // start itself; only the last finish rides with the success.
 func TestFinishAloneWithoutTimeLeft(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
 		created := r.create()
 		w := r.worker()
@@ -193,7 +193,7 @@ func TestFinishAloneWithoutTimeLeft(t *testing.T) {
 // TestFinishAloneWhenResultFails: the type's Result fails once the last subtask is done: the
 // finish is written alone, then the failure.
 func TestFinishAloneWhenResultFails(t *testing.T) {
-	onBackends(t, rigOptions{}, func(t *testing.T, r *rig) {
+	onBackends(t, func(t *testing.T, r *bundle) {
 		created := r.create()
 		typ := demo.Type()
 		typ.Result = func(*task.Task) (json.RawMessage, string, error) { return nil, "", errors.New("no result today") }
