@@ -21,7 +21,7 @@ test:
 test-go:
 	source .tools/emulators.env && $(GO) test -race -count=1 ./...
 
-## bench: the benchmarks (store cost per operation, marker sealing, handler overhead)
+## bench: the benchmarks (what a task costs, make run under steady load, handler overhead, marker sealing)
 bench:
 	infra/emulators.sh start
 	source .tools/emulators.env && $(GO) test -run '^$$' -bench . -benchmem ./... ; rc=$$?; infra/emulators.sh stop; exit $$rc
