@@ -108,9 +108,8 @@ type Writer struct {
 // hook had not run. So a hook is for in-process reactions (local events, metrics). A side
 // effect that must not be lost, such as publishing an event, must come from the stored change
 // itself (a DynamoDB stream or an outbox written with it), since the process may die between
-// the write and the hook, and a write whose answer was lost (stored, though the store reported
-// an error) is never told: the writer cannot know it was stored. Hooks run before the caller
-// is answered, so they should be quick.
+// the write and the hook. (A write whose answer was lost is told once the writer has read it
+// back; see landed.) Hooks run before the caller is answered, so they should be quick.
 type Hook interface {
 	AfterStore(ctx context.Context, s Stored) error
 }
@@ -134,7 +133,9 @@ type Stored struct {
 // returned as Store.Create returned them, and the hooks hear nothing.
 func (w Writer) Create(ctx context.Context, t Task, idem *Idempotency) error {
 	if err := w.Store.Create(ctx, t, idem); err != nil {
-		return err
+		if _, replay := AsIdempotencyExists(err); replay || !w.landed(ctx, t) {
+			return err
+		}
 	}
 	w.stored(ctx, Stored{Op: OpCreate, After: t})
 	return nil
@@ -175,6 +176,9 @@ func (w Writer) UpdateFrom(ctx context.Context, t Task, decide Decide) (Task, Ve
 			return t, d.verdict, nil
 		}
 		err = w.Store.Apply(ctx, d.change)
+		if err != nil && !IsConflict(err) && w.landed(ctx, d.change.Task) {
+			err = nil
+		}
 		if err == nil {
 			before := t
 			w.stored(ctx, Stored{Op: d.change.Op, Before: &before, After: d.change.Task})
@@ -186,6 +190,22 @@ func (w Writer) UpdateFrom(ctx context.Context, t Task, decide Decide) (Task, Ve
 		lost = err
 	}
 	return t, Unchanged, lost
+}
+
+// landed reports whether a write that failed with an error other than a lost race was stored
+// all the same: its answer was lost after the store applied it (a timeout, a reset connection)
+// and the store's own retries could not tell (see "Writes whose answer was lost" in
+// shared/dynamostore's doc, which the stores handle while they retry). The task is read back:
+// when it carries the written version's WriteID, the write is the caller's and it succeeded.
+// Without this, the worker would take its own attempt for another delivery's and wait out
+// its lease, and a client would be told its cancel failed. The read is made only after a
+// failed write, and not when the context is done (the caller is gone).
+func (w Writer) landed(ctx context.Context, written Task) bool {
+	if ctx.Err() != nil || written.WriteID == "" {
+		return false
+	}
+	got, err := w.Store.Get(ctx, written.ID, w.Now())
+	return err == nil && got.WriteID == written.WriteID && got.Version == written.Version
 }
 
 // stored tells the hooks of s; their failures are logged and go no further (see Hook).

@@ -308,8 +308,7 @@ func TestWriterNothingToWrite(t *testing.T) {
 }
 
 // TestWriterStoreErrors: a failed write or re-read is the caller's error and tells the hook
-// nothing; so is a write whose answer was lost (stored, but the writer cannot know: see
-// task.Hook on why durable effects come from the stored change).
+// nothing.
 func TestWriterStoreErrors(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *writerBundle) {
 		tk := b.created(t)
@@ -326,15 +325,42 @@ func TestWriterStoreErrors(t *testing.T) {
 		if _, _, err := b.w.Update(t.Context(), task.NewID(time.Now()), c.decide); !errors.Is(err, task.ErrNotFound) {
 			t.Errorf("Update of no task: %v, want ErrNotFound", err)
 		}
-		b.store.OnApply(func(task.Change) error { return fault.Lost(nil) })
-		if _, _, err := b.w.UpdateFrom(t.Context(), tk, c.decide); !errors.Is(err, fault.ErrInjected) {
-			t.Errorf("lost answer: %v, want ErrInjected", err)
-		}
-		if n := len(b.store.Applied()); n != 1 {
-			t.Errorf("%d changes stored, want 1 (the lost answer's)", n)
-		}
 		if n := len(b.hook.told()); n != 0 {
 			t.Errorf("hook told %d times, want 0", n)
+		}
+	})
+}
+
+// TestWriterLostAnswer: a write the store applied but whose answer was lost is recognised by
+// reading the task back (its WriteID): the caller gets success and the hook is told once.
+// When the read-back fails too, the writer cannot know, and the caller gets the error.
+func TestWriterLostAnswer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *writerBundle) {
+		tk := b.created(t)
+		var c claim
+		b.store.OnApply(func(task.Change) error { return fault.Lost(nil) })
+		got, v, err := b.w.UpdateFrom(t.Context(), tk, c.decide)
+		if err != nil || v != task.Changed || got.Status != task.Processing {
+			t.Fatalf("lost answer: %v, %v, %s; want the change, stored", err, v, got.Status)
+		}
+		if n := len(b.store.Applied()); n != 1 {
+			t.Errorf("%d changes stored, want 1", n)
+		}
+		if n := len(b.hook.told()); n != 1 {
+			t.Errorf("hook told %d times, want 1", n)
+		}
+
+		// The next change's answer is lost and so is the read that would have found it.
+		b.store.FailGets(1)
+		start := func(t task.Task) (task.Decision, error) {
+			ch, _, err := t.StartAttempt(time.Now())
+			return task.FromTransition(ch, err)
+		}
+		if _, _, err := b.w.UpdateFrom(t.Context(), got, start); !errors.Is(err, fault.ErrInjected) {
+			t.Errorf("lost answer, read-back failed: %v, want ErrInjected", err)
+		}
+		if n := len(b.hook.told()); n != 1 {
+			t.Errorf("hook told %d times, want still 1", n)
 		}
 	})
 }

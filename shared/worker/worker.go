@@ -439,9 +439,10 @@ func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task,
 //
 // Where the next step is not taken in this delivery (too little time left) or is not a
 // plain transition (a failing Result, a spent budget: a Fail), the finish is written alone
-// and advance decides the next step as before. A folded write that started an attempt spends
-// it, as a start alone does, even when its answer is lost: the redelivery cannot tell that
-// attempt from a live worker's, and takes it over after its lease.
+// and advance decides the next step as before. A folded write whose answer is lost is
+// recognised by reading it back (task.Writer), so its attempt is not taken for another
+// delivery's; only if that read fails too does the redelivery wait out the attempt's lease
+// and spend it.
 func (w *Worker) finish(ctx context.Context, typ *task.Type, t task.Task, i int) (task.Change, int, error) {
 	finished, err := t.FinishSubTask(i, w.Now())
 	switch {
