@@ -119,7 +119,10 @@
 // which DynamoDB itself answers an identical retry within ten minutes with success; the
 // emulator ignores the token, and our own retries of a cancelled transaction send a new one,
 // so the check above does not rely on it. moto (5.2) returns the ALL_OLD item for both
-// operations as DynamoDB documents, and the tests run the check against it.
+// operations as DynamoDB documents, and the tests run the check against it. An answer lost
+// beyond the SDK's retries (they ran out, or the last one timed out) reaches the caller as an
+// error; task.Writer then reads the task back and takes a stored version with its own WriteID
+// for success (task.Writer.landed).
 //
 // # Paging
 //
