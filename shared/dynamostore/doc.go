@@ -19,7 +19,8 @@
 //
 // A task item holds:
 //
-//	doc        S  JSON of the task without Input and Result: what a list shows
+//	doc        S  the task's compact JSON (storedTask) without Input and Result, id,
+//	              status and type: what a list shows (see "The stored document")
 //	in, res    S  input and result JSON, absent when empty: only Get reads them, and they
 //	              are the bulk of an item, so no index carries them
 //	st, v, ty  S/N/S  status, version and type, outside doc so that conditions
@@ -135,9 +136,33 @@
 // Limit, even with nothing after it, so the one item more is what tells a page that ends at
 // the last task (no Next) from one with more to come.
 //
-// The doc attribute is JSON written without HTML escaping ('<', '>' and '&' as themselves,
-// not six-byte \u escapes), which keeps items further from DynamoDB's 400 KB limit; both forms
-// decode alike.
+// # The stored document
+//
+// Every write costs a WRU on the table, and on each index entry it writes, per started KB of
+// the item (or entry), so the doc is a compact encoding of the task private to this package
+// (storedTask in stored.go) that keeps an ordinary task's item under 1 KB for its whole life:
+// the reference demo task of shared/costmodel grows from 631 to 821 bytes from create to
+// success, where the whole task.Task JSON grew it from 918 to 1,346 (2 WRU a write once past
+// 1 KB). It has one- and two-letter keys, omits fields that are zero or empty, writes
+// createdAt as Unix nanoseconds and every other time as nanoseconds after createdAt (exact:
+// the worker and the API compare times to the nanosecond; a time that cannot be held so is
+// refused), and holds no copy of what the item and every list index entry carry as
+// attributes: the id (pk, which every index entry holds as the table's key), the status (st)
+// and the type (ty), both projected. The owner and the version stay in the doc: the
+// all-tenants indexes carry no o and no list index projects v. Decoding puts the task back
+// together from doc, pk, st and ty, whether from the item or from a list index entry.
+//
+// The doc is written without HTML escaping ('<', '>' and '&' as themselves, not six-byte \u
+// escapes), which keeps items further from DynamoDB's 400 KB limit; both forms decode alike.
+// Its bytes are a function of the task, so a put whose answer was lost still finds its own
+// item equal attribute by attribute (see "Writes whose answer was lost").
+//
+// Earlier releases stored the whole task.Task JSON, which always begins {"id": (encoding/json
+// writes fields in order, and ID is Task's first); the compact form has no "id" key, so
+// itemTask tells the forms apart by that prefix and decodes both. A deployed table therefore
+// needs no migration: its old items read as before, and each is rewritten in the compact form
+// by its next write; terminal tasks that are never written again keep the old form until TTL
+// deletes them.
 //
 // Every call asks for ReturnConsumedCapacity INDEXES and hands it to the WithCapacity
 // callback, so that the cost of each operation, index writes included, can be measured.

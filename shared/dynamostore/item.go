@@ -94,8 +94,10 @@ func num(v int64) *types.AttributeValueMemberN {
 // taskItem is the whole item of a task, every derived attribute computed from t, so that a
 // put can never leave an index key out of step with the document.
 func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
-	doc := t
-	doc.Input, doc.Result = nil, nil
+	doc, err := newStoredTask(t)
+	if err != nil {
+		return nil, fmt.Errorf("dynamostore: encode task %s: %w", t.ID, err)
+	}
 	b, err := encodeDoc(doc)
 	if err != nil {
 		return nil, fmt.Errorf("dynamostore: encode task %s: %w", t.ID, err)
@@ -130,7 +132,7 @@ func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 // encodeDoc is the JSON of doc without HTML escaping: json.Marshal writes each '<', '>' and
 // '&' as a six-byte \u escape, which would grow an item toward DynamoDB's 400 KB limit for
 // nothing (the doc is never embedded in HTML). Decoding reads either form.
-func encodeDoc(doc task.Task) ([]byte, error) {
+func encodeDoc(doc storedTask) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -143,12 +145,12 @@ func encodeDoc(doc task.Task) ([]byte, error) {
 // itemTask decodes a task item, or the projection of one in a list index (which has no in
 // and res: listed tasks omit input and result).
 func itemTask(item map[string]types.AttributeValue) (task.Task, error) {
-	var t task.Task
 	doc, ok := item[attrDoc].(*types.AttributeValueMemberS)
 	if !ok {
-		return t, fmt.Errorf("dynamostore: item %v has no doc", item[attrPK])
+		return task.Task{}, fmt.Errorf("dynamostore: item %v has no doc", item[attrPK])
 	}
-	if err := json.Unmarshal([]byte(doc.Value), &t); err != nil {
+	t, err := decodeDoc(item, doc.Value)
+	if err != nil {
 		return t, fmt.Errorf("dynamostore: decode item %v: %w", item[attrPK], err)
 	}
 	if in, ok := item[attrInput].(*types.AttributeValueMemberS); ok {
