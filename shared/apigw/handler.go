@@ -1,12 +1,10 @@
 package apigw
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/shared/auth"
+	"github.com/tasklane/tasklane/shared/strictjson"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
 )
@@ -223,29 +222,13 @@ func render(out *response, reqID string) events.APIGatewayV2HTTPResponse {
 	case out.raw != nil:
 		resp.Body = string(out.raw)
 	case out.body != nil:
-		b, _ := encodeJSON(out.body)
+		b, _ := strictjson.Marshal(out.body)
 		resp.Body = string(b)
 		if headers["Content-Type"] == "" {
 			headers["Content-Type"] = "application/json"
 		}
 	}
 	return resp
-}
-
-// encodeJSON is how every JSON body of the API is rendered: like json.Marshal but without
-// HTML escaping. json.Marshal writes <, > and & as \u003c, \u003e and \u0026: harmless to a
-// JSON parser, but a list's next link then reads "...?limit=2\u0026marker=..." and breaks when
-// copied into a shell, and a field of 256 '<' grows sixfold (which counts against the list
-// page's byte cap). Bodies are served as application/json, never as HTML, so the escaping
-// protects nothing.
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // fallback answers requests no route takes: 405 with Allow when the path exists under

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 
+	"github.com/tasklane/tasklane/shared/strictjson"
 	"github.com/tasklane/tasklane/shared/usecase"
 )
 
@@ -57,7 +58,7 @@ func (h *Handler) listCapped(ctx context.Context, p usecase.Principal, q usecase
 		size, fit := 0, 0
 		for i := range page.Tasks {
 			views[i] = h.view(&page.Tasks[i], false)
-			b, err := encodeJSON(views[i])
+			b, err := strictjson.Marshal(views[i])
 			if err != nil {
 				return usecase.Listed{}, nil, err
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/marker"
+	"github.com/tasklane/tasklane/shared/strictjson"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
 )
@@ -132,7 +133,7 @@ func (h *Handler) problem(ctx context.Context, log *slog.Logger, reqID, path str
 		p.Detail = detail(err)
 		log.InfoContext(ctx, "request refused", "status", row.status, "errorCode", row.code, "err", err)
 	}
-	b, _ := encodeJSON(p)
+	b, _ := strictjson.Marshal(p)
 	headers := map[string]string{"Content-Type": "application/problem+json", "X-Request-Id": reqID}
 	var mna *methodNotAllowed
 	if errors.As(err, &mna) {

@@ -1,7 +1,6 @@
 package dynamostore
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tasklane/tasklane/shared/strictjson"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -98,7 +98,7 @@ func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamostore: encode task %s: %w", t.ID, err)
 	}
-	b, err := encodeDoc(doc)
+	b, err := strictjson.Marshal(doc) // no HTML escaping: see strictjson.Marshal
 	if err != nil {
 		return nil, fmt.Errorf("dynamostore: encode task %s: %w", t.ID, err)
 	}
@@ -127,19 +127,6 @@ func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 		item[attrActive] = str(activeShard(t.Status, t.ID))
 	}
 	return item, nil
-}
-
-// encodeDoc is the JSON of doc without HTML escaping: json.Marshal writes each '<', '>' and
-// '&' as a six-byte \u escape, which would grow an item toward DynamoDB's 400 KB limit for
-// nothing (the doc is never embedded in HTML). Decoding reads either form.
-func encodeDoc(doc storedTask) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // itemTask decodes a task item, or the projection of one in a list index (which has no in

@@ -1,5 +1,6 @@
 // Package strictjson decodes request documents the way the contract reads them: field names
-// are exact lowerCamelCase, unknown fields are refused, and no field is given twice.
+// are exact lowerCamelCase, unknown fields are refused, and no field is given twice. It also
+// writes JSON the way the project stores and serves it (Marshal: no HTML escaping).
 // encoding/json alone matches names case-insensitively ({"TYPE": ...} fills Type) and lets
 // a repeated key silently overwrite the first, so a client could send what the API then
 // reads differently from what the client meant.
@@ -288,4 +289,20 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// Marshal is json.Marshal without HTML escaping, for every JSON document Tasklane writes: the
+// API's bodies and the stored task documents. json.Marshal writes <, > and & as \u003c,
+// \u003e and \u0026: harmless to a JSON parser, but a list's next link then reads
+// "...?limit=2\u0026marker=..." and breaks when copied into a shell, and a field of 256 '<'
+// grows sixfold (against the list page's byte cap, and DynamoDB's item size and its bill).
+// Nothing written is ever embedded in HTML, so the escaping protects nothing.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -162,3 +162,13 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestMarshalWithoutHTMLEscaping(t *testing.T) {
+	b, err := strictjson.Marshal(map[string]string{"next": "/v1/tasks?limit=2&marker=<x>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"next":"/v1/tasks?limit=2&marker=<x>"}`; string(b) != want {
+		t.Errorf("Marshal = %s, want %s (no \\u escapes, no trailing newline)", b, want)
+	}
+}
