@@ -37,17 +37,13 @@ import (
 // design. They are what CI holds: a change that makes a task dearer fails that test, and one
 // that makes it cheaper updates these numbers (and the README's table) on purpose.
 //
-// Issue #9 measured 116 WRU, 6.5 RRU and 3 SQS requests on 9 item writes; this test counted
-// 145 WRU on those 9 writes, because it bills each index entry as AWS documents it
-// (projected attributes with the table and index keys, plus 100 bytes of overhead) on exact
-// items. The worker now folds its writes (issue #9's first lever: the claim is written with
-// the first subtask's start, each finish with the next start, the last finish with the
-// success), which took the lifecycle from 9 writes and 145 WRU to 5 writes and 76 WRU, on an
-// item that grew from 918 to 1,346 bytes. The store then gave the task a compact document of
-// its own (shared/dynamostore's storedTask: short keys, times as nanoseconds, no copy of the
-// id, status and type the item holds as attributes), which keeps the item under 1 KB and
-// took the lifecycle from 76 WRU to 57: every write is 1 WRU on the table and on each index
-// entry it puts, where the larger item cost 2 once it passed 1 KB:
+// Where they come from, on this design: the worker folds its writes (the claim with the first
+// subtask's start, each finish with the next start, the last finish with the success), and
+// the store keeps a compact document of its own (shared/dynamostore's storedTask), so the
+// item stays under 1 KB and every write is 1 WRU on the table and on each index entry it puts.
+// Index entries are billed as AWS documents them (projected attributes with the table and
+// index keys, plus 100 bytes of overhead). Issue #9's own trace of the first design counted
+// 116 WRU and 6 GetItems; this model counted 145 WRU on that design's exact items.
 //   - writes: 5 item writes (create; claim + start 1; finish 1 + start 2; finish 2 + start 3;
 //     finish 3 + success) on an item that grows from 631 to 821 bytes: the table 5 WRU;
 //     byCreated and allCreated 5 each (5 puts); byUpdated, byStatusUpdated and allUpdated 9
