@@ -42,21 +42,26 @@ const tenant = "tenant-a"
 // user is the sub of the testdata's tokens.
 const user = "7c1e4f0a-2b3d-4e5f-8a9b-0c1d2e3f4a5b"
 
-// open wires a Tasklane on the embedded backends that verifies JWTs, as deployed, against a
-// fresh test issuer.
-func open(t *testing.T) (*app.App, *authtest.Issuer) {
+// bundle is what a test of the handler works with (setup): a Tasklane on the embedded
+// backends that verifies JWTs, as deployed, against a fresh test issuer.
+type bundle struct {
+	app *app.App
+	iss *authtest.Issuer
+}
+
+func setup(t *testing.T) *bundle {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	deps := apptest.OpenEmbedded(t, func(c *settings.Settings) {
+	a := apptest.OpenEmbedded(t, func(c *settings.Settings) {
 		c.JWT = settings.JWT{Issuer: iss.URL, Audiences: []string{authtest.Audience}}
 	})
-	return deps, iss
+	return &bundle{app: a, iss: iss}
 }
 
 // load reads testdata/name as an event, with {{taskId}} replaced by id and each
-// {{token:...}} by a token iss signs. Unknown fields are refused so that a misspelt field
+// {{token:...}} by a token b.iss signs. Unknown fields are refused so that a misspelt field
 // cannot silently drop out of the event.
-func load(t *testing.T, iss *authtest.Issuer, name, id string) events.APIGatewayV2HTTPRequest {
+func (b *bundle) load(t *testing.T, name, id string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -66,7 +71,7 @@ func load(t *testing.T, iss *authtest.Issuer, name, id string) events.APIGateway
 		id = absentID
 	}
 	raw = bytes.ReplaceAll(raw, []byte("{{taskId}}"), []byte(id))
-	raw = iss.Expand(raw, user)
+	raw = b.iss.Expand(raw, user)
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var ev events.APIGatewayV2HTTPRequest
@@ -77,7 +82,7 @@ func load(t *testing.T, iss *authtest.Issuer, name, id string) events.APIGateway
 }
 
 // prepare makes a task of tenant in the given state ("" makes none) and returns its id.
-func prepare(t *testing.T, deps *app.App, state string) string {
+func (b *bundle) prepare(t *testing.T, state string) string {
 	t.Helper()
 	if state == "" {
 		return ""
@@ -87,7 +92,7 @@ func prepare(t *testing.T, deps *app.App, state string) string {
 	if state == "failure" {
 		input = json.RawMessage(`{"steps": [{"name": "Validate"}, {"name": "Broken", "failUntilRetry": 1}]}`)
 	}
-	c, err := deps.Service().Create(ctx, usecase.Principal{Tenant: tenant}, usecase.CreateRequest{Spec: task.Spec{Type: "demo", Name: "prepared", Input: input}})
+	c, err := b.app.Service().Create(ctx, usecase.Principal{Tenant: tenant}, usecase.CreateRequest{Spec: task.Spec{Type: "demo", Name: "prepared", Input: input}})
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
@@ -96,11 +101,11 @@ func prepare(t *testing.T, deps *app.App, state string) string {
 		return id
 	}
 	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "prepare-1", ReceiptHandle: "prepare-1", Body: queue.Message{TaskID: id}.Encode(), EventSource: "aws:sqs"}}}
-	resp, err := deps.Worker().Handle(ctx, ev)
+	resp, err := b.app.Worker().Handle(ctx, ev)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("worker: %v %v", resp, err)
 	}
-	got, err := deps.Store.Get(ctx, id, time.Now())
+	got, err := b.app.Store.Get(ctx, id, time.Now())
 	if err != nil || string(got.Status) != state {
 		t.Fatalf("prepared task is %s (%v), want %s", got.Status, err, state)
 	}
@@ -276,10 +281,10 @@ func TestHandlerEvents(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			deps, iss := open(t)
-			id := prepare(t, deps, c.state)
-			ev := load(t, iss, c.file, id)
-			resp, err := deps.Handler(c.function).Handle(context.Background(), ev)
+			b := setup(t)
+			id := b.prepare(t, c.state)
+			ev := b.load(t, c.file, id)
+			resp, err := b.app.Handler(c.function).Handle(context.Background(), ev)
 			if err != nil {
 				t.Fatalf("handler returned an error: %v", err)
 			}
@@ -343,7 +348,7 @@ func TestHandlerEventsAreRealistic(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata: %v", err)
 	}
-	iss := authtest.NewIssuer(t)
+	b := &bundle{iss: authtest.NewIssuer(t)} // the events alone: no Tasklane
 	covered := map[string]bool{}
 	for _, c := range handlerCases {
 		covered[c.file] = true
@@ -353,7 +358,7 @@ func TestHandlerEventsAreRealistic(t *testing.T) {
 		if !covered[name] {
 			t.Errorf("%s is in no test case", name)
 		}
-		ev := load(t, iss, name, "")
+		ev := b.load(t, name, "")
 		if ev.Version != "2.0" || !keys[ev.RouteKey] || ev.RequestContext.RouteKey != ev.RouteKey {
 			t.Errorf("%s: version %q routeKey %q / %q", name, ev.Version, ev.RouteKey, ev.RequestContext.RouteKey)
 		}
@@ -375,20 +380,20 @@ func TestHandlerEventsAreRealistic(t *testing.T) {
 // another function's route key is a 404, and changes nothing.
 func TestHandlerOtherFunctionsRouteKey(t *testing.T) {
 	t.Parallel()
-	deps, iss := open(t)
-	id := prepare(t, deps, "pending")
+	b := setup(t)
+	id := b.prepare(t, "pending")
 	seen := map[string]bool{}
 	for _, c := range handlerCases {
 		if seen[c.file] {
 			continue
 		}
 		seen[c.file] = true
-		ev := load(t, iss, c.file, id)
+		ev := b.load(t, c.file, id)
 		for _, f := range apigw.Functions() {
 			if f == c.function {
 				continue
 			}
-			resp, err := deps.Handler(f).Handle(context.Background(), ev)
+			resp, err := b.app.Handler(f).Handle(context.Background(), ev)
 			if err != nil {
 				t.Fatalf("%s to %s: %v", c.file, f, err)
 			}
@@ -399,11 +404,11 @@ func TestHandlerOtherFunctionsRouteKey(t *testing.T) {
 			checkProblem(t, resp, http.StatusNotFound, "*")
 		}
 	}
-	got, err := deps.Store.Get(context.Background(), id, time.Now())
+	got, err := b.app.Store.Get(context.Background(), id, time.Now())
 	if err != nil || got.Status != task.Pending || got.Version != 1 {
 		t.Errorf("task after misrouted events: %s v%d (%v)", got.Status, got.Version, err)
 	}
-	if tasks, _ := deps.Store.List(context.Background(), task.ListQuery{Owner: tenant, SortKey: task.SortCreated, Limit: 10, Now: time.Now()}); len(tasks.Tasks) != 1 {
+	if tasks, _ := b.app.Store.List(context.Background(), task.ListQuery{Owner: tenant, SortKey: task.SortCreated, Limit: 10, Now: time.Now()}); len(tasks.Tasks) != 1 {
 		t.Errorf("misrouted creates made %d tasks", len(tasks.Tasks)-1)
 	}
 }
@@ -446,11 +451,11 @@ func TestHandlerStoreFailureIsOpaque500(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				deps, iss := open(t)
-				id := prepare(t, deps, "pending")
-				deps.Store = brokenStore{Store: deps.Store, panics: panics}
-				ev := load(t, iss, c.file, id)
-				resp, err := deps.Handler(c.function).Handle(context.Background(), ev)
+				b := setup(t)
+				id := b.prepare(t, "pending")
+				b.app.Store = brokenStore{Store: b.app.Store, panics: panics}
+				ev := b.load(t, c.file, id)
+				resp, err := b.app.Handler(c.function).Handle(context.Background(), ev)
 				if err != nil {
 					t.Fatalf("handler returned an error (API Gateway would send a bare 500): %v", err)
 				}
@@ -485,11 +490,11 @@ func TestHandlerStoreFailureIsOpaque500(t *testing.T) {
 // does not say which check failed.
 func TestHandlerRefusesBadTokens(t *testing.T) {
 	t.Parallel()
-	deps, iss := open(t)
+	b := setup(t)
 	other := authtest.NewIssuer(t)
-	id := prepare(t, deps, "pending")
-	iss.AddKey(t, "unpublished", "RS256", false)
-	good := iss.Token(map[string]any{"tenant": tenant})
+	id := b.prepare(t, "pending")
+	b.iss.AddKey(t, "unpublished", "RS256", false)
+	good := b.iss.Token(map[string]any{"tenant": tenant})
 	claims := func(kv ...any) map[string]any {
 		m := map[string]any{"tenant": tenant}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -504,26 +509,26 @@ func TestHandlerRefusesBadTokens(t *testing.T) {
 		{"not bearer", "Basic dXNlcjpwYXNz", "Bearer"},
 		{"dev token", "Bearer dev:tenant-a:admin", `Bearer error="invalid_token"`},
 		{"malformed", "Bearer not.a.jwt", `Bearer error="invalid_token"`},
-		{"expired", "Bearer " + iss.Token(claims("exp", time.Now().Add(-time.Hour).Unix())), `Bearer error="invalid_token"`},
-		{"wrong audience", "Bearer " + iss.Token(claims("aud", "another-api")), `Bearer error="invalid_token"`},
+		{"expired", "Bearer " + b.iss.Token(claims("exp", time.Now().Add(-time.Hour).Unix())), `Bearer error="invalid_token"`},
+		{"wrong audience", "Bearer " + b.iss.Token(claims("aud", "another-api")), `Bearer error="invalid_token"`},
 		{"wrong issuer", "Bearer " + other.Token(claims()), `Bearer error="invalid_token"`},
-		{"unknown kid", "Bearer " + iss.TokenWithKey("unpublished", claims()), `Bearer error="invalid_token"`},
-		{"alg none", "Bearer " + iss.Unsigned(claims()), `Bearer error="invalid_token"`},
-		{"HS256 with the public key", "Bearer " + iss.HS256WithPublicKey(claims()), `Bearer error="invalid_token"`},
+		{"unknown kid", "Bearer " + b.iss.TokenWithKey("unpublished", claims()), `Bearer error="invalid_token"`},
+		{"alg none", "Bearer " + b.iss.Unsigned(claims()), `Bearer error="invalid_token"`},
+		{"HS256 with the public key", "Bearer " + b.iss.HS256WithPublicKey(claims()), `Bearer error="invalid_token"`},
 		{"tampered", "Bearer " + authtest.Tamper(good, map[string]any{"roles": []string{"admin"}}), `Bearer error="invalid_token"`},
-		{"tenant too long", "Bearer " + iss.Token(claims("tenant", strings.Repeat("t", 129))), `Bearer error="invalid_token"`},
-		{"tenant of 70 kB", "Bearer " + iss.Token(claims("tenant", strings.Repeat("t", 70<<10))), `Bearer error="invalid_token"`},
-		{"tenant with bad characters", "Bearer " + iss.Token(claims("tenant", "tenant-a#I")), `Bearer error="invalid_token"`},
+		{"tenant too long", "Bearer " + b.iss.Token(claims("tenant", strings.Repeat("t", 129))), `Bearer error="invalid_token"`},
+		{"tenant of 70 kB", "Bearer " + b.iss.Token(claims("tenant", strings.Repeat("t", 70<<10))), `Bearer error="invalid_token"`},
+		{"tenant with bad characters", "Bearer " + b.iss.Token(claims("tenant", "tenant-a#I")), `Bearer error="invalid_token"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ev := load(t, iss, "get.json", id)
+			ev := b.load(t, "get.json", id)
 			if c.authorization == "" {
 				delete(ev.Headers, "authorization")
 			} else {
 				ev.Headers["authorization"] = c.authorization
 			}
-			resp, err := deps.Handler(function.Get).Handle(context.Background(), ev)
+			resp, err := b.app.Handler(function.Get).Handle(context.Background(), ev)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -541,8 +546,8 @@ func TestHandlerRefusesBadTokens(t *testing.T) {
 		})
 	}
 	// The same event with its good token is served: the refusals are the token's doing.
-	ev := load(t, iss, "get.json", id)
-	if resp, _ := deps.Handler(function.Get).Handle(context.Background(), ev); resp.StatusCode != http.StatusOK {
+	ev := b.load(t, "get.json", id)
+	if resp, _ := b.app.Handler(function.Get).Handle(context.Background(), ev); resp.StatusCode != http.StatusOK {
 		t.Errorf("good token: %d %s", resp.StatusCode, resp.Body)
 	}
 }
@@ -551,20 +556,20 @@ func TestHandlerRefusesBadTokens(t *testing.T) {
 // Gateway's JWT authorizer used to pass) are not credentials; only the verified token is.
 func TestHandlerIgnoresAuthorizerClaims(t *testing.T) {
 	t.Parallel()
-	deps, iss := open(t)
-	id := prepare(t, deps, "pending")
-	ev := load(t, iss, "get.json", id)
+	b := setup(t)
+	id := b.prepare(t, "pending")
+	ev := b.load(t, "get.json", id)
 	delete(ev.Headers, "authorization")
 	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"tenant": tenant, "roles": "[admin]"}},
 	}
-	resp, err := deps.Handler(function.Get).Handle(context.Background(), ev)
+	resp, err := b.app.Handler(function.Get).Handle(context.Background(), ev)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("status %d (%v), want 401: %s", resp.StatusCode, err, resp.Body)
 	}
 	// A token of another tenant is not overridden by the claims either.
-	ev.Headers["authorization"] = "Bearer " + iss.Token(map[string]any{"tenant": "tenant-b"})
-	if resp, _ := deps.Handler(function.Get).Handle(context.Background(), ev); resp.StatusCode != http.StatusNotFound {
+	ev.Headers["authorization"] = "Bearer " + b.iss.Token(map[string]any{"tenant": "tenant-b"})
+	if resp, _ := b.app.Handler(function.Get).Handle(context.Background(), ev); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("tenant-b's token with tenant-a's authorizer claims: %d, want 404", resp.StatusCode)
 	}
 }
@@ -572,10 +577,10 @@ func TestHandlerIgnoresAuthorizerClaims(t *testing.T) {
 // TestHandlerPrincipalFromToken: the token's claims make the principal (owner, admin).
 func TestHandlerPrincipalFromToken(t *testing.T) {
 	t.Parallel()
-	deps, iss := open(t)
-	ev := load(t, iss, "create.json", "")
-	ev.Headers["authorization"] = "Bearer " + iss.Token(map[string]any{"tenant": "acme@corp.example", "roles": "ops admin"})
-	resp, err := deps.Handler(function.Create).Handle(context.Background(), ev)
+	b := setup(t)
+	ev := b.load(t, "create.json", "")
+	ev.Headers["authorization"] = "Bearer " + b.iss.Token(map[string]any{"tenant": "acme@corp.example", "roles": "ops admin"})
+	resp, err := b.app.Handler(function.Create).Handle(context.Background(), ev)
 	if err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("create: %d %v %s", resp.StatusCode, err, resp.Body)
 	}

@@ -10,5 +10,5 @@ import (
 // TestConformance runs the task.Store conformance suite, one fresh table per store.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) task.Store { return newEnv(t).store() })
+	storetest.Run(t, func(t *testing.T) task.Store { return setup(t).store() })
 }

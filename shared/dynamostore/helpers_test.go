@@ -45,19 +45,19 @@ func (l *opLog) option(o *dynamodb.Options) {
 	})
 }
 
-// env is one test's fresh table.
-type env struct {
+// bundle is what one test works with (setup): its fresh table and the client that reaches it.
+type bundle struct {
 	client *dynamodb.Client
 	table  string
 	ops    *opLog // every operation sent by client, CreateTable's included
 }
 
-// newEnv creates a fresh table (a random name, so parallel tests share nothing) and deletes
+// setup creates a fresh table (a random name, so parallel tests share nothing) and deletes
 // it when the test ends.
-func newEnv(t *testing.T) *env {
+func setup(t *testing.T) *bundle {
 	t.Helper()
 	cfg := awstest.Config(t, "DYNAMODB")
-	e := &env{table: awstest.Name("tasks"), ops: &opLog{}}
+	e := &bundle{table: awstest.Name("tasks"), ops: &opLog{}}
 	e.client = dynamodb.NewFromConfig(cfg, e.ops.option)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -74,10 +74,10 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) store(opts ...Option) *Store { return New(e.client, e.table, opts...) }
+func (e *bundle) store(opts ...Option) *Store { return New(e.client, e.table, opts...) }
 
 // rawItem reads an item as stored, bypassing the store.
-func (e *env) rawItem(t *testing.T, pk string) map[string]types.AttributeValue {
+func (e *bundle) rawItem(t *testing.T, pk string) map[string]types.AttributeValue {
 	t.Helper()
 	out, err := e.client.GetItem(t.Context(), &dynamodb.GetItemInput{
 		TableName:      aws.String(e.table),

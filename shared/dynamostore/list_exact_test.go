@@ -49,7 +49,7 @@ func (f limitLEK) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(
 // the eight shards of the all-tenants index; a single-partition page is still one Query.
 func TestListExactLastPage(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := setup(t)
 	rec := &recorder{api: limitLEK{API: e.client, t: t}}
 	s := New(rec, e.table)
 	for i := range 6 {

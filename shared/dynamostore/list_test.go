@@ -86,7 +86,7 @@ func expected(stored []task.Task, q task.ListQuery) []task.Task {
 // return exactly the expected tasks, in order, each as stored (less input and result).
 func TestListWalks(t *testing.T) {
 	t.Parallel()
-	s := newEnv(t).store()
+	s := setup(t).store()
 	rng := rand.New(rand.NewPCG(1, 2))
 	statuses := []task.Status{task.Pending, task.Pending, task.Processing, task.Success, task.Failure, task.Cancelled}
 	var stored []task.Task
@@ -164,7 +164,7 @@ func TestListWalks(t *testing.T) {
 // frontier so that the walk misses nothing, and still move forward.
 func TestListMergeFrontier(t *testing.T) {
 	t.Parallel()
-	s := newEnv(t).store()
+	s := setup(t).store()
 	var want []string
 	for i := range 10 {
 		// pending: alpha tasks at even seconds, with one beta at the end
@@ -206,7 +206,7 @@ func TestListMergeFrontier(t *testing.T) {
 // exists and matches throughout is listed exactly once, in order.
 func TestListChangesDuringWalk(t *testing.T) {
 	t.Parallel()
-	s := newEnv(t).store()
+	s := setup(t).store()
 	var tasks []task.Task
 	for i := range 12 {
 		tasks = append(tasks, tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second))))
@@ -253,7 +253,7 @@ func TestListChangesDuringWalk(t *testing.T) {
 
 func TestListRefusesBadQueries(t *testing.T) {
 	t.Parallel()
-	s := newEnv(t).store()
+	s := setup(t).store()
 	for _, q := range []task.ListQuery{
 		{Owner: "o", Limit: math.MaxInt32},
 		{Owner: "o", Limit: 0},

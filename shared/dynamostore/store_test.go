@@ -24,7 +24,7 @@ import (
 
 func TestRoundTripAndItemLayout(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := setup(t)
 	s := e.store()
 	created := tasktest.At(123456789 * time.Nanosecond) // sub-millisecond: doc keeps it, c truncates
 	tk := tasktest.New(t, "tenant-a", tasktest.TypeAlpha, created)
@@ -111,7 +111,7 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 
 func TestCreateExistingID(t *testing.T) {
 	t.Parallel()
-	s := newEnv(t).store()
+	s := setup(t).store()
 	tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(0)))
 	other := tk
 	other.Name = "overwrite"
@@ -137,7 +137,7 @@ func TestCreateExistingID(t *testing.T) {
 
 func TestGetNotFound(t *testing.T) {
 	t.Parallel()
-	s := newEnv(t).store()
+	s := setup(t).store()
 	for _, id := range []string{"", task.NewID(tasktest.Base), "no-such"} {
 		if _, err := s.Get(t.Context(), id, tasktest.Base); !errors.Is(err, task.ErrNotFound) {
 			t.Errorf("Get(%q) = %v, want ErrNotFound", id, err)
@@ -147,7 +147,7 @@ func TestGetNotFound(t *testing.T) {
 
 func TestApplyConflict(t *testing.T) {
 	t.Parallel()
-	s := newEnv(t).store()
+	s := setup(t).store()
 	tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(0)))
 	claim, err := tk.Claim(tasktest.At(time.Second))
 	if err != nil {
@@ -182,7 +182,7 @@ func TestApplyConflict(t *testing.T) {
 
 func TestIdempotency(t *testing.T) {
 	t.Parallel()
-	s := newEnv(t).store()
+	s := setup(t).store()
 	idemFor := func(owner, key string, tk task.Task) *task.Idempotency {
 		return &task.Idempotency{Owner: owner, Key: key, BodyHash: "hash-" + tk.ID, TaskID: tk.ID, ExpiresAt: tk.CreatedAt.Add(task.IdempotencyTTL)}
 	}
@@ -243,7 +243,7 @@ func TestIdempotency(t *testing.T) {
 
 func TestIdempotencyConcurrent(t *testing.T) {
 	t.Parallel()
-	s := newEnv(t).store()
+	s := setup(t).store()
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -284,7 +284,7 @@ func TestIdempotencyConcurrent(t *testing.T) {
 // it) or within the current second (only the exact check in Go can).
 func TestTTL(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := setup(t)
 	s := e.store()
 	spec := task.Spec{Type: tasktest.TypeAlpha, Retention: time.Minute}
 	tk := tasktest.Create(t, s, tasktest.NewSpec(t, "o", spec, tasktest.At(0)))
@@ -325,7 +325,7 @@ func TestTTL(t *testing.T) {
 
 func TestStale(t *testing.T) {
 	t.Parallel()
-	s := newEnv(t).store()
+	s := setup(t).store()
 	// Ten active tasks updated at 0..9 s (+0.5 ms), pending and processing in turn; and
 	// terminal ones, which are never stale.
 	want := map[task.Status][]string{}
@@ -386,7 +386,7 @@ func TestAPIUse(t *testing.T) {
 	if _, ok := reflect.TypeFor[API]().MethodByName("Scan"); ok {
 		t.Fatal("API has Scan")
 	}
-	e := newEnv(t)
+	e := setup(t)
 	rec := &recorder{api: e.client}
 	s := New(rec, e.table)
 	created := e.ops.list() // CreateTable's calls
@@ -489,7 +489,7 @@ func TestAPIUse(t *testing.T) {
 // each response carried, under the operation's name.
 func TestCapacity(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := setup(t)
 	rec := &recorder{api: e.client}
 	type got struct {
 		op string
@@ -577,7 +577,7 @@ func TestCapacity(t *testing.T) {
 // reports it, and TTL is on TTLAttribute.
 func TestTableInputRoundTrip(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := setup(t)
 	in := TableInput(e.table)
 	out, err := e.client.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(e.table)})
 	if err != nil {
