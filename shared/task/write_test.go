@@ -18,13 +18,14 @@ import (
 	"github.com/tasklane/tasklane/shared/fault"
 	"github.com/tasklane/tasklane/shared/filestore"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
 
 // writerBundle is a Writer over a fault.Store over one of the two stores, with a hook that
 // records what it is told and a log a test can read.
 type writerBundle struct {
 	store *fault.Store
-	hook  *recordingHook
+	hook  *tasktest.HookLog
 	log   *lockedBuffer
 	w     task.Writer
 	task  task.Task // a pending task, not yet created
@@ -54,7 +55,7 @@ func setupWriter(t *testing.T, backend string) *writerBundle {
 	default:
 		t.Fatalf("unknown backend %q", backend)
 	}
-	b := &writerBundle{store: fault.NewStore(inner), hook: &recordingHook{}, log: &lockedBuffer{}}
+	b := &writerBundle{store: fault.NewStore(inner), hook: &tasktest.HookLog{}, log: &lockedBuffer{}}
 	b.w = task.Writer{Store: b.store, Now: time.Now, Hooks: []task.Hook{b.hook}, Log: slog.New(slog.NewTextHandler(b.log, nil))}
 	now := time.Now().UTC()
 	b.task = task.Task{ID: task.NewID(now), Type: "demo", Owner: "tenant-a", Status: task.Pending,
@@ -81,24 +82,6 @@ func forEachBackend(t *testing.T, test func(t *testing.T, b *writerBundle)) {
 			test(t, setupWriter(t, backend))
 		})
 	}
-}
-
-type recordingHook struct {
-	mu     sync.Mutex
-	stored []task.Stored
-}
-
-func (h *recordingHook) AfterStore(_ context.Context, s task.Stored) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.stored = append(h.stored, s)
-	return nil
-}
-
-func (h *recordingHook) told() []task.Stored {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]task.Stored(nil), h.stored...)
 }
 
 type lockedBuffer struct {
@@ -151,7 +134,7 @@ func TestWriterStores(t *testing.T) {
 		if err != nil || stored.Version != 2 || stored.Status != task.Processing {
 			t.Fatalf("stored task %s at version %d (%v), want processing at 2", stored.Status, stored.Version, err)
 		}
-		told := b.hook.told()
+		told := b.hook.Told()
 		if len(told) != 1 {
 			t.Fatalf("hook told %d times, want 1", len(told))
 		}
@@ -193,7 +176,7 @@ func TestWriterLostRace(t *testing.T) {
 		if len(c.versions) != 2 || c.versions[0] != 1 || c.versions[1] != 2 {
 			t.Errorf("decided from versions %v, want [1 2]: once as read, once re-read", c.versions)
 		}
-		if n := len(b.hook.told()); n != 0 {
+		if n := len(b.hook.Told()); n != 0 {
 			t.Errorf("hook told %d times, want 0", n)
 		}
 	})
@@ -238,7 +221,7 @@ func TestWriterLostRaceThenStores(t *testing.T) {
 			t.Errorf("%d decisions, task %s at version %d, cancelRequested %t; want 2, processing at 4 with the cancel requested",
 				decisions, got.Status, got.Version, got.CancelRequested)
 		}
-		told := b.hook.told()
+		told := b.hook.Told()
 		if len(told) != 1 || told[0].Op != task.OpCancel || told[0].Before.Version != 3 || told[0].After.Version != 4 {
 			t.Errorf("hook told %+v, want once: the cancel from version 3 to 4", told)
 		}
@@ -266,7 +249,7 @@ func TestWriterBound(t *testing.T) {
 		if n := len(b.store.Applied()); n != 0 {
 			t.Errorf("%d changes stored, want none", n)
 		}
-		if n := len(b.hook.told()); n != 0 {
+		if n := len(b.hook.Told()); n != 0 {
 			t.Errorf("hook told %d times, want 0", n)
 		}
 	})
@@ -301,7 +284,7 @@ func TestWriterNothingToWrite(t *testing.T) {
 		if n := len(b.store.Applied()); n != 0 {
 			t.Errorf("%d changes stored, want none", n)
 		}
-		if n := len(b.hook.told()); n != 0 {
+		if n := len(b.hook.Told()); n != 0 {
 			t.Errorf("hook told %d times, want 0", n)
 		}
 	})
@@ -325,7 +308,7 @@ func TestWriterStoreErrors(t *testing.T) {
 		if _, _, err := b.w.Update(t.Context(), task.NewID(time.Now()), c.decide); !errors.Is(err, task.ErrNotFound) {
 			t.Errorf("Update of no task: %v, want ErrNotFound", err)
 		}
-		if n := len(b.hook.told()); n != 0 {
+		if n := len(b.hook.Told()); n != 0 {
 			t.Errorf("hook told %d times, want 0", n)
 		}
 	})
@@ -346,7 +329,7 @@ func TestWriterLostAnswer(t *testing.T) {
 		if n := len(b.store.Applied()); n != 1 {
 			t.Errorf("%d changes stored, want 1", n)
 		}
-		if n := len(b.hook.told()); n != 1 {
+		if n := len(b.hook.Told()); n != 1 {
 			t.Errorf("hook told %d times, want 1", n)
 		}
 
@@ -359,7 +342,7 @@ func TestWriterLostAnswer(t *testing.T) {
 		if _, _, err := b.w.UpdateFrom(t.Context(), got, start); !errors.Is(err, fault.ErrInjected) {
 			t.Errorf("lost answer, read-back failed: %v, want ErrInjected", err)
 		}
-		if n := len(b.hook.told()); n != 1 {
+		if n := len(b.hook.Told()); n != 1 {
 			t.Errorf("hook told %d times, want still 1", n)
 		}
 	})
@@ -383,7 +366,7 @@ func TestWriterHookFailure(t *testing.T) {
 		if stored, _ := b.store.Inner().Get(t.Context(), tk.ID, time.Now()); stored.Version != 2 {
 			t.Errorf("stored version %d, want 2", stored.Version)
 		}
-		if n := len(b.hook.told()); n != 1 {
+		if n := len(b.hook.Told()); n != 1 {
 			t.Errorf("the last hook told %d times, want 1", n)
 		}
 		log := b.log.String()
@@ -413,7 +396,7 @@ func TestWriterCreate(t *testing.T) {
 		if _, ok := task.AsIdempotencyExists(b.w.Create(ctx, again, &task.Idempotency{Owner: idem.Owner, Key: idem.Key, BodyHash: "h", TaskID: again.ID, ExpiresAt: idem.ExpiresAt})); !ok {
 			t.Fatal("replay: want an *IdempotencyExistsError")
 		}
-		told := b.hook.told()
+		told := b.hook.Told()
 		if len(told) != 1 || told[0].Op != task.OpCreate || told[0].Before != nil || told[0].After.ID != b.task.ID {
 			t.Errorf("hook told %+v, want once: the create, with no task before", told)
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -177,4 +178,32 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset += d
+}
+
+// HookLog is a task.Hook that keeps every change it is told of, for tests of the hooks.
+// Safe for concurrent use.
+type HookLog struct {
+	mu     sync.Mutex
+	stored []task.Stored
+}
+
+// AfterStore implements task.Hook.
+func (l *HookLog) AfterStore(_ context.Context, s task.Stored) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stored = append(l.stored, s)
+	return nil
+}
+
+// Told returns the changes told so far, in order; with ids, only those of these tasks.
+func (l *HookLog) Told(ids ...string) []task.Stored {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []task.Stored
+	for _, s := range l.stored {
+		if len(ids) == 0 || slices.Contains(ids, s.After.ID) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

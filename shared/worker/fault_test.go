@@ -746,3 +746,24 @@ func TestLostWriteResponses(t *testing.T) {
 		r.expectNoMessage(r.work, "the last delivery was acknowledged")
 	}, withMaxReceive(20), withShortVisibility())
 }
+
+// handleAtOnce hands ev to w.Handle n times at once, each invocation within the queue's
+// visibility timeout (duplicate deliveries of one batch racing each other), and returns their
+// answers.
+func (r *bundle) handleAtOnce(ctx context.Context, w *worker.Worker, ev events.SQSEvent, n int) []events.SQSEventResponse {
+	r.t.Helper()
+	var wg sync.WaitGroup
+	resps := make([]events.SQSEventResponse, n)
+	for i := range resps {
+		wg.Go(func() {
+			hctx, cancel := context.WithTimeout(ctx, r.visibility)
+			defer cancel()
+			var err error
+			if resps[i], err = w.Handle(hctx, ev); err != nil {
+				r.t.Errorf("handle: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	return resps
+}

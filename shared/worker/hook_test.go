@@ -3,39 +3,12 @@ package worker_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/tasktest"
 )
-
-// storedLog is a task.Hook that keeps what it is told.
-type storedLog struct {
-	mu     sync.Mutex
-	stored []task.Stored
-}
-
-func (l *storedLog) AfterStore(_ context.Context, s task.Stored) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.stored = append(l.stored, s)
-	return nil
-}
-
-func (l *storedLog) told(id string) []task.Stored {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []task.Stored
-	for _, s := range l.stored {
-		if s.After.ID == id {
-			out = append(out, s)
-		}
-	}
-	return out
-}
 
 // TestHooksOncePerStoredChange: the hooks given to the use cases and the worker are told of
 // each stored change exactly once (the create included), and of nothing else: not of the
@@ -44,26 +17,14 @@ func (l *storedLog) told(id string) []task.Stored {
 func TestHooksOncePerStoredChange(t *testing.T) {
 	onBackends(t, func(t *testing.T, r *bundle) {
 		ctx := t.Context()
-		hook := &storedLog{}
+		hook := &tasktest.HookLog{}
 		failing := task.HookFunc(func(context.Context, task.Stored) error { return errors.New("metrics down") })
 		r.svc.Hooks = []task.Hook{failing, hook}
 		created := r.create(demoStep("Validate", "durationMs", 30), demoStep("Allocate", "durationMs", 30))
 		ev := eventsource.Event(r.receiveAll(1), "", "")
 		w := r.worker()
 		w.Hooks = []task.Hook{hook, failing}
-		var wg sync.WaitGroup
-		resps := make([]events.SQSEventResponse, 2)
-		for i := range resps {
-			wg.Go(func() {
-				hctx, cancel := context.WithTimeout(ctx, r.visibility)
-				defer cancel()
-				var err error
-				if resps[i], err = w.Handle(hctx, ev); err != nil {
-					t.Errorf("handle: %v", err)
-				}
-			})
-		}
-		wg.Wait()
+		r.handleAtOnce(ctx, w, ev, 2)
 		if resp, _ := w.Handle(ctx, ev); len(resp.BatchItemFailures) != 0 {
 			t.Errorf("a late duplicate was not acknowledged: %+v", resp.BatchItemFailures)
 		}
@@ -72,7 +33,7 @@ func TestHooksOncePerStoredChange(t *testing.T) {
 			t.Fatalf("cancel of a succeeded task: %v, want ErrNotCancellable", err)
 		}
 
-		told := hook.told(created.ID)
+		told := hook.Told(created.ID)
 		applied := r.applied(created.ID)
 		if len(told) != len(applied)+1 {
 			t.Fatalf("hooks told %d times, want %d: the create and each of the %d stored changes", len(told), len(applied)+1, len(applied))

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
@@ -77,19 +75,7 @@ func TestDuplicateDeliveryConcurrent(t *testing.T) {
 		}
 		ev := eventsource.Event(r.receiveAll(tasks), "", "")
 		w := r.worker()
-		var wg sync.WaitGroup
-		resps := make([]events.SQSEventResponse, 2)
-		for i := range resps {
-			wg.Go(func() {
-				hctx, cancel := context.WithTimeout(ctx, r.visibility)
-				defer cancel()
-				var err error
-				if resps[i], err = w.Handle(hctx, ev); err != nil {
-					t.Errorf("handle: %v", err)
-				}
-			})
-		}
-		wg.Wait()
+		resps := r.handleAtOnce(ctx, w, ev, 2)
 		// The deferred duplicates come back (any time later): they find the tasks done.
 		before := len(r.store.Applied())
 		if resp, _ := w.Handle(ctx, ev); len(resp.BatchItemFailures) != 0 {
