@@ -31,9 +31,9 @@ const DefaultURL = "http://127.0.0.1:3000"
 type Options struct {
 	// Token is sent as "Authorization: Bearer <Token>"; none when empty.
 	Token string
-	// HTTPClient sends the requests; default a client of its own with no overall timeout
-	// (Wait's requests may take 20 s; each call is bounded by its context). Its redirect
-	// policy is not used: the client never follows the API's 303.
+	// HTTPClient sends the requests; default a client of its own (each attempt is bounded
+	// by Timeout, each call by its context). Its redirect policy is not used: the client
+	// never follows the API's 303.
 	HTTPClient *http.Client
 	// MaxRetries is how many times a call is sent again after a 429, a 5xx or a network
 	// error; default 4. Negative: never.
@@ -44,6 +44,9 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration
 	// UserAgent is sent as User-Agent; default "tasklane-go-client".
 	UserAgent string
+	// Timeout bounds each attempt of a call (a connection that hangs is retried like a
+	// network error); default 60 s, which leaves Wait's reads their 20 s of Prefer: wait.
+	Timeout time.Duration
 }
 
 // Client calls one Tasklane API. It is safe for concurrent use.
@@ -74,6 +77,9 @@ func New(baseURL string, opts Options) (*Client, error) {
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "tasklane-go-client"
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
 	}
 	hc := &http.Client{}
 	if opts.HTTPClient != nil {
@@ -156,6 +162,8 @@ func (c *Client) do(ctx context.Context, cl call) (*reply, error) {
 }
 
 func (c *Client) send(ctx context.Context, cl call, target string) (*reply, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
 	var body io.Reader
 	if cl.body != nil {
 		body = bytes.NewReader(cl.body)

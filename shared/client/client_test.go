@@ -489,3 +489,29 @@ func TestCallback(t *testing.T) {
 		t.Errorf("ended callback: %v", err)
 	}
 }
+
+// TestHungAttemptIsRetried: an attempt that gets no answer within Options.Timeout is given up
+// and sent again, like a network error.
+func TestHungAttemptIsRetried(t *testing.T) {
+	t.Parallel()
+	f := &fake{t: t, answers: []func(http.ResponseWriter, *http.Request){
+		func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+		answer(200, map[string]string{"ETag": `"T1.1"`}, taskBody("processing")),
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		a := f.answers[0]
+		f.answers = f.answers[1:]
+		f.mu.Unlock()
+		a(w, r)
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, client.Options{Backoff: time.Millisecond, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Get(context.Background(), "T1")
+	if err != nil || got.ETag != `"T1.1"` {
+		t.Errorf("%v, %+v", err, got)
+	}
+}

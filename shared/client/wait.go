@@ -82,16 +82,9 @@ func (c *Client) waitOnce(ctx context.Context, prev *Task, wait int) (*Task, wai
 	if prev.ETag != "" {
 		h.Set("If-None-Match", prev.ETag)
 	}
-	// The server may hold the request for wait seconds: the deadline of one read leaves it
-	// that plus time to answer, so that a connection that died silently is noticed.
-	rctx, cancel := context.WithTimeout(ctx, time.Duration(wait)*time.Second+30*time.Second)
-	defer cancel()
-	rep, err := c.do(rctx, call{method: http.MethodGet, path: taskPath(prev.ID), headers: h,
+	rep, err := c.do(ctx, call{method: http.MethodGet, path: taskPath(prev.ID), headers: h,
 		ok: []int{http.StatusOK, http.StatusSeeOther, http.StatusNotModified}})
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, waited{}, ctx.Err()
-		}
 		return nil, waited{}, err
 	}
 	w := waited{waited: rep.header.Get("Preference-Applied") != "", hint: retryAfter(rep.header)}
