@@ -313,6 +313,17 @@ func TestList(t *testing.T) {
 	if r.code != exitError || !strings.Contains(r.stderr, "400 INVALID_PARAMETER") {
 		t.Errorf("bad status: %+v", r)
 	}
+	// An admin lists another tenant's tasks; anyone else is refused.
+	tenant := strings.TrimPrefix(b.env[client.EnvToken], "dev:")
+	r = b.run("list", "--owner", "someone-else")
+	if r.code != exitError || !strings.Contains(r.stderr, "403 FORBIDDEN") {
+		t.Errorf("--owner of another tenant: %+v", r)
+	}
+	b.env[client.EnvToken] = "dev:ops:admin"
+	if diff := cmp.Diff(ids, listed("--owner", tenant)); diff != "" {
+		t.Errorf("admin --owner %s (-want +got):\n%s", tenant, diff)
+	}
+	b.env[client.EnvToken] = "dev:" + tenant // for the deferred cancels
 }
 
 func TestTypes(t *testing.T) {

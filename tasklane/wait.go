@@ -50,8 +50,11 @@ as the API's Retry-After says.`,
 			t, err := c.Wait(ctx, args[0], client.WaitOptions{Progress: show.update})
 			show.end(t)
 			if err != nil {
-				if ctx.Err() != nil && cmd.Context().Err() == nil {
-					return fmt.Errorf("the task did not end within %v", timeout)
+				switch {
+				case cmd.Context().Err() != nil:
+					return fmt.Errorf("interrupted; task %s goes on", args[0])
+				case ctx.Err() != nil:
+					return fmt.Errorf("the task did not end within %v; it goes on", timeout)
 				}
 				return err
 			}
