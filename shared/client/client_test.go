@@ -415,7 +415,10 @@ func TestRetriesAreBounded(t *testing.T) {
 // TestWaitUsesPreferWait: Wait asks the API to wait and reads again at once when it did
 // (Preference-Applied), without pausing for Retry-After.
 func TestWaitUsesPreferWait(t *testing.T) {
-	held := answer(304, map[string]string{"ETag": `"T1.1"`, "Retry-After": "5", "Preference-Applied": "wait=20"}, "")
+	held := func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Second) // as the API holds an unchanged task (here 1 s, not 20)
+		answer(304, map[string]string{"ETag": `"T1.1"`, "Retry-After": "5", "Preference-Applied": "wait=20"}, "")(w, r)
+	}
 	f, c := newFake(t,
 		answer(200, map[string]string{"ETag": `"T1.1"`, "Retry-After": "5"}, taskBody("processing")),
 		held, held,
@@ -427,7 +430,7 @@ func TestWaitUsesPreferWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 4*time.Second {
 		t.Errorf("Wait paused (%v) although the API waited", d)
 	}
 	if got.Status != client.Success || got.ResultURL != "/v1/tasks/T1/result" || calls.Load() != 2 {
@@ -441,11 +444,12 @@ func TestWaitUsesPreferWait(t *testing.T) {
 }
 
 // TestWaitPausesWithoutPreferenceApplied: an API that ignores Prefer: wait is polled at its
-// Retry-After.
+// Retry-After, and so is one that claims a wait it did not make (a 304 at once).
 func TestWaitPausesWithoutPreferenceApplied(t *testing.T) {
 	_, c := newFake(t,
 		answer(200, map[string]string{"ETag": `"T1.1"`, "Retry-After": "1"}, taskBody("processing")),
 		answer(304, map[string]string{"ETag": `"T1.1"`, "Retry-After": "1"}, ""),
+		answer(304, map[string]string{"ETag": `"T1.1"`, "Retry-After": "1", "Preference-Applied": "wait=20"}, ""),
 		answer(200, map[string]string{"ETag": `"T1.2"`}, taskBody("failure")),
 	)
 	start := time.Now()
@@ -453,8 +457,8 @@ func TestWaitPausesWithoutPreferenceApplied(t *testing.T) {
 	if err != nil || got.Status != client.Failure {
 		t.Fatalf("%v, %+v", err, got)
 	}
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("polled again after %v, before Retry-After", d)
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("three reads in %v: one did not wait for Retry-After", d)
 	}
 }
 

@@ -33,6 +33,7 @@ type WaitOptions struct {
 // answer until the task changes (Prefer: wait=N, RFC 7240). When the API says it waited
 // (Preference-Applied), Wait reads again at once; when it did not, Wait pauses for the
 // API's Retry-After (the seconds until the task is likely to change, 1 at least) first.
+// Wait works the same against an API that ignores Prefer: wait, only with more reads.
 func (c *Client) Wait(ctx context.Context, id string, opts WaitOptions) (*Task, error) {
 	wait := opts.Wait
 	if wait <= 0 || wait > MaxWait {
@@ -49,6 +50,7 @@ func (c *Client) Wait(ctx context.Context, id string, opts WaitOptions) (*Task, 
 	}
 	report(t)
 	for !t.Status.Terminal() {
+		began := time.Now()
 		next, rep, err := c.waitOnce(ctx, t, wait)
 		if err != nil {
 			return nil, err
@@ -56,7 +58,10 @@ func (c *Client) Wait(ctx context.Context, id string, opts WaitOptions) (*Task, 
 		if next != t {
 			report(next)
 		}
-		if !rep.waited && !next.Status.Terminal() {
+		// The API waited if it says so and either the task changed or the answer took
+		// its time: a 304 at once that claims a wait would otherwise make a busy loop.
+		held := rep.waited && (next != t || time.Since(began) >= time.Second)
+		if !held && !next.Status.Terminal() {
 			pause := max(rep.hint, time.Second)
 			if opts.MaxInterval > 0 {
 				pause = min(pause, opts.MaxInterval)
