@@ -261,10 +261,13 @@ func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger,
 // write failed (or the process died before it), and the message is dropped.
 const StoreGrace = 30 * time.Second
 
-// notStoredDelay is the first wait of a message found ahead of its write: the write usually
-// lands a few ms after the send. Later waits are as long as the message has waited so far,
-// so a message whose write never lands comes back about six times before StoreGrace ends.
-const notStoredDelay = time.Second
+// notStoredDelay is the shortest wait of a message found ahead of its write: the write
+// usually lands a few ms after the send (SQS rounds the delay up to a second; the in-process
+// queue of `make run`, whose pollers often receive a message before the file store has
+// committed its task, keeps it short). Later waits are as long as the message has waited so
+// far, so a message whose write never lands comes back some six (SQS) to nine times before
+// StoreGrace ends.
+const notStoredDelay = 100 * time.Millisecond
 
 // notStored is the outcome for a message whose run is not stored (no task, or the task at an
 // earlier run: why is the reason logged): the message comes back in a new one while its
