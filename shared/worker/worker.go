@@ -254,11 +254,12 @@ func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger,
 }
 
 // StoreGrace is how long after a run's announcement (Message.AnnouncedAt) its write may
-// still land: the API function's timeout (10 s, template.yaml's Globals; the drift test holds
-// the grace above it), within which the SDK retries the write, three times over for a write
-// that reached DynamoDB just before the timeout and for the clocks of the API and the
-// worker disagreeing. A message found ahead of its write within it comes back; after it the
-// write failed (or the process died before it), and the message is dropped.
+// still land: three times the API functions' timeout (10 s, template.yaml's Globals; the
+// drift test holds the timeout below the grace), within which the SDK makes and retries the
+// write; the margin covers a write that reached DynamoDB just before the timeout and the
+// clocks of the API and the worker disagreeing. A message found ahead of its write within
+// it comes back; after it the write failed (or the process died before it), and the message
+// is dropped.
 const StoreGrace = 30 * time.Second
 
 // notStoredDelay is the shortest wait of a message found ahead of its write: the write
