@@ -41,8 +41,7 @@ LAMBDA_GOFLAGS = -trimpath -tags lambda.norpc -ldflags "-s -w"
 LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: `sam build` sets it; `make sizes` builds into bin/))$(LAMBDA_GOENV) GOARCH=arm64 $(GO) build $(LAMBDA_GOFLAGS) -o "$(ARTIFACTS_DIR)/bootstrap"
 
 .PHONY: build deploy sizes print-lambda-flags build-CreateFunction build-GetFunction build-ListFunction \
-	build-RetryFunction build-CancelFunction build-WorkerFunction build-DeadLetterFunction \
-	build-SweeperFunction
+	build-RetryFunction build-CancelFunction build-WorkerFunction build-DeadLetterFunction
 
 build-CreateFunction:
 	$(LAMBDA_BUILD) ./functions/create
@@ -64,9 +63,6 @@ build-WorkerFunction:
 
 build-DeadLetterFunction:
 	$(LAMBDA_BUILD) ./functions/deadletter
-
-build-SweeperFunction:
-	$(LAMBDA_BUILD) ./functions/sweeper
 
 ## print-lambda-flags: LAMBDA_GOENV's words, a line "--", then LAMBDA_GOFLAGS' words, one a
 ## line, split as the shell splits them (for infra/lambdatest)

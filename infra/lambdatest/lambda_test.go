@@ -3,8 +3,6 @@ package lambdatest
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,13 +12,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/infra/template"
-	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
-	"github.com/tasklane/tasklane/shared/tasktypes"
-	"github.com/tasklane/tasklane/shared/usecase"
 )
 
 // answer is what a sample API event must get: a status and, for problems, an errorCode.
@@ -83,10 +78,6 @@ func TestBootstrapsStart(t *testing.T) {
 				if len(resp.BatchItemFailures) != 0 {
 					t.Errorf("batch item failures %+v for a message of an unknown task", resp.BatchItemFailures)
 				}
-			case "SweeperFunction":
-				var ev events.EventBridgeEvent
-				readEvent(t, "localstack/sweeper.json", "", &ev)
-				s.function(t, id).invoke(t, ev, nil)
 			default:
 				cases, ok := samples[id]
 				if !ok {
@@ -207,25 +198,35 @@ func TestFlows(t *testing.T) {
 			t.Fatalf("after the dead letter the task is %s", mustJSON(t, body))
 		}
 	})
-	t.Run("sweeper re-sends a stale task's message", func(t *testing.T) {
+	t.Run("worker keeps a message ahead of its task, then runs it", func(t *testing.T) {
 		t.Parallel()
 		s := newStack(t)
-		id := s.staleTask(t, 5*time.Minute)
-		s.function(t, "SweeperFunction").invoke(t, sweeperEvent(t), nil)
+		worker := s.function(t, "WorkerFunction") // started first: the wait below is the worker's
+		// The announcement of a task whose write has not landed yet (see "No task without a
+		// message" in shared/worker): the worker finds no task and sends it again, delayed.
+		id := task.NewID(time.Now())
+		m := queue.Message{TaskID: id, AnnouncedAt: time.Now().UTC()}
+		if err := sqsqueue.New(s.sqs, s.queueURL).Send(context.Background(), m, 0); err != nil {
+			t.Fatal(err)
+		}
 		ds := s.receive(t, 5*time.Second)
 		if len(ds) != 1 {
-			t.Fatalf("work queue after the sweep: %d messages, want the stale task's", len(ds))
+			t.Fatalf("work queue: %d messages, want the announcement", len(ds))
 		}
-		if m, err := queue.Decode(ds[0].Body); err != nil || m.TaskID != id {
-			t.Fatalf("the sweeper sent %q (%v), want a message for %s", ds[0].Body, err, id)
+		var resp events.SQSEventResponse
+		worker.invoke(t, eventsource.Event(ds, s.queueARN, s.region), &resp)
+		if len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("worker: batch item failures %+v, want the message acknowledged", resp.BatchItemFailures)
+		}
+		s.delete(t, ds)
+		again := s.receive(t, 5*time.Second)
+		if len(again) != 1 {
+			t.Fatalf("work queue after the worker: %d messages, want the announcement again", len(again))
+		}
+		if got, err := queue.Decode(again[0].Body); err != nil || got.TaskID != id || !got.AnnouncedAt.Equal(m.AnnouncedAt) {
+			t.Fatalf("the worker sent %q (%v), want %+v again", again[0].Body, err, m)
 		}
 	})
-}
-
-func sweeperEvent(t testing.TB) events.EventBridgeEvent {
-	var ev events.EventBridgeEvent
-	readEvent(t, "localstack/sweeper.json", "", &ev)
-	return ev
 }
 
 // create creates a new task through the create bootstrap and returns its id (the sample's
@@ -279,31 +280,6 @@ func (s *stack) delete(t testing.TB, ds []queue.Delivery) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// staleTask stores a pending task created age ago whose message was lost (the create's send
-// failed), as the sweeper must find it: through the store, with a clock set back.
-func (s *stack) staleTask(t testing.TB, age time.Duration) string {
-	t.Helper()
-	types, err := tasktypes.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := &usecase.Service{Store: dynamostore.New(s.ddb, s.table), Queue: lostSends{}, Types: types,
-		Now: func() time.Time { return time.Now().UTC().Add(-age) }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	c, err := svc.Create(context.Background(), usecase.Principal{Tenant: "tenant-a"},
-		usecase.CreateRequest{Spec: task.Spec{Type: "demo", Input: json.RawMessage(`{"steps":[{"name":"Validate"}]}`)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.Task.ID
-}
-
-// lostSends is a queue whose sends are lost.
-type lostSends struct{}
-
-func (lostSends) Send(context.Context, queue.Message, time.Duration) error {
-	return context.DeadlineExceeded
 }
 
 func mustJSON(t testing.TB, v any) string {

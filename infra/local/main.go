@@ -1,6 +1,6 @@
 // Command local is Tasklane's local runner (`make run`): the API on 127.0.0.1:3000 (SAM's
-// default port) through the very handlers Lambda runs, with the worker, the dead-letter
-// handler and the sweeper in the same process. With TABLE_NAME set it runs on DynamoDB and
+// default port) through the very handlers Lambda runs, with the worker and the dead-letter
+// handler in the same process. With TABLE_NAME set it runs on DynamoDB and
 // SQS (TABLE_NAME, QUEUE_URL, DEAD_LETTER_QUEUE_URL and the SDK's usual configuration,
 // endpoint variables included: see shared/awsbackend); without it on an embedded file store
 // (DATA_FILE) and an in-process queue (shared/embedded).
@@ -25,6 +25,7 @@ import (
 	"github.com/tasklane/tasklane/shared/app"
 	"github.com/tasklane/tasklane/shared/awsbackend"
 	"github.com/tasklane/tasklane/shared/embedded"
+	"github.com/tasklane/tasklane/shared/filestore"
 	"github.com/tasklane/tasklane/shared/localrun"
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/tasktypes"
@@ -96,12 +97,14 @@ func newApp(ctx context.Context, cfg settings.Settings, out io.Writer) (*app.App
 	return deps, nil
 }
 
-// runWorkers runs the worker, the dead-letter handler and the sweeper of `make run` until ctx
-// ends.
+// runWorkers runs the worker and the dead-letter handler of `make run` until ctx ends.
 func runWorkers(ctx context.Context, deps *app.App) {
-	// The in-process queue died with the previous process, if any: re-queue what it held.
-	localrun.RunWorkers(ctx, deps, localrun.Options{SweepEvery: deps.Settings.SweepInterval,
-		Concurrency: localrun.RunConcurrency, Recover: deps.Settings.TableName == ""})
+	opts := localrun.Options{Concurrency: localrun.RunConcurrency}
+	if fs, ok := deps.Store.(*filestore.Store); ok {
+		// The in-process queue died with the previous process, if any: re-queue what it held.
+		opts.Recover = fs
+	}
+	localrun.RunWorkers(ctx, deps, opts)
 }
 
 // open opens the backends the environment names: DynamoDB and SQS with TABLE_NAME (through

@@ -2,7 +2,7 @@
 // template.yaml (AWS SAM), the Makefile's build-<LogicalId> targets and localstack/ are
 // compared with the route table (apigw.Routes), the table definition
 // (dynamostore.TableInput), the environment variables (settings.Vars), the functions under
-// functions/ and the rules the worker and the sweeper rely on (queue redrive and visibility,
-// timeouts). Its only code is the template reading in cfn.go, shared with the Lambda harness
+// functions/ and the rules the worker relies on (queue redrive and visibility, timeouts).
+// Its only code is the template reading in cfn.go, shared with the Lambda harness
 // (infra/lambdatest); the checks are in template_test.go.
 package template

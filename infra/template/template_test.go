@@ -19,9 +19,9 @@ import (
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/function"
-	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
+	"github.com/tasklane/tasklane/shared/worker"
 )
 
 // problems collects what a check finds wrong.
@@ -84,9 +84,9 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"catch-all route missing", "routes", []mutation{{"template", "Path: /{proxy+}", "Path: /v1/{proxy+}"}}},
 		{"runtime changed", "functions", []mutation{{"template", "Runtime: provided.al2023", "Runtime: provided.al2"}}},
 		{"x86 instead of arm64", "functions", []mutation{{"template", "Architectures: [arm64]", "Architectures: [x86_64]"}}},
-		{"build target builds another command", "functions", []mutation{{"makefile", "$(LAMBDA_BUILD) ./functions/sweeper", "$(LAMBDA_BUILD) ./functions/worker"}}},
+		{"build target builds another command", "functions", []mutation{{"makefile", "$(LAMBDA_BUILD) ./functions/deadletter", "$(LAMBDA_BUILD) ./functions/worker"}}},
 		{"build without lambda.norpc", "functions", []mutation{{"makefile", "-tags lambda.norpc ", ""}}},
-		{"function directory without a function", "functions", []mutation{{"template", "  SweeperFunction:\n", "  SweepFunction:\n"}}},
+		{"function directory without a function", "functions", []mutation{{"template", "  DeadLetterFunction:\n", "  DeadLettersFunction:\n"}}},
 		{"index projection differs", "table", []mutation{{"template", "ProjectionType: KEYS_ONLY", "ProjectionType: ALL"}}},
 		{"index renamed", "table", []mutation{{"template", "IndexName: byStatusUpdated", "IndexName: byStatusAndUpdated"}}},
 		{"projected attribute missing", "table", []mutation{{"template", "NonKeyAttributes: [doc, st, ty, expiresAt]", "NonKeyAttributes: [doc, st, ty]"}}},
@@ -115,7 +115,8 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"audience list not joined", "environment", []mutation{{"template", "JWT_AUDIENCE: !Join [\",\", !Ref JwtAudience]", "JWT_AUDIENCE: !Ref JwtAudience"}}},
 		{"worker with JWT_ISSUER", "environment", []mutation{{"template", "          QUEUE_URL: !Ref WorkQueue\n      Policies:\n        - Statement:\n            - Sid: TaskWrites\n              Effect: Allow\n              Action: [dynamodb:GetItem, dynamodb:PutItem]\n              Resource: !GetAtt TasksTable.Arn\n            # The event", "          QUEUE_URL: !Ref WorkQueue\n          JWT_ISSUER: !Ref JwtIssuer\n      Policies:\n        - Statement:\n            - Sid: TaskWrites\n              Effect: Allow\n              Action: [dynamodb:GetItem, dynamodb:PutItem]\n              Resource: !GetAtt TasksTable.Arn\n            # The event"}}},
 		{"no dead-letter alarm", "api", []mutation{{"template", "MetricName: ApproximateNumberOfMessagesVisible", "MetricName: NumberOfMessagesSent"}}},
-		{"function log group without retention", "operations", []mutation{{"template", "  SweeperLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      RetentionInDays: !Ref LogRetentionDays\n", "  SweeperLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties: {}\n"}}},
+		{"function log group without retention", "operations", []mutation{{"template", "  DeadLetterLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      RetentionInDays: !Ref LogRetentionDays\n", "  DeadLetterLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties: {}\n"}}},
+		{"API timeout beyond the worker's grace for its write", "queues", []mutation{{"template", "    Timeout: 10\n", "    Timeout: 30\n"}}},
 		{"function logs to Lambda's own group", "operations", []mutation{{"template", "      LoggingConfig:\n        LogGroup: !Ref GetLogGroup\n", ""}}},
 		{"worker without reserved concurrency", "operations", []mutation{{"template", "      ReservedConcurrentExecutions: !Ref WorkerMaxConcurrency\n", ""}}},
 		{"worker reserved below the mapping's concurrency", "operations", []mutation{{"template", "ReservedConcurrentExecutions: !Ref WorkerMaxConcurrency", "ReservedConcurrentExecutions: 1"}}},
@@ -504,16 +505,15 @@ var sdkVars = []string{"AWS_ENDPOINT_URL"}
 
 // What each function needs to find (see settings.FromEnv and awsbackend.Open):
 var (
-	// queueUsers send to the work queue (usecase.Service.announce, worker.Sweeper) or change its
+	// queueUsers send to the work queue (usecase.Service.announce, the worker) or change its
 	// messages' visibility (the worker); the others get the in-process queue, never used.
-	queueUsers = []string{function.Create, function.Retry, function.Worker, function.Sweeper}
+	queueUsers = []string{function.Create, function.Retry, function.Worker}
 	// markerUsers seal or open list page markers (settings.Uses.Markers); the key is given to
 	// no other function.
 	markerUsers = []string{function.List}
-	// localOnly are read by the local runner only: Lambda has no file store, its event
-	// source mapping delivers the dead-letter queue, and the sweeper's schedule is an
-	// EventBridge rule's.
-	localOnly = []string{settings.EnvDataFile, settings.EnvDeadLetterURL, settings.EnvSweepInterval}
+	// localOnly are read by the local runner only: Lambda has no file store, and its event
+	// source mapping delivers the dead-letter queue.
+	localOnly = []string{settings.EnvDataFile, settings.EnvDeadLetterURL}
 )
 
 func checkEnvironment(p *project) problems {
@@ -694,13 +694,12 @@ var needs = map[string][][2]string{
 	function.Cancel:     {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
 	function.Worker:     {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}, {"sqs:ChangeMessageVisibility", "WorkQueue"}},
 	function.DeadLetter: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
-	function.Sweeper:    {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:Query", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
 }
 
 var (
 	// senders are the only functions that may send to a queue: the API's create and retry
-	// (usecase.Service.announce), the sweeper, and the worker (a task's next, delayed message).
-	senders = []string{function.Create, function.Retry, function.Sweeper, function.Worker}
+	// (usecase.Service.announce) and the worker (a task's next, delayed message).
+	senders = []string{function.Create, function.Retry, function.Worker}
 	// readOnly functions must not write the table.
 	readOnly = []string{function.Get, function.List}
 	// storeActions are the DynamoDB actions behind dynamostore.API's methods; a function is
@@ -763,7 +762,7 @@ func checkPermissions(p *project) problems {
 			}
 		}
 		if !slices.Contains(senders, name) {
-			mustNot("sqs:SendMessage", "only create, retry and the sweeper send")
+			mustNot("sqs:SendMessage", "only create, retry and the worker send")
 		}
 		if slices.Contains(readOnly, name) {
 			for _, a := range writeActions {
@@ -866,28 +865,17 @@ func checkQueues(p *project) problems {
 		}
 	}
 
-	// Timeouts the worker and the sweeper rely on.
-	worker := time.Duration(p.timeout("WorkerFunction")) * time.Second
+	// Timeouts the worker relies on.
+	workerTimeout := time.Duration(p.timeout("WorkerFunction")) * time.Second
 	reserve := (&app.App{}).Worker().Reserve
-	if worker <= demo.MaxDuration+reserve {
-		ps.add("WorkerFunction: Timeout %s leaves no room for a demo step (%s) plus the worker's reserve (%s)", worker, demo.MaxDuration, reserve)
+	if workerTimeout <= demo.MaxDuration+reserve {
+		ps.add("WorkerFunction: Timeout %s leaves no room for a demo step (%s) plus the worker's reserve (%s)", workerTimeout, demo.MaxDuration, reserve)
 	}
-	processingAfter := settings.DefaultProcessingAfter
-	if v, ok := p.env("SweeperFunction")[settings.EnvProcessingAfter].(string); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			processingAfter = d
-		}
-	}
-	if queue.MaxDelay+worker >= processingAfter {
-		ps.add("sweeper: SWEEP_PROCESSING_AFTER (%s) must exceed the longest backoff (%s) plus the worker's Timeout (%s)", processingAfter, queue.MaxDelay, worker)
-	}
-	sched := p.events("SweeperFunction", "Schedule")
-	if len(sched) != 1 {
-		ps.add("SweeperFunction: wants one Schedule event, has %d", len(sched))
-	}
-	for name, ev := range sched {
-		if s := strAt(ev, "Schedule"); s != "rate(1 minute)" {
-			ps.add("SweeperFunction: event %s runs on %q, want rate(1 minute)", name, s)
+	// The worker keeps a message ahead of its write only for StoreGrace after the
+	// announcement: the functions that announce must be done writing well within it.
+	for _, id := range []string{"CreateFunction", "RetryFunction"} {
+		if t := time.Duration(p.timeout(id)) * time.Second; t >= worker.StoreGrace {
+			ps.add("%s: Timeout %s must stay below worker.StoreGrace (%s), within which the worker keeps a message whose task is not stored yet", id, t, worker.StoreGrace)
 		}
 	}
 	return ps

@@ -1,5 +1,5 @@
 // Package app builds Tasklane from opened backends: the use-case service, the API Gateway
-// handlers, the worker, the sweeper and the authenticator, once per process (a Lambda cold
+// handlers, the worker and the authenticator, once per process (a Lambda cold
 // start, the local runner, a test). It reads no environment (shared/settings does) and opens
 // no backend: shared/awsbackend opens DynamoDB and SQS for the Lambda functions,
 // shared/embedded the file store and in-process queues for the local runner and tests, and
@@ -149,14 +149,4 @@ func (a *App) Handler(function string) *apigw.Handler {
 func (a *App) Worker() *worker.Worker {
 	return &worker.Worker{Store: a.Store, Queue: a.Queue, Types: a.Types, Now: a.Now, Log: a.Log, Hooks: a.Hooks,
 		BackoffBase: a.Settings.BackoffBase, Reserve: a.Settings.WorkerReserve}
-}
-
-// Sweeper is the stale-task sweeper.
-func (a *App) Sweeper() *worker.Sweeper {
-	batch := a.Settings.SweepBatch
-	if batch <= 0 {
-		batch = settings.DefaultSweepBatch
-	}
-	return &worker.Sweeper{Store: a.Store, Queue: a.Queue, Now: a.Now, Log: a.Log,
-		PendingAfter: a.Settings.PendingAfter, ProcessingAfter: a.Settings.ProcessingAfter, Batch: batch}
 }

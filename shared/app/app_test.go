@@ -90,12 +90,3 @@ func TestNewWithoutQueueRefusesSends(t *testing.T) {
 		t.Error("Send on the queue of a function without Uses.Queue succeeded")
 	}
 }
-
-func TestSweeperBatch(t *testing.T) {
-	if b := (&App{Settings: settings.Settings{SweepBatch: 7}}).Sweeper().Batch; b != 7 {
-		t.Errorf("sweeper batch %d, want 7", b)
-	}
-	if b := (&App{}).Sweeper().Batch; b != settings.DefaultSweepBatch {
-		t.Errorf("sweeper batch of zero Settings %d, want %d", b, settings.DefaultSweepBatch)
-	}
-}

@@ -35,7 +35,7 @@ func Logger(t testing.TB) *slog.Logger {
 }
 
 // QuietLogger is LoggerAt(t, slog.LevelWarn), or Logger(t) when TASKLANE_TEST_LOG is set:
-// for tests whose Tasklane logs so much at debug level (workers, pollers, sweepers) that a
+// for tests whose Tasklane logs so much at debug level (workers, pollers) that a
 // failure's output would drown in it.
 func QuietLogger(t testing.TB) *slog.Logger {
 	if os.Getenv(EnvTestLog) != "" {

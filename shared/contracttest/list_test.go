@@ -146,7 +146,7 @@ func sameIDs(t *testing.T, what string, got, want []string) {
 }
 
 // holdQueue drops sends while held, so that tasks created meanwhile stay pending although a
-// worker runs (the sweeper is off unless a test turns it on).
+// worker runs (nothing else sends a stored task its message).
 type holdQueue struct {
 	queue.Queue
 	held atomic.Bool

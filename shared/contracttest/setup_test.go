@@ -51,8 +51,6 @@ type env struct {
 type options struct {
 	noWorker bool                          // leave tasks pending
 	wrap     func(queue.Queue) queue.Queue // fault injection around the work queue
-	sweep    time.Duration                 // run the sweeper this often
-	pending  time.Duration                 // sweeper's PendingAfter
 	types    []task.Type                   // registered besides demo
 	// bodyTimeout is the server's BodyTimeout (0: its default).
 	bodyTimeout time.Duration
@@ -80,11 +78,9 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 	}
 	ctx := context.Background()
 	cfg := settings.Settings{
-		DataFile:        t.TempDir() + "/tasklane.db",
-		MarkerSecret:    []byte("contract-test-secret"),
-		BackoffBase:     0,
-		PendingAfter:    o.pending,
-		ProcessingAfter: time.Hour,
+		DataFile:     t.TempDir() + "/tasklane.db",
+		MarkerSecret: []byte("contract-test-secret"),
+		BackoffBase:  0,
 	}
 	cfg.Claims.Tenant, cfg.Claims.Roles = "tenant", "roles"
 	wait := 20 * time.Millisecond
@@ -143,7 +139,7 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 	} else {
 		go func() {
 			defer close(e.stopped)
-			localrun.RunWorkers(wctx, deps, localrun.Options{Visibility: 30 * time.Second, Wait: wait, SweepEvery: o.sweep})
+			localrun.RunWorkers(wctx, deps, localrun.Options{Visibility: 30 * time.Second, Wait: wait})
 		}()
 	}
 	t.Cleanup(func() {

@@ -7,7 +7,7 @@
 // The robustness promises of the contract (delivery at least once, each transition applied
 // once, no task lost or stuck) are about what happens when the infrastructure misbehaves, so
 // tests must be able to make it misbehave on demand, on both backends, without the code under
-// test knowing. Wrappers do that from the outside: the worker, the API and the sweeper run
+// test knowing. Wrappers do that from the outside: the worker and the API run
 // unchanged over a fault.Queue or a fault.Store, exactly as they run over SQS and DynamoDB in
 // production, and no production code carries an "if testing" branch that could itself be
 // wrong or be left switched on.

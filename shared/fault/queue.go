@@ -10,7 +10,8 @@ import (
 
 // Queue wraps a queue.Queue and fails its calls on demand. It stands for SQS misbehaving:
 //   - a failed Send is the API's announcement of a new task (or a retry) that never reached
-//     the queue, after the task was stored; the sweeper must find the task and send again;
+//     the queue, before the task was stored: the API must store nothing and answer an error
+//     (see "No task without a message" in shared/worker);
 //   - a failed ChangeVisibility is the worker's backoff not taking effect; the message must
 //     still come back, after its visibility timeout;
 //   - a failed Delete is an acknowledgement lost on the way; the message comes back and the
@@ -87,7 +88,7 @@ func (q *Queue) OnDelete(f func(receiptHandle string) error) {
 }
 
 // Sent returns the messages handed to the wrapped queue, in order: what actually reached
-// the queue, so a test can check that the sweeper re-sent a task exactly once.
+// the queue, so a test can check what was re-sent, and how often.
 func (q *Queue) Sent() []queue.Message {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -21,7 +21,7 @@ import (
 //     a test can land a client's cancel or retry exactly there and check that the write loses
 //     and the caller decides again, rather than hoping a timing window opens.
 //
-// List and Stale are passed through unchanged.
+// List is passed through unchanged.
 type Store struct {
 	inner task.Store
 
@@ -162,9 +162,4 @@ func (s *Store) Apply(ctx context.Context, c task.Change) error {
 // List implements task.Store (passed through).
 func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 	return s.inner.List(ctx, q)
-}
-
-// Stale implements task.Store (passed through).
-func (s *Store) Stale(ctx context.Context, status task.Status, cutoff time.Time, limit int) ([]string, error) {
-	return s.inner.Stale(ctx, status, cutoff, limit)
 }

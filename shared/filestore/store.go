@@ -24,9 +24,8 @@
 // admin's list of every tenant (ListQuery.Owner ""): the same order, filters and cursors, on
 // one range that holds every owner's tasks.
 //
-// The active index leads with the status because the sweeper asks about each active status
-// with its own cutoff (worker.Sweeper says why): per status, each answer holds only tasks of
-// that status.
+// The active index serves Active, the local runner's recovery after a crash (localrun.Recover);
+// its keys lead with the status, so that processing tasks, which were mid-way, come first.
 //
 // Expired tasks are hidden, never deleted, so the file only grows; it is a development
 // store, and deleting the file starts afresh.
@@ -225,7 +224,7 @@ func (s *Store) Get(ctx context.Context, id string, now time.Time) (task.Task, e
 // Apply writes c.Task if the stored task is still at c.FromStatus and c.FromVersion, checked
 // and written in one transaction; otherwise (or if there is no such task) it returns a
 // *task.ConflictError and writes nothing. Every index entry of the old state is replaced by
-// those of the new one, so lists and Stale see the change at once. An empty change (one that
+// those of the new one, so lists and Active see the change at once. An empty change (one that
 // changed nothing) is checked but not written. A change found stored already, exactly (its
 // WriteID and every field), is a re-sent one and is success, as in the DynamoDB store.
 func (s *Store) Apply(ctx context.Context, c task.Change) error {
@@ -400,35 +399,35 @@ func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 	return page, nil
 }
 
-// Stale returns up to limit ids of tasks in status (pending or processing) whose updatedAt
-// is before cutoff, oldest first, from status's range of the active index: terminal tasks are
-// not in it and tasks of the other status are in another range, so the sweeper reads neither.
-func (s *Store) Stale(ctx context.Context, status task.Status, cutoff time.Time, limit int) ([]string, error) {
+// Active returns the ids of the active tasks (processing ones first, then pending ones,
+// each oldest first) last updated before before, from the active index: terminal tasks are
+// not in it. It is not part of task.Store, and the DynamoDB store keeps no such index (it
+// would be rewritten on every write of a task; issue #9): deployed, every active task has a
+// message on its way (see "No task without a message" in shared/worker). The local runner
+// needs it after a crash, when its in-process queue died with the messages
+// (localrun.Recover). The ids are held at once, which for a developer's store is little.
+func (s *Store) Active(ctx context.Context, before time.Time) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !status.Active() {
-		return nil, fmt.Errorf("filestore: stale tasks: status %q is not active (pending or processing)", status)
-	}
-	if limit <= 0 {
-		return nil, nil
-	}
-	prefix := activePrefix(status)
-	end := appendNanos(slices.Clip(prefix), cutoff)
 	var ids []string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketActive).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && len(ids) < limit; k, _ = c.Next() {
-			if !bytes.HasPrefix(k, prefix) {
-				break
+		for _, status := range []task.Status{task.Processing, task.Pending} {
+			prefix := activePrefix(status)
+			end := appendNanos(slices.Clip(prefix), before)
+			for k, _ := c.Seek(prefix); k != nil; k, _ = c.Next() {
+				if !bytes.HasPrefix(k, prefix) {
+					break
+				}
+				if len(k) <= len(end) {
+					return fmt.Errorf("filestore: malformed active index key %q", k)
+				}
+				if bytes.Compare(k[:len(end)], end) >= 0 {
+					break
+				}
+				ids = append(ids, string(k[len(end):]))
 			}
-			if len(k) <= len(end) {
-				return fmt.Errorf("filestore: malformed active index key %q", k)
-			}
-			if bytes.Compare(k[:len(end)], end) >= 0 {
-				break
-			}
-			ids = append(ids, string(k[len(end):]))
 		}
 		return nil
 	})
@@ -589,7 +588,7 @@ func appendMillis(b []byte, t time.Time) []byte {
 }
 
 // appendNanos encodes t's nanoseconds so that bytes sort as instants; the active index needs
-// the exact instant to compare with Stale's cutoff.
+// the exact instant to compare with Active's bound.
 func appendNanos(b []byte, t time.Time) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(t.UnixNano())^1<<63)
 }

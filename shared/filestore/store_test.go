@@ -86,17 +86,8 @@ func TestReopen(t *testing.T) {
 	if got, want := ids(p.Tasks), []string{second.ID, first.ID}; !slices.Equal(got, want) {
 		t.Errorf("List after reopen = %v, want %v", got, want)
 	}
-	for _, c := range []struct {
-		status task.Status
-		want   []string
-	}{{task.Pending, []string{first.ID}}, {task.Processing, []string{second.ID}}} {
-		stale, err := s.Stale(ctx, c.status, now, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(stale, c.want) {
-			t.Errorf("Stale(%s) after reopen = %v, want %v", c.status, stale, c.want)
-		}
+	if active, err := s.Active(ctx, now); err != nil || !slices.Equal(active, []string{second.ID, first.ID}) {
+		t.Errorf("Active after reopen = %v, %v; want the processing %s, then the pending %s", active, err, second.ID, first.ID)
 	}
 	third := newTask(base.Add(2 * time.Second))
 	err = s.Create(ctx, third, &task.Idempotency{Owner: "tenant-a", Key: "k", BodyHash: "h2", TaskID: third.ID, ExpiresAt: third.CreatedAt.Add(task.IdempotencyTTL)})
@@ -257,8 +248,8 @@ func TestContextCancelled(t *testing.T) {
 	if _, err := s.Get(t.Context(), "X", now); !errors.Is(err, task.ErrNotFound) {
 		t.Errorf("Create with a cancelled context wrote the task: Get = %v", err)
 	}
-	if _, err := s.Stale(ctx, task.Pending, now, 10); !errors.Is(err, context.Canceled) {
-		t.Errorf("Stale with a cancelled context = %v", err)
+	if _, err := s.Active(ctx, now); !errors.Is(err, context.Canceled) {
+		t.Errorf("Active with a cancelled context = %v", err)
 	}
 }
 
@@ -309,6 +300,45 @@ func TestUpgradeFromVersion2(t *testing.T) {
 		}
 		if !slices.Equal(got, want) || p.Next != nil {
 			t.Errorf("%s: all-owners list after upgrade %v (next %q), want %v", key, got, p.Next, want)
+		}
+	}
+}
+
+// TestActive: Active lists the tasks pending or processing and last updated before its bound,
+// processing ones first, each oldest first, as every write leaves them: a task that ended is
+// gone from it, one that was claimed moves from pending to processing, a retried one is back.
+func TestActive(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"))
+	t.Cleanup(func() { _ = s.Close() })
+	base := tasktest.Base
+	at := func(min int) time.Time { return base.Add(time.Duration(min) * time.Minute) }
+	create := func(min int) task.Task {
+		return tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, at(min)))
+	}
+	pendingOld, pendingNew := create(1), create(9)
+	claimed := tasktest.Drive(t, s, create(0), task.Processing, at(2))
+	tasktest.Drive(t, s, create(3), task.Success, at(4))
+	failed := tasktest.Drive(t, s, create(5), task.Failure, at(6))
+	retried := tasktest.Apply(t, s, tasktest.Transition(t, failed, func(x task.Task) (task.Change, error) { return x.Retry(at(7), true) }))
+	tasktest.Drive(t, s, create(8), task.Failure, at(8))
+
+	for _, c := range []struct {
+		before time.Time
+		want   []string
+	}{
+		{at(10), []string{claimed.ID, pendingOld.ID, retried.ID, pendingNew.ID}},
+		{at(7), []string{claimed.ID, pendingOld.ID}}, // the retry is at 7: not before it
+		{at(7).Add(time.Nanosecond), []string{claimed.ID, pendingOld.ID, retried.ID}},
+		{at(0), nil},
+	} {
+		got, err := s.Active(ctx, c.before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Active(%s) = %v, want %v", c.before.Format(time.RFC3339Nano), got, c.want)
 		}
 	}
 }

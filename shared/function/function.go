@@ -1,4 +1,4 @@
-// Package function names Tasklane's Lambda functions: one per API operation and three
+// Package function names Tasklane's Lambda functions: one per API operation and two
 // background ones. A name is the directory of its command under functions/, and, capitalised
 // with "Function" appended, its logical id in template.yaml (deadletter → DeadLetterFunction);
 // the template drift test (infra/template) holds the three to each other.
@@ -19,9 +19,7 @@ const (
 	Worker = "worker"
 	// DeadLetter consumes the dead-letter queue and fails the tasks whose messages landed there.
 	DeadLetter = "deadletter"
-	// Sweeper runs on a schedule and re-sends the messages of active tasks left without one.
-	Sweeper = "sweeper"
 )
 
 // All is every function, in the order of the table above.
-var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Sweeper}
+var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter}

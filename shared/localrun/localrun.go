@@ -1,8 +1,8 @@
 // Package localrun runs Tasklane on one machine the way AWS runs it: an HTTP server turns
 // each request into the API Gateway HTTP API (payload 2.0) event the deployed function would
 // receive and invokes that function's handler, and pollers feed the worker from the queue
-// the way Lambda's SQS event source mapping does (the work queue, the dead-letter queue)
-// while a ticker runs the sweeper. `make run` and the contract tests use it.
+// the way Lambda's SQS event source mapping does (the work queue, the dead-letter queue).
+// `make run` and the contract tests use it.
 package localrun
 
 import (
@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -120,7 +119,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev := Event(r, body, route, params)
 	// Like Lambda, the function runs to its timeout whatever the client does: a client that
 	// half-closes or drops the connection must not cancel a create between its write and
-	// its message (the task would wait for the sweeper) or turn it into a 500.
+	// its message (the announcement would be left without its task) or turn it into a 500.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.timeout())
 	defer cancel()
 	resp, err := s.handlers[route.Function].Handle(ctx, ev)
@@ -267,19 +266,24 @@ type Options struct {
 	Visibility time.Duration
 	// Wait is the long-poll wait of each receive.
 	Wait time.Duration
-	// SweepEvery is how often the sweeper runs; 0 disables it.
-	SweepEvery time.Duration
 	// Concurrency is how many pollers feed the worker at once, as Lambda scales the worker's
 	// concurrent invocations; each holds a batch (up to 10 tasks) until all of them are done
 	// with this delivery. Default 1 (tests count on tasks running one batch at a time);
 	// `make run` uses RunConcurrency.
 	Concurrency int
-	// Recover says that the work queue did not survive the previous process (the in-process
-	// queue): before polling, every active task is sent a message again (see Recover). When
-	// the store is the embedded one, which this process holds alone, the worker also takes
-	// over at once the attempts that were under way at the crash instead of waiting out
-	// their lease.
-	Recover bool
+	// Recover, when set, says that the work queue did not survive the previous process (the
+	// in-process queue), and lists the store's active tasks: before polling, every one of
+	// them is sent a message again (see Recover). When the store is the embedded one, which
+	// this process holds alone, the worker also takes over at once the attempts that were
+	// under way at the crash instead of waiting out their lease.
+	Recover ActiveLister
+}
+
+// ActiveLister lists the ids of the tasks active (pending or processing) and last updated
+// before a given instant: the embedded store's Active (filestore.Store.Active), which is not
+// part of task.Store.
+type ActiveLister interface {
+	Active(ctx context.Context, before time.Time) ([]string, error)
 }
 
 // RunConcurrency is the Concurrency of `make run`: up to 320 tasks advance at once (32
@@ -291,7 +295,7 @@ type Options struct {
 const RunConcurrency = 32
 
 // RunWorkers feeds the worker from the work queue and the dead-letter handler from the
-// dead-letter queue, and runs the sweeper, until ctx ends.
+// dead-letter queue until ctx ends.
 func RunWorkers(ctx context.Context, deps *app.App, opts Options) {
 	if opts.Visibility == 0 {
 		opts.Visibility = 2 * time.Minute
@@ -303,15 +307,15 @@ func RunWorkers(ctx context.Context, deps *app.App, opts Options) {
 		opts.Concurrency = 1
 	}
 	w := deps.Worker()
-	if opts.Recover {
+	if opts.Recover != nil {
 		start := deps.Now()
 		if deps.Settings.TableName == "" {
 			// The embedded store's file lock means no other process runs these attempts.
 			w.OrphanedBefore = start
 		}
 		// Before the pollers start, so that the first receives take full batches.
-		if n, err := Recover(ctx, deps, start); err != nil {
-			deps.Log.Error("re-queueing the active tasks failed; the sweeper will find them", "sent", n, "err", err)
+		if n, err := Recover(ctx, deps, opts.Recover, start); err != nil {
+			deps.Log.Error("re-queueing the active tasks failed; restart to try again", "sent", n, "err", err)
 		} else if n > 0 {
 			deps.Log.Info("re-queued the active tasks of the previous run", "tasks", n)
 		}
@@ -331,61 +335,39 @@ func RunWorkers(ctx context.Context, deps *app.App, opts Options) {
 	if deps.DeadLetter != nil {
 		poll("dead-letter", deps.DeadLetter, w.HandleDeadLetter, 1)
 	}
-	if opts.SweepEvery > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(opts.SweepEvery)
-			defer t.Stop()
-			sw := deps.Sweeper()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					_ = sw.Handle(ctx)
-				}
-			}
-		}()
-	}
 	wg.Wait()
 }
 
-// Recover sends a message for every task that was active (pending or processing) before
-// the instant since, and says how many it sent. The in-process queue dies with its process:
-// after a crash of `make run` no message is left for the tasks in flight, and the sweeper
-// would find the processing ones only after SWEEP_PROCESSING_AFTER (20 minutes). Tasks
-// updated since were written by this process, which sent their messages itself.
+// Recover sends a message for every task that active lists as active before the instant
+// since, and says how many it sent. The in-process queue dies with its process: after a crash
+// of `make run` no message is left for the tasks in flight, and nothing else would send one
+// (deployed, SQS keeps them; see "No task without a message" in shared/worker). Tasks updated
+// since were written by this process, which sent their messages itself.
 //
 // Duplicates are harmless (every transition is conditional, and the worker honours the
 // lease of an attempt under way), so a task is sent a message whatever it waits for; one
-// waiting out a retry backoff is retried at once. The store's Stale, with since as the
-// cutoff and no limit, reads exactly these tasks from the active index (one range per
-// status in the embedded store, never a scan of every task); its ids are held at once,
-// which for a developer's store is little. Each task is read again for its run.
-func Recover(ctx context.Context, deps *app.App, since time.Time) (int, error) {
+// waiting out a retry backoff is retried at once. Each task is read again for its run.
+func Recover(ctx context.Context, deps *app.App, active ActiveLister, since time.Time) (int, error) {
+	ids, err := active.Active(ctx, since)
+	if err != nil {
+		return 0, err
+	}
 	sent := 0
-	for _, status := range []task.Status{task.Processing, task.Pending} {
-		ids, err := deps.Store.Stale(ctx, status, since, math.MaxInt)
+	for _, id := range ids {
+		t, err := deps.Store.Get(ctx, id, deps.Now())
+		if errors.Is(err, task.ErrNotFound) {
+			continue // expired meanwhile
+		}
 		if err != nil {
 			return sent, err
 		}
-		for _, id := range ids {
-			t, err := deps.Store.Get(ctx, id, deps.Now())
-			if errors.Is(err, task.ErrNotFound) {
-				continue // expired meanwhile
-			}
-			if err != nil {
-				return sent, err
-			}
-			if !t.Status.Active() {
-				continue
-			}
-			if err := deps.Queue.Send(ctx, queue.Message{TaskID: t.ID, Run: t.RetryCount}, 0); err != nil {
-				return sent, err
-			}
-			sent++
+		if !t.Status.Active() {
+			continue
 		}
+		if err := deps.Queue.Send(ctx, queue.Message{TaskID: t.ID, Run: t.RetryCount}, 0); err != nil {
+			return sent, err
+		}
+		sent++
 	}
 	return sent, nil
 }

@@ -21,6 +21,12 @@ const MaxDelay = 15 * time.Minute
 type Message struct {
 	TaskID string `json:"taskId"`
 	Run    int    `json:"run"`
+	// AnnouncedAt is when the run's first message was sent: by the API, just before it
+	// stored the task (or its retry). Every later message of the run (the worker's
+	// continuations) keeps it, so that a worker that does not find the task, or finds an
+	// earlier run, can tell a write still on its way from one that never happened
+	// (worker.StoreGrace). Zero in a message sent without it: the run is taken as stored.
+	AnnouncedAt time.Time `json:"announcedAt,omitzero"`
 }
 
 // Encode is the message body on the wire.
@@ -41,7 +47,7 @@ func Decode(body string) (Message, error) {
 	return m, nil
 }
 
-// Sender is what the API and the sweeper need: announce a task's run, optionally later.
+// Sender is what the API needs: announce a task's run, optionally later.
 type Sender interface {
 	Send(ctx context.Context, m Message, delay time.Duration) error
 }

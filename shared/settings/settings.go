@@ -22,32 +22,25 @@ import (
 
 // Environment variable names. Vars lists them all.
 const (
-	EnvTableName       = "TABLE_NAME"
-	EnvQueueURL        = "QUEUE_URL"
-	EnvDeadLetterURL   = "DEAD_LETTER_QUEUE_URL"
-	EnvDataFile        = "DATA_FILE"
-	EnvMarkerSecret    = "MARKER_SECRET"
-	EnvTenantClaim     = "TENANT_CLAIM"
-	EnvRolesClaim      = "ROLES_CLAIM"
-	EnvJWTIssuer       = "JWT_ISSUER"
-	EnvJWTAudience     = "JWT_AUDIENCE"
-	EnvJWKSURL         = "JWKS_URL"
-	EnvBackoffBase     = "RETRY_BACKOFF_BASE"
-	EnvPendingAfter    = "SWEEP_PENDING_AFTER"
-	EnvProcessingAfter = "SWEEP_PROCESSING_AFTER"
-	EnvWorkerReserve   = "WORKER_RESERVE"
-	EnvLogLevel        = "LOG_LEVEL"
-	// EnvSweepInterval is how often the local runner sweeps (deployed, the sweeper's
-	// EventBridge schedule decides, so the template never sets it).
-	EnvSweepInterval = "SWEEP_INTERVAL"
-	// EnvSweepBatch caps the tasks of each status that one sweep re-sends.
-	EnvSweepBatch = "SWEEP_BATCH"
+	EnvTableName     = "TABLE_NAME"
+	EnvQueueURL      = "QUEUE_URL"
+	EnvDeadLetterURL = "DEAD_LETTER_QUEUE_URL"
+	EnvDataFile      = "DATA_FILE"
+	EnvMarkerSecret  = "MARKER_SECRET"
+	EnvTenantClaim   = "TENANT_CLAIM"
+	EnvRolesClaim    = "ROLES_CLAIM"
+	EnvJWTIssuer     = "JWT_ISSUER"
+	EnvJWTAudience   = "JWT_AUDIENCE"
+	EnvJWKSURL       = "JWKS_URL"
+	EnvBackoffBase   = "RETRY_BACKOFF_BASE"
+	EnvWorkerReserve = "WORKER_RESERVE"
+	EnvLogLevel      = "LOG_LEVEL"
 )
 
 // Vars is every variable the functions read, for the template drift test.
 var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
-	EnvTenantClaim, EnvRolesClaim, EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter,
-	EnvWorkerReserve, EnvLogLevel, EnvSweepInterval, EnvSweepBatch}
+	EnvTenantClaim, EnvRolesClaim, EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, EnvBackoffBase,
+	EnvWorkerReserve, EnvLogLevel}
 
 // Settings are the settings, read once.
 type Settings struct {
@@ -64,16 +57,10 @@ type Settings struct {
 	JWT JWT
 	// InLambda is set when running as a Lambda function, where dev tokens are never
 	// accepted.
-	InLambda        bool
-	BackoffBase     time.Duration
-	PendingAfter    time.Duration
-	ProcessingAfter time.Duration
-	WorkerReserve   time.Duration
-	LogLevel        slog.Level
-	// SweepInterval is the local runner's sweep period (0 in a Settings literal: the
-	// runner's caller decides). SweepBatch is the sweeper's Batch (0: DefaultSweepBatch).
-	SweepInterval time.Duration
-	SweepBatch    int
+	InLambda      bool
+	BackoffBase   time.Duration
+	WorkerReserve time.Duration
+	LogLevel      slog.Level
 }
 
 // JWT is the token issuer the API functions verify bearer tokens against (see auth.Settings,
@@ -92,16 +79,10 @@ type Claims struct {
 
 // Defaults for what the environment leaves unset.
 const (
-	DefaultDataFile        = "tasklane.db"
-	DefaultBackoffBase     = 2 * time.Second
-	DefaultPendingAfter    = time.Minute
-	DefaultProcessingAfter = 20 * time.Minute
+	DefaultDataFile    = "tasklane.db"
+	DefaultBackoffBase = 2 * time.Second
 	// DefaultWorkerReserve covers the longest demo step (60 s) and a margin.
 	DefaultWorkerReserve = 65 * time.Second
-	// DefaultSweepInterval matches nothing deployed (the schedule is the template's): often
-	// enough that a lost message locally costs seconds beyond PendingAfter, not minutes.
-	DefaultSweepInterval = 30 * time.Second
-	DefaultSweepBatch    = 100
 	// DefaultTenantClaim and DefaultRolesClaim are auth.DefaultClaims (a test holds them
 	// equal), named here so that settings needs no import of auth.
 	DefaultTenantClaim = "tenant"
@@ -136,19 +117,7 @@ func FromEnv() (Settings, error) {
 	if c.BackoffBase, err = duration(EnvBackoffBase, DefaultBackoffBase); err != nil {
 		return c, err
 	}
-	if c.PendingAfter, err = duration(EnvPendingAfter, DefaultPendingAfter); err != nil {
-		return c, err
-	}
-	if c.ProcessingAfter, err = duration(EnvProcessingAfter, DefaultProcessingAfter); err != nil {
-		return c, err
-	}
 	if c.WorkerReserve, err = duration(EnvWorkerReserve, DefaultWorkerReserve); err != nil {
-		return c, err
-	}
-	if c.SweepInterval, err = duration(EnvSweepInterval, DefaultSweepInterval); err != nil {
-		return c, err
-	}
-	if c.SweepBatch, err = positiveInt(EnvSweepBatch, DefaultSweepBatch); err != nil {
 		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
@@ -173,7 +142,7 @@ type Uses struct {
 	// API: the function serves API routes and so verifies tokens (create, get, list, retry,
 	// cancel): in Lambda it needs JWT_ISSUER and JWT_AUDIENCE.
 	API bool
-	// Queue: the function sends to the work queue (create, retry, the worker, the sweeper).
+	// Queue: the function sends to the work queue (create, retry, the worker).
 	Queue bool
 	// Markers: the function seals or opens list page markers (list).
 	Markers bool
@@ -231,16 +200,4 @@ func duration(name string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %q is not a duration (e.g. 2s, 500ms)", name, v)
 	}
 	return d, nil
-}
-
-func positiveInt(name string, def int) (int, error) {
-	v := strings.TrimSpace(os.Getenv(name))
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s: %q is not a positive integer", name, v)
-	}
-	return n, nil
 }

@@ -98,24 +98,3 @@ func TestCheckRequiresWhatAFunctionUses(t *testing.T) {
 		})
 	}
 }
-
-func TestSweepSettings(t *testing.T) {
-	t.Setenv(EnvSweepInterval, "")
-	t.Setenv(EnvSweepBatch, "")
-	c, err := FromEnv()
-	if err != nil || c.SweepInterval != DefaultSweepInterval || c.SweepBatch != DefaultSweepBatch {
-		t.Fatalf("defaults: interval %v batch %d, %v", c.SweepInterval, c.SweepBatch, err)
-	}
-	t.Setenv(EnvSweepInterval, "5s")
-	t.Setenv(EnvSweepBatch, "7")
-	c, err = FromEnv()
-	if err != nil || c.SweepInterval.Seconds() != 5 || c.SweepBatch != 7 {
-		t.Fatalf("set: interval %v batch %d, %v", c.SweepInterval, c.SweepBatch, err)
-	}
-	for _, bad := range []string{"0", "-1", "many"} {
-		t.Setenv(EnvSweepBatch, bad)
-		if _, err := FromEnv(); err == nil {
-			t.Errorf("%s=%q accepted", EnvSweepBatch, bad)
-		}
-	}
-}

@@ -1,5 +1,5 @@
 // Package sqsqueue is the work queue on Amazon SQS (a standard queue, JSON protocol): the
-// queue.Queue that the API, the sweeper and the worker use when deployed, and against the
+// queue.Queue that the API and the worker use when deployed, and against the
 // emulator in tests.
 //
 // SQS counts delays and visibility timeouts in whole seconds, so every duration is rounded

@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of task.Store: the embedded file store and the
-// DynamoDB store both run it from their own tests, so that the API, the worker and the
-// sweeper can rely on one behaviour whichever store is deployed.
+// DynamoDB store both run it from their own tests, so that the API and the worker can rely
+// on one behaviour whichever store is deployed.
 //
 // The suite pins what the Store interface and the Tasks API v1 contract promise:
 //   - Create stores every field so that Get returns it (times compared to the millisecond,
@@ -21,15 +21,11 @@
 //     task once, in order, and in createdAt order still does so while tasks are created,
 //     changed and expire between pages. List may leave Input and Result empty (the API
 //     omits them from lists); every other field must be as stored.
-//   - Stale returns the tasks of one active status not updated since the cutoff, oldest
-//     first, at most limit of them, and never a task of another status: old tasks of the
-//     other status do not crowd the answer out. A status that is not active is an error.
 //
 // Times are a fixed base plus offsets, never the wall clock, and nothing sleeps.
 // Decisions the suite deliberately leaves open: whether an idempotency record expiring
-// exactly at the new task's CreatedAt is live, the order of Stale's ids updated within one
-// millisecond, whether Stale returns fewer than limit ids when more are stale (only that it
-// returns some), and which error a Create of an existing id returns (only that it fails).
+// exactly at the new task's CreatedAt is live, and which error a Create of an existing id
+// returns (only that it fails).
 package storetest
 
 import (
@@ -87,8 +83,4 @@ var cases = []struct {
 	{"List/AllOwners/Queries", testListAllOwnersQueries},
 	{"List/AllOwners/Expired", testListAllOwnersExpired},
 	{"List/AllOwners/ConcurrentWalkCreated", testListAllOwnersConcurrentWalk},
-	{"Stale/Selects", testStaleSelects},
-	{"Stale/Limit", testStaleLimit},
-	{"Stale/Starvation", testStaleStarvation},
-	{"Stale/NotActive", testStaleNotActive},
 }

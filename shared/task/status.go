@@ -45,8 +45,9 @@ func (s Status) Terminal() bool {
 	return s == Success || s == Failure || s == Cancelled
 }
 
-// Active reports whether a worker still owes the task work: pending or processing. Active
-// tasks are the ones a sweeper watches so that none is left without a message.
+// Active reports whether a worker still owes the task work: pending or processing. Every
+// active task has a message on its way to a worker (see "No task without a message" in
+// shared/worker).
 func (s Status) Active() bool {
 	return s == Pending || s == Processing
 }

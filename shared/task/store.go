@@ -24,11 +24,6 @@ type Store interface {
 	Apply(ctx context.Context, c Change) error
 	// List returns one page of a tenant's tasks in the query's order.
 	List(ctx context.Context, q ListQuery) (Page, error)
-	// Stale returns up to limit ids of tasks in status whose updatedAt is before cutoff,
-	// oldest first, for the sweeper that re-sends their messages. status must be active
-	// (pending or processing); any other is an error. It takes one status because the
-	// sweeper judges each by its own threshold (worker.Sweeper says why).
-	Stale(ctx context.Context, status Status, cutoff time.Time, limit int) ([]string, error)
 }
 
 // SortKey is the attribute a list is ordered by.

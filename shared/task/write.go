@@ -81,8 +81,7 @@ func (v Verdict) String() string {
 }
 
 // Writer makes every stored change of a task: the use cases' creates, cancels and retries,
-// every step of the worker, and the dead-letter handler's failures. (The sweeper writes
-// nothing: it only re-sends messages for tasks it reads.) It is the one place where a change
+// every step of the worker, and the dead-letter handler's failures. It is the one place where a change
 // is read → decided → written conditionally → re-decided after a lost race, and the one
 // place that tells the hooks about a change once it is stored.
 //

@@ -74,9 +74,18 @@ type Created struct {
 	Replayed bool
 }
 
-// Create accepts a task: stores it pending (with its idempotency record, atomically) and
-// announces it to the worker. A failed announcement is only logged: the task is stored, and
-// the sweeper re-sends messages for pending tasks that no worker claimed.
+// Create accepts a task: announces it to the worker, then stores it pending (with its
+// idempotency record, atomically). The message goes first so that no stored task can lack
+// one (worker's "No task without a message" says why and what the worker does with a
+// message ahead of its write): a failed send stores nothing and is the error, answered 500,
+// which the client may retry.
+//
+// An idempotent replay is only known once the store refuses the key, after the send: it
+// creates nothing and answers the original task, and its message, for an id no task will
+// ever have, is dropped by the worker after StoreGrace. Looking the key up before the send
+// would cost a read on every keyed create and still need the store's refusal for a race; a
+// wasted message is harmless. The original task needs no message from the replay: it was
+// stored after its own.
 func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (Created, error) {
 	now := s.Now()
 	t, err := s.Types.New(task.NewID(now), p.Tenant, req.Spec, now)
@@ -86,6 +95,9 @@ func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (C
 	var idem *task.Idempotency
 	if req.IdempotencyKey != "" {
 		idem = &task.Idempotency{Owner: p.Tenant, Key: req.IdempotencyKey, BodyHash: req.BodyHash, TaskID: t.ID, ExpiresAt: now.Add(task.IdempotencyTTL)}
+	}
+	if err := s.announce(ctx, t, now); err != nil {
+		return Created{}, err
 	}
 	err = s.writer().Create(ctx, t, idem)
 	if exists, ok := task.AsIdempotencyExists(err); ok {
@@ -102,16 +114,19 @@ func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (C
 		return Created{Task: orig, Replayed: true}, nil
 	}
 	if err != nil {
+		// The message is on its way for a task that may never be stored: the worker drops
+		// it after StoreGrace (or runs the task, if the write landed after all).
 		return Created{}, err
 	}
-	s.announce(ctx, t)
 	return Created{Task: t}, nil
 }
 
-func (s *Service) announce(ctx context.Context, t task.Task) {
-	if err := s.Queue.Send(ctx, queue.Message{TaskID: t.ID, Run: t.RetryCount}, 0); err != nil {
-		s.Log.WarnContext(ctx, "task stored but its message was not sent; the sweeper will send it", "taskId", t.ID, "err", err)
+// announce sends the message of t's run, before the run is stored (see Create).
+func (s *Service) announce(ctx context.Context, t task.Task, now time.Time) error {
+	if err := s.Queue.Send(ctx, queue.Message{TaskID: t.ID, Run: t.RetryCount, AnnouncedAt: now}, 0); err != nil {
+		return fmt.Errorf("announce task %s run %d: %w", t.ID, t.RetryCount, err)
 	}
+	return nil
 }
 
 // Get returns a task the principal may see; any other is ErrNotFound, as if it did not
@@ -155,16 +170,23 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string) (task.Task
 	})
 }
 
-// Retry puts a failed task back to pending and announces the new run to the worker.
+// Retry puts a failed task back to pending, announcing the new run to the worker before it
+// stores it, as Create does: a failed send stores nothing and is the error. The retry is
+// decided again after a lost race; its run is announced once, unless a fresh read makes it
+// another run.
 func (s *Service) Retry(ctx context.Context, p Principal, id string) (task.Task, error) {
-	t, err := s.transition(ctx, p, id, func(t task.Task, now time.Time) (task.Change, error) {
-		return t.Retry(now, s.Types.RetryAllowed(t.Type))
+	announced := -1 // the run whose message was sent
+	return s.transition(ctx, p, id, func(t task.Task, now time.Time) (task.Change, error) {
+		ch, err := t.Retry(now, s.Types.RetryAllowed(t.Type))
+		if err != nil || ch.Task.RetryCount == announced {
+			return ch, err
+		}
+		if err := s.announce(ctx, ch.Task, now); err != nil {
+			return task.Change{}, err
+		}
+		announced = ch.Task.RetryCount
+		return ch, nil
 	})
-	if err != nil {
-		return task.Task{}, err
-	}
-	s.announce(ctx, t)
-	return t, nil
 }
 
 // transition reads a task the principal may see and writes the change step makes of it,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tasklane/tasklane/shared/fault"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/tasktest"
@@ -26,7 +27,7 @@ func TestCreate(t *testing.T) {
 		if err != nil || stored.Status != task.Pending {
 			t.Fatalf("stored: %s, %v", stored.Status, err)
 		}
-		if d := cmp.Diff([]queue.Message{{TaskID: tk.ID, Run: 0}}, b.sent.all()); d != "" {
+		if d := cmp.Diff([]queue.Message{{TaskID: tk.ID, Run: 0, AnnouncedAt: tasktest.Base}}, b.sent.Sent()); d != "" {
 			t.Errorf("messages sent (-want +got):\n%s", d)
 		}
 		_, err = b.svc.Create(t.Context(), alice, usecase.CreateRequest{Spec: task.Spec{Type: "nope"}})
@@ -49,8 +50,12 @@ func TestCreateIdempotent(t *testing.T) {
 		if err != nil || !replay.Replayed || replay.Task.ID != first.Task.ID {
 			t.Fatalf("replay: id %s replayed %t, %v; want %s replayed", replay.Task.ID, replay.Replayed, err, first.Task.ID)
 		}
-		if n := len(b.sent.all()); n != 1 {
-			t.Errorf("%d messages sent, want 1 (a replay announces nothing)", n)
+		// The replay's message went out before the store refused the key (see Create): for
+		// the id it would have created, which names no task, not for the original.
+		if sent := b.sent.Sent(); len(sent) != 2 || sent[0].TaskID != first.Task.ID || sent[1].TaskID == first.Task.ID {
+			t.Errorf("sent %+v, want the first create's message and one for the replay's unused id", sent)
+		} else if _, err := b.store.Get(t.Context(), sent[1].TaskID, b.clock.Now()); !errors.Is(err, task.ErrNotFound) {
+			t.Errorf("the replay's message names a stored task: %v", err)
 		}
 
 		other := req
@@ -186,8 +191,8 @@ func TestRetry(t *testing.T) {
 			t.Fatalf("Retry of a failed task: %s retryCount %d, %v; want pending, 1", got.Status, got.RetryCount, err)
 		}
 		// The new run is announced with its number, so that messages of the old run are told apart.
-		msgs := b.sent.all()
-		if last := msgs[len(msgs)-1]; last != (queue.Message{TaskID: failed.ID, Run: 1}) {
+		msgs := b.sent.Sent()
+		if last := msgs[len(msgs)-1]; last != (queue.Message{TaskID: failed.ID, Run: 1, AnnouncedAt: b.clock.Now()}) {
 			t.Errorf("last message %+v, want the new run of %s", last, failed.ID)
 		}
 		for _, st := range []task.Status{task.Pending, task.Processing, task.Success, task.Cancelled} {
@@ -212,6 +217,48 @@ func ids(ts []task.Task) []string {
 func sorted(s ...string) []string {
 	slices.Sort(s)
 	return s
+}
+
+// TestAnnounceFirst: the message of a create or a retry is sent before the write, so that no
+// stored run lacks one. A failed send is the use case's error (the API's 500) with nothing
+// stored; a failed write after the send is an error too, its message left for the worker to
+// drop (shared/worker's tests hold that).
+func TestAnnounceFirst(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, b *bundle) {
+		ctx := t.Context()
+		b.sent.FailSends(1)
+		if c, err := b.svc.Create(ctx, alice, usecase.CreateRequest{Spec: task.Spec{Type: tasktest.TypeAlpha}}); !errors.Is(err, fault.ErrInjected) {
+			t.Fatalf("Create with the queue down: %+v, %v; want its error", c, err)
+		}
+		page, err := b.store.List(ctx, task.ListQuery{Owner: alice.Tenant, Limit: 10, Now: b.clock.Now()})
+		if err != nil || len(page.Tasks) != 0 {
+			t.Fatalf("a create whose send failed stored %d task(s), %v", len(page.Tasks), err)
+		}
+
+		failed := b.drive(t, b.create(t, alice, tasktest.TypeAlpha), task.Failure)
+		b.sent.FailSends(1)
+		if _, err := b.svc.Retry(ctx, alice, failed.ID); !errors.Is(err, fault.ErrInjected) {
+			t.Fatalf("Retry with the queue down: %v, want its error", err)
+		}
+		if got, err := b.store.Get(ctx, failed.ID, b.clock.Now()); err != nil || got.Status != task.Failure || got.Version != failed.Version {
+			t.Fatalf("a retry whose send failed changed the task: %s v%d, %v", got.Status, got.Version, err)
+		}
+
+		// The send went out, the write failed: an error, and nothing stored.
+		sent := len(b.sent.Sent())
+		b.store.FailCreates(1)
+		if c, err := b.svc.Create(ctx, alice, usecase.CreateRequest{Spec: task.Spec{Type: tasktest.TypeAlpha}}); !errors.Is(err, fault.ErrInjected) {
+			t.Fatalf("Create with the store down: %+v, %v; want its error", c, err)
+		}
+		msgs := b.sent.Sent()
+		if len(msgs) != sent+1 {
+			t.Fatalf("%d messages sent by the failed create, want 1", len(msgs)-sent)
+		}
+		if _, err := b.store.Get(ctx, msgs[sent].TaskID, b.clock.Now()); !errors.Is(err, task.ErrNotFound) {
+			t.Fatalf("the failed create's task: %v, want not found", err)
+		}
+	})
 }
 
 func TestList(t *testing.T) {

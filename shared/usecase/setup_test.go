@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,9 +11,10 @@ import (
 
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/dynamostore"
+	"github.com/tasklane/tasklane/shared/fault"
 	"github.com/tasklane/tasklane/shared/filestore"
 	"github.com/tasklane/tasklane/shared/marker"
-	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/memqueue"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/tasktest"
 	"github.com/tasklane/tasklane/shared/usecase"
@@ -28,8 +28,8 @@ var backends = []string{"embedded", "dynamodb"}
 // bundle is what a use-case test works with: the service and what it was built from.
 type bundle struct {
 	svc   *usecase.Service
-	store task.Store
-	sent  *sentMessages
+	store *fault.Store // the store under the service, failing on demand
+	sent  *fault.Queue // the work queue: what was sent (Sent), failing on demand
 	clock *tasktest.Clock
 }
 
@@ -72,31 +72,12 @@ func setup(t *testing.T, backend string) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{store: store, sent: &sentMessages{}, clock: &tasktest.Clock{}}
+	b := &bundle{store: fault.NewStore(store), sent: fault.NewQueue(memqueue.New(memqueue.Options{})), clock: &tasktest.Clock{}}
 	b.svc = &usecase.Service{
-		Store: store, Queue: b.sent, Types: tasktest.Types, Markers: markers,
+		Store: b.store, Queue: b.sent, Types: tasktest.Types, Markers: markers,
 		Now: b.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	return b
-}
-
-// sentMessages is a queue.Sender that records what was sent.
-type sentMessages struct {
-	mu   sync.Mutex
-	msgs []queue.Message
-}
-
-func (s *sentMessages) Send(_ context.Context, m queue.Message, _ time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.msgs = append(s.msgs, m)
-	return nil
-}
-
-func (s *sentMessages) all() []queue.Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]queue.Message(nil), s.msgs...)
 }
 
 // Principals of the tests.

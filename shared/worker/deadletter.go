@@ -20,7 +20,7 @@ import (
 // that name no task, are only logged.
 //
 // One exception: a task whose attempt is still within its lease (see Worker.Lease) may be in
-// the hands of a worker of another delivery (a duplicate message, or the sweeper's), and
+// the hands of a worker of another delivery (a duplicate message), and
 // failing it would pull the task from under that worker, whose outcome would then be lost.
 // Such a dead letter is reported as a batch item failure, so that it comes back after the
 // dead-letter queue's visibility timeout and is judged again: by then the task has ended or

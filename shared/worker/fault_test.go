@@ -6,7 +6,8 @@ package worker_test
 //
 // This file holds the bundle the robustness tests share (setup, onBackends) and the tests of
 // crashes, poison messages and lost responses; race_test.go holds duplicate deliveries and
-// races with cancel and retry; sweep_test.go lost messages and expiry.
+// races with cancel and retry; dispatch_test.go messages ahead of (or without) their task's
+// write, and expiry.
 
 import (
 	"context"
@@ -78,17 +79,17 @@ func withShortVisibility() option    { return func(o *options) { o.short = true 
 
 // bundle is one Tasklane without HTTP: a store and a work queue (with its dead-letter queue)
 // wrapped in fault injectors, the demo type instrumented to record its runs, and the API
-// service over them. Workers, sweepers and pollers are made by the tests.
+// service over them. Workers and pollers are made by the tests.
 type bundle struct {
 	t       *testing.T
 	backend string
-	clock   *tasktest.Clock // advanced by tests to reach leases, staleness and expiry
+	clock   *tasktest.Clock // advanced by tests to reach leases, grace periods and expiry
 	log     *slog.Logger
 
 	base  task.Store   // the real store, for reads behind everyone's back
-	store *fault.Store // what the API, the workers and the sweeper use
+	store *fault.Store // what the API and the workers use
 	work  queue.Queue  // the real work queue
-	queue *fault.Queue // the work queue as the API, the workers and the sweeper see it
+	queue *fault.Queue // the work queue as the API and the workers see it
 	dlq   queue.Queue  // the dead-letter queue
 
 	types *task.Registry
@@ -188,12 +189,6 @@ func (r *bundle) worker() *worker.Worker {
 // workerOn returns a worker over store, e.g. a fault.Store of its own that a test kills.
 func (r *bundle) workerOn(store task.Store) *worker.Worker {
 	return &worker.Worker{Store: store, Queue: r.queue, Types: r.types, Now: r.clock.Now, Log: r.log, Reserve: r.visibility / 4}
-}
-
-// sweeper returns a sweeper over the bundle's store and queue.
-func (r *bundle) sweeper(pendingAfter, processingAfter time.Duration) *worker.Sweeper {
-	return &worker.Sweeper{Store: r.store, Queue: r.queue, Now: r.clock.Now, Log: r.log,
-		PendingAfter: pendingAfter, ProcessingAfter: processingAfter, Batch: 100}
 }
 
 // esmOptions are the event source mapping's options for the bundle's queues.
@@ -340,18 +335,24 @@ func (r *bundle) waitFor(within time.Duration, what string, cond func() bool) {
 	}
 }
 
-// active returns the ids of the tasks still pending or processing.
+// active returns the ids of the bundle's tenant's tasks still pending or processing.
 func (r *bundle) active() []string {
 	r.t.Helper()
 	var ids []string
-	for _, s := range []task.Status{task.Pending, task.Processing} {
-		got, err := r.base.Stale(r.t.Context(), s, r.clock.Now().Add(time.Hour), 1000)
+	q := task.ListQuery{Owner: tenant.Tenant, Statuses: []task.Status{task.Pending, task.Processing}, Limit: 100, Now: r.clock.Now()}
+	for {
+		page, err := r.base.List(r.t.Context(), q)
 		if err != nil {
-			r.t.Fatalf("stale %s: %v", s, err)
+			r.t.Fatalf("list active: %v", err)
 		}
-		ids = append(ids, got...)
+		for _, t := range page.Tasks {
+			ids = append(ids, t.ID)
+		}
+		if page.Next == nil {
+			return ids
+		}
+		q.After = page.Next
 	}
-	return ids
 }
 
 // applied returns the changes of task id the store accepted, in order.

@@ -5,7 +5,11 @@
 //
 // A message names a task and a run (the task's retryCount when it was sent). For each
 // message the worker re-reads the task and:
-//   - acknowledges it if the task is gone, terminal, or of a later run (stale or duplicate);
+//   - finding no task, or an earlier run than the message's, within StoreGrace of the run's
+//     announcement: the API's write is still on its way (see "No task without a message"
+//     below), and the message comes back, in a new one, after a short delay (notStored);
+//   - acknowledges it if the task is gone (no task after the grace), terminal, or of a
+//     later run (stale or duplicate);
 //   - claims a pending task, then runs subtasks one after another while the invocation has
 //     time, recording each attempt before it starts (so a worker that dies mid-step still
 //     spends an attempt, and a subtask that succeeded is never run again); the claim and
@@ -23,6 +27,27 @@
 //     handler (HandleDeadLetter) ends the task in failure instead of leaving it hanging
 //     (unless an attempt of the task is still within its lease: that dead letter comes back
 //     later, rather than fail the task under a worker that may still be running it).
+//
+// # No task without a message
+//
+// Every active task has a message on its way to a worker, so nothing has to look for tasks
+// left without one (no sweeper, and no index of active tasks keyed on updatedAt, which cost
+// 8 WRU of a task's 57; issue #9). Three rules keep it so:
+//   - The API sends a run's message before it stores the run (usecase.Service.Create and
+//     Retry): a stored pending task always had its message sent. A failed send stores
+//     nothing and is answered 500; a crash between the send and the write leaves a message
+//     and no task, which the client, without an answer, asks for again.
+//   - A message is deleted only once the task ended or its run moved on, or once its
+//     continuation was sent (resend); on any failure it stays and SQS hands it out again,
+//     and after maxReceiveCount the dead-letter handler ends the task in failure.
+//   - A message ahead of its write (the API's write lands a few ms after the send, and the
+//     SDK may retry it) is not dropped while the write may still land: within StoreGrace of
+//     the run's announcement (Message.AnnouncedAt) the worker sends it again a little later
+//     and acknowledges it; after the grace, the write failed and the message is dropped.
+//
+// A message whose write never lands (a failed write, a crash, an idempotent replay's
+// announcement) costs a few re-sends and is then dropped; duplicates are harmless, since
+// every transition is conditional.
 package worker
 
 import (
@@ -59,7 +84,7 @@ type Worker struct {
 	// Lease is how long after starting an attempt its worker may still be running it: the
 	// function timeout. A delivery that finds the next subtask mid-attempt since less than
 	// Lease does not start it again, since that attempt's worker may be alive (SQS handed
-	// the same message out twice, or the sweeper sent a duplicate); the message comes back
+	// the same message out twice, or a continuation was sent twice); the message comes back
 	// when the lease has run out, and only then is the attempt taken for a dead worker's.
 	// Zero: the time the invocation has left when Handle starts, which under Lambda and the
 	// local event source mapping is the function timeout; without a deadline either, an
@@ -223,15 +248,49 @@ func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger,
 		}
 	}
 	if errors.Is(err, task.ErrNotFound) {
-		log.InfoContext(ctx, "task gone; message dropped")
-		return done(), nil
+		return w.notStored(ctx, m, log, "task not found"), nil
 	}
 	return redeliver(), err
+}
+
+// StoreGrace is how long after a run's announcement (Message.AnnouncedAt) its write may
+// still land: three times the API functions' timeout (10 s, template.yaml's Globals; the
+// drift test holds the timeout below the grace), within which the SDK makes and retries the
+// write; the margin covers a write that reached DynamoDB just before the timeout and the
+// clocks of the API and the worker disagreeing. A message found ahead of its write within
+// it comes back; after it the write failed (or the process died before it), and the message
+// is dropped.
+const StoreGrace = 30 * time.Second
+
+// notStoredDelay is the shortest wait of a message found ahead of its write: the write
+// usually lands a few ms after the send. SQS rounds the delay up to a second; the in-process
+// queue of `make run` keeps it short, since its pollers receive nearly every message before
+// the file store has committed the task (infra/local's steady load: 308 of 320). Later waits
+// are as long as the message has waited so far, so a message whose write never lands comes
+// back some six (SQS) to eleven times before StoreGrace ends.
+const notStoredDelay = 25 * time.Millisecond
+
+// notStored is the outcome for a message whose run is not stored (no task, or the task at an
+// earlier run: why is the reason logged): the message comes back in a new one while its
+// write may still land (StoreGrace), and is dropped after that.
+func (w *Worker) notStored(ctx context.Context, m queue.Message, log *slog.Logger, why string) outcome {
+	waited := w.Now().Sub(m.AnnouncedAt)
+	if m.AnnouncedAt.IsZero() || waited >= StoreGrace {
+		log.InfoContext(ctx, why+" after the grace for its write; message dropped", "announcedAt", m.AnnouncedAt)
+		return done()
+	}
+	d := max(waited, notStoredDelay)
+	// Debug: routine in `make run` (see notStoredDelay), and no sign of trouble.
+	log.DebugContext(ctx, why+"; its write may still land, the message comes back", "delay", d, "waited", waited)
+	return continueAfter(d)
 }
 
 // step takes the one step that *t, as it now is, calls for. *attempted is whether an attempt
 // ran in this delivery; step sets it when it runs one.
 func (w *Worker) step(ctx context.Context, m queue.Message, t *task.Task, log *slog.Logger, lease time.Duration, attempted *bool) (next, error) {
+	if m.Run > t.RetryCount {
+		return end(w.notStored(ctx, m, log, "the message's run is not stored")), nil // a retry's message ahead of its write
+	}
 	if t.Status.Terminal() || m.Run != t.RetryCount {
 		return end(done()), nil // a duplicate, or a message of an earlier run
 	}
