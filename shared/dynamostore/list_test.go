@@ -159,9 +159,9 @@ func TestListWalks(t *testing.T) {
 	}
 }
 
-// TestListMergeFrontier pins the merge's boundary: one partition's page is cut short by the
-// type filter (its frontier lags), the other fills the limit; the page must stop at the lagging
-// frontier so that the walk misses nothing, and still move forward.
+// TestListMergeFrontier: a status filter over the byType index, where the matching tasks are
+// interleaved with others of the type; the walk misses nothing, in both directions, and the
+// first page still fills its limit.
 func TestListMergeFrontier(t *testing.T) {
 	t.Parallel()
 	s := setup(t).store()
@@ -186,9 +186,6 @@ func TestListMergeFrontier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each partition reads Limit+1 = 4 items. pending read 4 alpha tasks (0, 2, 4, 6 s) and
-	// listed none: its frontier is 6 s. failure read 1, 3, 5, 7 s and is cut at 5 s, the
-	// third task: the page ends at 5 s, before pending's frontier, and holds three tasks.
 	if got := ids(p.Tasks); !slices.Equal(got, want[:3]) || p.Next == nil {
 		t.Errorf("first page %v (next %q), want %v and a next", got, p.Next, want[:3])
 	}
