@@ -196,8 +196,8 @@
 //
 //  1. Deploy the new table (the template's TasksTable under a new logical id, or by
 //     `go run ./infra/bootstrap -table <new>` for a test) beside the old, TTL on expiresAt.
-//  2. Stop the work: disable the worker's event source mapping (aws lambda
-//     update-event-source-mapping --no-enabled) and throttle the API (the stage's
+//  2. Stop the work: disable the event source mappings of the worker and the dead-letter
+//     function (aws lambda update-event-source-mapping --no-enabled) and throttle the API (the stage's
 //     ApiThrottleRateLimit and ApiThrottleBurstLimit to 0), so that nothing writes the old
 //     table. The work queue keeps its messages meanwhile (SQS's default retention, 4 days),
 //     so no task that was due to run is lost: it runs once the mapping is enabled again.
@@ -207,7 +207,7 @@
 //     behind) with BatchWriteItem, retrying UnprocessedItems. It can be run again: each
 //     item is written whole, the same for the same old item.
 //  4. Switch TABLE_NAME (the template's TasksTable reference) to the new table and deploy;
-//     enable the event source mapping and restore the throttle. Keep the old table (its
+//     enable the event source mappings and restore the throttle. Keep the old table (its
 //     DeletionPolicy is Retain) until the new one has served for a while, then delete it.
 //
 // Every call asks for ReturnConsumedCapacity INDEXES and hands it to the WithCapacity

@@ -97,6 +97,7 @@ type call struct {
 	cc        []types.ConsumedCapacity // as the response carried it
 	failed    bool
 	index     string // a Query's index
+	keys      int    // a BatchGetItem's keys
 }
 
 // recorder wraps an API and records every call, its capacity request and its response's
@@ -161,6 +162,9 @@ func (r *recorder) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func
 func (r *recorder) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	out, err := r.api.BatchGetItem(ctx, in, o...)
 	c := call{op: OpBatchGetItem, requested: in.ReturnConsumedCapacity}
+	for _, ka := range in.RequestItems {
+		c.keys += len(ka.Keys)
+	}
 	if c.failed = err != nil; !c.failed {
 		c.cc = out.ConsumedCapacity
 	}

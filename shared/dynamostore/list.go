@@ -191,7 +191,9 @@ func (s *Store) collect(ctx context.Context, q task.ListQuery, curs []*cursor) (
 		}
 		if len(drained) > 0 {
 			for _, c := range drained {
-				if !c.grow {
+				if c.grow {
+					c.n = max(1, min(c.n, (budget-spent)/len(drained)))
+				} else {
 					c.n = max(1, min(q.Limit-len(out), budget-spent))
 				}
 			}

@@ -248,6 +248,56 @@ func TestListChangesDuringWalk(t *testing.T) {
 	}
 }
 
+// TestListStatusFilterBounded: a status that matches one task of a tenant's 40, the oldest,
+// is found by a walk of short pages (some empty, each with a Next) that never reads more than
+// its first read plus ScanFactor × (limit+1) candidates, and is listed exactly once.
+func TestListStatusFilterBounded(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	rec := &recorder{api: e.client}
+	s := New(rec, e.table)
+	var failed task.Task
+	for i := range 40 {
+		tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second)))
+		if i == 0 {
+			failed = tasktest.Drive(t, s, tk, task.Failure, tasktest.At(time.Minute))
+		}
+	}
+	const limit = 2
+	q := task.ListQuery{Owner: "o", Statuses: []task.Status{task.Failure}, Desc: true, Limit: limit, Now: tasktest.At(time.Hour)}
+	var seen []string
+	pages, short := 0, 0
+	for {
+		rec.reset()
+		p, err := s.List(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		keys := 0
+		for _, c := range rec.reset() {
+			keys += c.keys
+		}
+		if max := limit + ScanFactor*(limit+1); keys > max {
+			t.Errorf("page %d read %d candidates, more than %d", pages, keys, max)
+		}
+		if len(p.Tasks) < limit && p.Next != nil {
+			short++
+		}
+		seen = append(seen, ids(p.Tasks)...)
+		if p.Next == nil || pages > 40 {
+			break
+		}
+		q.After = p.Next
+	}
+	if !slices.Equal(seen, []string{failed.ID}) {
+		t.Errorf("walk listed %v, want only %s", seen, failed.ID)
+	}
+	if short == 0 {
+		t.Errorf("no short page with a Next in %d pages: the bound was never reached", pages)
+	}
+}
+
 func TestListRefusesBadQueries(t *testing.T) {
 	t.Parallel()
 	s := setup(t).store()
