@@ -68,6 +68,11 @@
 // workload lists one page of one task, and reads cost an eighth of what writes do per unit
 // size.
 //
+// The indexes are partitioned by tenant, as lists are: one tenant's creates go to one
+// partition of each, about 1,000 entry writes a second before DynamoDB splits it (a
+// throttled index throttles the table's writes too), which caps one tenant at about 1,000
+// new tasks a second; the worker's later writes touch no index, so they are not capped.
+//
 // Three orderings are needed (a tenant by createdAt, a tenant and type by createdAt, every
 // tenant by createdAt), and the table itself carries the third: its shards are every task in
 // created order. A status filter is not an index (a status index moves on every status change):
@@ -82,6 +87,10 @@
 // alternative is a KEYS_ONLY index (o, u): u changes on every write, so each of a task's 4
 // later writes moves its entry (a delete and a put), plus the create's put: +9 WRU a task,
 // $5.63 per million tasks, more than doubling the price of every task to serve a rare order.
+// Not built yet: making that index an opt-in of a deployment (a template parameter
+// UpdatedAtIndex, default false, and a setting that tells the store to read it). The items
+// would then carry u always (52 bytes, still under 1 KB), so that turning it on is an
+// UpdateTable that DynamoDB backfills from the items.
 //
 // # Writes
 //
