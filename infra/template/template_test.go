@@ -88,9 +88,10 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"build without lambda.norpc", "functions", []mutation{{"makefile", "-tags lambda.norpc ", ""}}},
 		{"function directory without a function", "functions", []mutation{{"template", "  DeadLetterFunction:\n", "  DeadLettersFunction:\n"}}},
 		{"index projection differs", "table", []mutation{{"template", "ProjectionType: KEYS_ONLY", "ProjectionType: ALL"}}},
-		{"index renamed", "table", []mutation{{"template", "IndexName: byStatusUpdated", "IndexName: byStatusAndUpdated"}}},
-		{"projected attribute missing", "table", []mutation{{"template", "NonKeyAttributes: [doc, st, ty, expiresAt]", "NonKeyAttributes: [doc, st, ty]"}}},
-		{"index key swapped", "table", []mutation{{"template", "- {AttributeName: os, KeyType: HASH}\n            - {AttributeName: c, KeyType: RANGE}", "- {AttributeName: os, KeyType: HASH}\n            - {AttributeName: u, KeyType: RANGE}"}}},
+		{"index renamed", "table", []mutation{{"template", "IndexName: byType", "IndexName: byOwnerType"}}},
+		{"attribute projected", "table", []mutation{{"template", "            ProjectionType: KEYS_ONLY\n        - IndexName: byType", "            ProjectionType: INCLUDE\n            NonKeyAttributes: [st]\n        - IndexName: byType"}}},
+		{"index key swapped", "table", []mutation{{"template", "- {AttributeName: ot, KeyType: HASH}\n            - {AttributeName: c, KeyType: RANGE}", "- {AttributeName: ot, KeyType: HASH}\n            - {AttributeName: sk, KeyType: RANGE}"}}},
+		{"table without its sort key", "table", []mutation{{"template", "        - {AttributeName: pk, KeyType: HASH}\n        - {AttributeName: sk, KeyType: RANGE}\n", "        - {AttributeName: pk, KeyType: HASH}\n"}}},
 		{"TTL attribute renamed", "table", []mutation{{"template", "AttributeName: expiresAt\n        Enabled: true", "AttributeName: ttl\n        Enabled: true"}}},
 		{"no point-in-time recovery", "table", []mutation{{"template", "PointInTimeRecoveryEnabled: true", "PointInTimeRecoveryEnabled: false"}}},
 		{"unknown variable", "environment", []mutation{{"template", "TENANT_CLAIM: !Ref TenantClaim", "TENANT_CLAM: !Ref TenantClaim"}}},
@@ -689,7 +690,7 @@ func allows(gs []grant, action, resource string) bool {
 var needs = map[string][][2]string{
 	function.Create:     {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
 	function.Get:        {{"dynamodb:GetItem", "TasksTable"}},
-	function.List:       {{"dynamodb:Query", "TasksTable"}},
+	function.List:       {{"dynamodb:Query", "TasksTable"}, {"dynamodb:BatchGetItem", "TasksTable"}},
 	function.Retry:      {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
 	function.Cancel:     {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
 	function.Worker:     {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}, {"sqs:ChangeMessageVisibility", "WorkQueue"}},
@@ -706,7 +707,7 @@ var (
 	// granted no other DynamoDB action (TransactWriteItems is authorized per item: PutItem).
 	storeActions = map[string][]string{
 		"GetItem": {"dynamodb:GetItem"}, "PutItem": {"dynamodb:PutItem"}, "Query": {"dynamodb:Query"},
-		"TransactWriteItems": {"dynamodb:PutItem"},
+		"BatchGetItem": {"dynamodb:BatchGetItem"}, "TransactWriteItems": {"dynamodb:PutItem"},
 	}
 	// queueActions are the SQS actions behind sqsqueue.API's methods.
 	queueActions = map[string][]string{

@@ -207,8 +207,8 @@ func TestSchemaOfTableInput(t *testing.T) {
 	t.Parallel()
 	in := dynamostore.TableInput("tasks")
 	s := SchemaOf(in)
-	if s.Table != "tasks" || len(s.Key) != 1 || s.Key[0] != "pk" {
-		t.Fatalf("SchemaOf = table %q key %v, want tasks [pk]", s.Table, s.Key)
+	if s.Table != "tasks" || len(s.Key) != 2 || s.Key[0] != "pk" || s.Key[1] != "sk" {
+		t.Fatalf("SchemaOf = table %q key %v, want tasks [pk sk]", s.Table, s.Key)
 	}
 	if len(s.Indexes) != len(in.GlobalSecondaryIndexes) {
 		t.Fatalf("SchemaOf has %d indexes, want %d", len(s.Indexes), len(in.GlobalSecondaryIndexes))

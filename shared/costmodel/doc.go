@@ -14,7 +14,8 @@
 //     is its projected attributes with the table and index keys, plus 100 bytes. A
 //     transaction costs twice; a write whose condition fails costs the stored item's size on
 //     the table only. The indexes are read from dynamostore.TableInput, never copied.
-//   - DynamoDB reads (ReadUnits): by 4 KB, per item for GetItem and BatchGetItem, per page of
+//   - DynamoDB reads (ReadUnits): by 4 KB, per item for GetItem and BatchGetItem (the whole
+//     item, whatever a ProjectionExpression returned), per page of
 //     summed entry sizes for Query (the entries read before a filter, which the recorder
 //     measures by running the Query again without it), halved when eventually consistent.
 //   - Item sizes (Item.Size) by "DynamoDB item sizes and formats".

@@ -186,7 +186,10 @@ type (
 		Key            Item
 	}
 	batchGetReq struct {
-		RequestItems map[string]struct{ ConsistentRead bool }
+		RequestItems map[string]struct {
+			ConsistentRead       bool
+			ProjectionExpression string
+		}
 	}
 	itemResp struct {
 		Item      Item
@@ -362,9 +365,25 @@ func (r *Recorder) dynamo(req *http.Request, op string, body []byte) (*http.Resp
 		}
 		for table, items := range out.Responses {
 			c.Table = table
+			ri := in.RequestItems[table]
 			for _, it := range items {
+				// Each item is billed by itself, rounded up to 4 KB ("BatchGetItem reads each
+				// item in the batch as an individual GetItem request", CapacityUnitCalculations),
+				// whole whatever the projection returned: a projected answer is read again.
+				if ri.ProjectionExpression != "" {
+					s, known := r.schemas[table]
+					if !known || len(s.KeyOf(it)) != len(s.Key) {
+						c.Unbilled = "a BatchGetItem of " + table + " whose projection leaves out the key"
+						continue
+					}
+					whole, err := r.getItem(ctx, req, table, s.KeyOf(it))
+					if err != nil {
+						return nil, err
+					}
+					it = whole
+				}
 				c.ReadBytes = append(c.ReadBytes, it.Size())
-				c.RRU += ReadUnits(it.Size(), in.RequestItems[table].ConsistentRead)
+				c.RRU += ReadUnits(it.Size(), ri.ConsistentRead)
 			}
 		}
 		r.record(c)

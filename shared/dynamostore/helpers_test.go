@@ -76,16 +76,16 @@ func setup(t *testing.T) *bundle {
 
 func (e *bundle) store(opts ...Option) *Store { return New(e.client, e.table, opts...) }
 
-// rawItem reads an item as stored, bypassing the store.
-func (e *bundle) rawItem(t *testing.T, pk string) map[string]types.AttributeValue {
+// rawItem reads the item of task id as stored, bypassing the store.
+func (e *bundle) rawItem(t *testing.T, id string) map[string]types.AttributeValue {
 	t.Helper()
 	out, err := e.client.GetItem(t.Context(), &dynamodb.GetItemInput{
 		TableName:      aws.String(e.table),
-		Key:            map[string]types.AttributeValue{attrPK: str(pk)},
+		Key:            taskKey(id),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		t.Fatalf("raw GetItem %s: %v", pk, err)
+		t.Fatalf("raw GetItem %s: %v", id, err)
 	}
 	return out.Item
 }
@@ -97,7 +97,7 @@ type call struct {
 	cc        []types.ConsumedCapacity // as the response carried it
 	failed    bool
 	index     string // a Query's index
-	act       string // a Query's :act value (the byActive partition Stale reads)
+	keys      int    // a BatchGetItem's keys
 }
 
 // recorder wraps an API and records every call, its capacity request and its response's
@@ -151,9 +151,22 @@ func (r *recorder) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...
 
 func (r *recorder) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	out, err := r.api.Query(ctx, in, o...)
-	c := call{op: OpQuery, requested: in.ReturnConsumedCapacity, index: aws.ToString(in.IndexName), act: stringAttr(in.ExpressionAttributeValues, ":act")}
+	c := call{op: OpQuery, requested: in.ReturnConsumedCapacity, index: aws.ToString(in.IndexName)}
 	if c.failed = err != nil; !c.failed {
 		c.cc = one(out.ConsumedCapacity)
+	}
+	r.add(c)
+	return out, err
+}
+
+func (r *recorder) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	out, err := r.api.BatchGetItem(ctx, in, o...)
+	c := call{op: OpBatchGetItem, requested: in.ReturnConsumedCapacity}
+	for _, ka := range in.RequestItems {
+		c.keys += len(ka.Keys)
+	}
+	if c.failed = err != nil; !c.failed {
+		c.cc = out.ConsumedCapacity
 	}
 	r.add(c)
 	return out, err

@@ -34,23 +34,30 @@ func validSortValue(s string) bool {
 	return err == nil
 }
 
-func taskPK(id string) string { return "T#" + id }
+// shardPK is the pk of a task: "S#<nn>", nn = fnv32a(id) % Shards, two digits. fnv32a is
+// cheap and stable across processes and releases, unlike Go's map hash, so a task stays in
+// its shard for its life, and GetItem needs nothing but the id.
+func shardPK(id string) string { return shardPartition(int(idHash(id) % Shards)) }
 
-// idemPK is the idempotency record's key. The owner is escaped so that the boundary between
-// owner and key is unambiguous (see the package comment); for owners without '%' and '#' it
-// is "I#<owner>#<key>" exactly.
-func idemPK(owner, key string) string {
-	owner = strings.NewReplacer("%", "%25", "#", "%23").Replace(owner)
-	return "I#" + owner + "#" + key
+// shardPartition is the pk of one shard.
+func shardPartition(shard int) string { return fmt.Sprintf("S#%02d", shard) }
+
+// idemSK is the sort key of every idempotency record: its pk alone names it.
+const idemSK = "I"
+
+// escapeOwner percent-escapes '%' and '#' in an owner, so that the boundary between the owner
+// and what follows it in a key (an idempotency key, a type) is unambiguous: tenant "a" with
+// key "b#c" and tenant "a#b" with key "c" never share a record. For owners without '%' and
+// '#' it is the owner itself.
+func escapeOwner(owner string) string {
+	return strings.NewReplacer("%", "%25", "#", "%23").Replace(owner)
 }
 
-// activeShard is the act value of an active task: its status, so that Stale reads the tasks
-// of one status only (see the package comment), and a shard number that spreads them over
-// activeShards byActive partitions. fnv32a is cheap and stable across processes and
-// releases, unlike Go's map hash, so a task stays in its shard as long as its status lasts.
-func activeShard(status task.Status, id string) string {
-	return activePartition(status, int(idHash(id)%activeShards))
-}
+// idemPK is the idempotency record's key: "I#<escaped owner>#<key>".
+func idemPK(owner, key string) string { return "I#" + escapeOwner(owner) + "#" + key }
+
+// ownerType is the byType partition of owner's tasks of type typ.
+func ownerType(owner, typ string) string { return escapeOwner(owner) + "#" + typ }
 
 // idHash is fnv32a of a task id.
 func idHash(id string) uint32 {
@@ -59,20 +66,36 @@ func idHash(id string) uint32 {
 	return h.Sum32()
 }
 
-// allShard is the ga value of a task: the allCreated/allUpdated partition it is in, for
-// as long as it exists (the id never changes).
-func allShard(id string) string {
-	return allPartition(int(idHash(id) % allShards))
+// idMillis is the time part of a ULID (task.NewID): its first 10 characters, 48 bits of
+// Unix milliseconds; false when id is not a ULID.
+func idMillis(id string) (int64, bool) {
+	if !task.ValidID(id) {
+		return 0, false
+	}
+	var ms int64
+	for i := 0; i < 10; i++ {
+		ms = ms<<5 | int64(strings.IndexByte(crockford, id[i]))
+	}
+	return ms, true
 }
 
-// allPartition is the ga value of one shard: "all#<shard>".
-func allPartition(shard int) string {
-	return "all#" + strconv.Itoa(shard)
-}
+// crockford is the ULID alphabet (as task.NewID writes it).
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// activePartition is the act value of one shard of one status: "<status>#<shard>".
-func activePartition(status task.Status, shard int) string {
-	return string(status) + "#" + strconv.Itoa(shard)
+// checkCreatedOrder refuses a task whose id does not begin with its createdAt's millisecond:
+// the shards' sort key is the id, and an admin's list in created order is their merge by sk,
+// which is the order (createdAt ms, id) of every other list only while this holds
+// (task.NewID(now) with the now given to task.Registry.New, as the API does).
+func checkCreatedOrder(t task.Task) error {
+	ms, ok := idMillis(t.ID)
+	if !ok {
+		return fmt.Errorf("dynamostore: task id %q is not a ULID", t.ID)
+	}
+	if ms != t.CreatedAt.UnixMilli() {
+		return fmt.Errorf("dynamostore: task id %s holds the time %s, not its createdAt %s",
+			t.ID, time.UnixMilli(ms).UTC().Format(sortLayout), t.CreatedAt.UTC().Format(sortLayout))
+	}
+	return nil
 }
 
 // ttlSeconds is an expiry as TTL epoch seconds, rounded up: TTL may delete an item late but
@@ -91,8 +114,18 @@ func num(v int64) *types.AttributeValueMemberN {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 }
 
-// taskItem is the whole item of a task, every derived attribute computed from t, so that a
-// put can never leave an index key out of step with the document.
+// TaskItem is the whole item of a task as the store writes it, every derived attribute
+// computed from t, so that a put can never leave an index key out of step with the document.
+// It is exported for tools that write items in bulk (infra/migrate, and tests that seed
+// thousands of tasks with BatchWriteItem): they write exactly what Create would.
+func TaskItem(t task.Task) (map[string]types.AttributeValue, error) {
+	if err := checkCreatedOrder(t); err != nil {
+		return nil, err
+	}
+	return taskItem(t)
+}
+
+// taskItem is TaskItem without the check of the id's time.
 func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 	doc, err := newStoredTask(t)
 	if err != nil {
@@ -103,16 +136,15 @@ func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 		return nil, fmt.Errorf("dynamostore: encode task %s: %w", t.ID, err)
 	}
 	item := map[string]types.AttributeValue{
-		attrPK:          str(taskPK(t.ID)),
-		attrDoc:         str(string(b)),
-		attrStatus:      str(string(t.Status)),
-		attrVersion:     num(t.Version),
-		attrType:        str(t.Type),
-		attrOwner:       str(t.Owner),
-		attrOwnerStatus: str(t.Owner + "#" + string(t.Status)),
-		attrCreated:     str(sortValue(t.CreatedAt, t.ID)),
-		attrUpdated:     str(sortValue(t.UpdatedAt, t.ID)),
-		attrAll:         str(allShard(t.ID)),
+		attrPK:        str(shardPK(t.ID)),
+		attrSK:        str(t.ID),
+		attrDoc:       str(string(b)),
+		attrStatus:    str(string(t.Status)),
+		attrVersion:   num(t.Version),
+		attrType:      str(t.Type),
+		attrOwner:     str(t.Owner),
+		attrOwnerType: str(ownerType(t.Owner, t.Type)),
+		attrCreated:   str(sortValue(t.CreatedAt, t.ID)),
 	}
 	if len(t.Input) > 0 {
 		item[attrInput] = str(string(t.Input))
@@ -123,20 +155,21 @@ func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 	if t.Status.Terminal() && t.ExpiresAt != nil {
 		item[attrExpiresAt] = num(ttlSeconds(*t.ExpiresAt))
 	}
-	if t.Status.Active() {
-		item[attrActive] = str(activeShard(t.Status, t.ID))
-	}
 	return item, nil
 }
 
-// itemTask decodes a task item, or the projection of one in a list index (which has no in
-// and res: listed tasks omit input and result).
+// itemTask decodes a task item (without in and res when a read left them out).
 func itemTask(item map[string]types.AttributeValue) (task.Task, error) {
+	return decodeItem(item, stringAttr(item, attrSK))
+}
+
+// decodeItem decodes a task item whose id is id.
+func decodeItem(item map[string]types.AttributeValue, id string) (task.Task, error) {
 	doc, ok := item[attrDoc].(*types.AttributeValueMemberS)
 	if !ok {
 		return task.Task{}, fmt.Errorf("dynamostore: item %v has no doc", item[attrPK])
 	}
-	t, err := decodeDoc(item, doc.Value)
+	t, err := decodeDoc(item, id, doc.Value)
 	if err != nil {
 		return t, fmt.Errorf("dynamostore: decode item %v: %w", item[attrPK], err)
 	}
@@ -153,6 +186,7 @@ func itemTask(item map[string]types.AttributeValue) (task.Task, error) {
 func idemItem(r task.Idempotency) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		attrPK:          str(idemPK(r.Owner, r.Key)),
+		attrSK:          str(idemSK),
 		attrTaskID:      str(r.TaskID),
 		attrBodyHash:    str(r.BodyHash),
 		attrIdemOwner:   str(r.Owner),

@@ -159,9 +159,9 @@ func TestListWalks(t *testing.T) {
 	}
 }
 
-// TestListMergeFrontier pins the merge's boundary: one partition's page is cut short by the
-// type filter (its frontier lags), the other fills the limit; the page must stop at the lagging
-// frontier so that the walk misses nothing, and still move forward.
+// TestListMergeFrontier: a status filter over the byType index, where the matching tasks are
+// interleaved with others of the type; the walk misses nothing, in both directions, and the
+// first page still fills its limit.
 func TestListMergeFrontier(t *testing.T) {
 	t.Parallel()
 	s := setup(t).store()
@@ -186,9 +186,6 @@ func TestListMergeFrontier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each partition reads Limit+1 = 4 items. pending read 4 alpha tasks (0, 2, 4, 6 s) and
-	// listed none: its frontier is 6 s. failure read 1, 3, 5, 7 s and is cut at 5 s, the
-	// third task: the page ends at 5 s, before pending's frontier, and holds three tasks.
 	if got := ids(p.Tasks); !slices.Equal(got, want[:3]) || p.Next == nil {
 		t.Errorf("first page %v (next %q), want %v and a next", got, p.Next, want[:3])
 	}
@@ -248,6 +245,56 @@ func TestListChangesDuringWalk(t *testing.T) {
 		}) {
 			t.Errorf("desc=%v: out of order: %v", desc, order)
 		}
+	}
+}
+
+// TestListStatusFilterBounded: a status that matches one task of a tenant's 40, the oldest,
+// is found by a walk of short pages (some empty, each with a Next) that never reads more than
+// its first read plus ScanFactor × (limit+1) candidates, and is listed exactly once.
+func TestListStatusFilterBounded(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	rec := &recorder{api: e.client}
+	s := New(rec, e.table)
+	var failed task.Task
+	for i := range 40 {
+		tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second)))
+		if i == 0 {
+			failed = tasktest.Drive(t, s, tk, task.Failure, tasktest.At(time.Minute))
+		}
+	}
+	const limit = 2
+	q := task.ListQuery{Owner: "o", Statuses: []task.Status{task.Failure}, Desc: true, Limit: limit, Now: tasktest.At(time.Hour)}
+	var seen []string
+	pages, short := 0, 0
+	for {
+		rec.reset()
+		p, err := s.List(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		keys := 0
+		for _, c := range rec.reset() {
+			keys += c.keys
+		}
+		if max := limit + ScanFactor*(limit+1); keys > max {
+			t.Errorf("page %d read %d candidates, more than %d", pages, keys, max)
+		}
+		if len(p.Tasks) < limit && p.Next != nil {
+			short++
+		}
+		seen = append(seen, ids(p.Tasks)...)
+		if p.Next == nil || pages > 40 {
+			break
+		}
+		q.After = p.Next
+	}
+	if !slices.Equal(seen, []string{failed.ID}) {
+		t.Errorf("walk listed %v, want only %s", seen, failed.ID)
+	}
+	if short == 0 {
+		t.Errorf("no short page with a Next in %d pages: the bound was never reached", pages)
 	}
 }
 

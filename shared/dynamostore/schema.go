@@ -17,43 +17,30 @@ import (
 const TTLAttribute = "expiresAt"
 
 // Index names. They are exported so that the template, its drift test and the store name
-// the same indexes.
+// the same indexes. Both are KEYS_ONLY on keys that never change (see "Indexes" in the
+// package comment): each costs one entry put per task, at its create, and nothing after.
 const (
-	// IndexByCreated lists a tenant's tasks by createdAt: key (o, c).
-	IndexByCreated = "byCreated"
-	// IndexByUpdated lists a tenant's tasks by updatedAt: key (o, u).
-	IndexByUpdated = "byUpdated"
-	// IndexByStatusCreated lists a tenant's tasks of one status by createdAt: key (os, c).
-	IndexByStatusCreated = "byStatusCreated"
-	// IndexByStatusUpdated lists a tenant's tasks of one status by updatedAt: key (os, u).
-	IndexByStatusUpdated = "byStatusUpdated"
-	// IndexByActive holds only pending and processing tasks, keys only, by updatedAt in 8
-	// shards per status: key (act, u) with act = "<status>#<shard>". The sweeper (Stale)
-	// reads it, one status at a time.
-	IndexByActive = "byActive"
-	// IndexAllCreated lists every tenant's tasks by createdAt, for admins: key (ga, c) with
-	// ga = "all#<shard>", the tasks spread over 8 shards so that no partition is hot.
-	IndexAllCreated = "allCreated"
-	// IndexAllUpdated lists every tenant's tasks by updatedAt, for admins: key (ga, u).
-	IndexAllUpdated = "allUpdated"
+	// IndexByOwner lists a tenant's tasks by createdAt: key (o, c).
+	IndexByOwner = "byOwner"
+	// IndexByType lists a tenant's tasks of one type by createdAt: key (ot, c) with
+	// ot = "<escaped owner>#<type>".
+	IndexByType = "byType"
 )
 
 // Attribute names of the items.
 const (
-	attrPK          = "pk"
-	attrDoc         = "doc"
-	attrInput       = "in"
-	attrResult      = "res"
-	attrStatus      = "st"
-	attrVersion     = "v"
-	attrType        = "ty"
-	attrExpiresAt   = TTLAttribute
-	attrOwner       = "o"
-	attrOwnerStatus = "os"
-	attrCreated     = "c"
-	attrUpdated     = "u"
-	attrActive      = "act"
-	attrAll         = "ga"
+	attrPK        = "pk"
+	attrSK        = "sk"
+	attrDoc       = "doc"
+	attrInput     = "in"
+	attrResult    = "res"
+	attrStatus    = "st"
+	attrVersion   = "v"
+	attrType      = "ty"
+	attrExpiresAt = TTLAttribute
+	attrOwner     = "o"
+	attrOwnerType = "ot"
+	attrCreated   = "c"
 
 	// idempotency records
 	attrTaskID      = "taskId"
@@ -63,17 +50,11 @@ const (
 	attrExpiresAtNs = "expiresAtNs"
 )
 
-// activeShards is how many byActive partitions the tasks of each active status are spread
-// over.
-const activeShards = 8
-
-// allShards is how many allCreated/allUpdated partitions every tenant's tasks are spread
-// over; an all-tenants list reads them all.
-const allShards = 8
-
-// listProjection is what the list indexes carry besides their keys: what a listed task shows
-// (doc), and what a filter reads (st, ty, expiresAt).
-var listProjection = []string{attrDoc, attrStatus, attrType, attrExpiresAt}
+// Shards is how many partitions of the table the tasks are spread over (pk "S#00".."S#15",
+// by a hash of the id): enough that the writes of a burst are never one partition's (each
+// takes about 1,000 WCU/s), few enough that an admin's list, which queries them all and
+// merges them, stays within twice a tenant's page (see "Table" in the package comment).
+const Shards = 16
 
 // TableInput is the table's definition, the single source of truth: CreateTable creates it
 // for tests and local runs, and a drift test compares the CloudFormation template with it, so
@@ -82,43 +63,29 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 	s := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
 	}
-	list := func(index, hash, rng string) types.GlobalSecondaryIndex {
+	keysOnly := func(index, hash, rng string) types.GlobalSecondaryIndex {
 		return types.GlobalSecondaryIndex{
 			IndexName: aws.String(index),
 			KeySchema: []types.KeySchemaElement{
 				{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange},
 			},
-			Projection: &types.Projection{
-				ProjectionType:   types.ProjectionTypeInclude,
-				NonKeyAttributes: append([]string(nil), listProjection...),
-			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}
 	}
 	return &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
-			s(attrPK), s(attrOwner), s(attrOwnerStatus), s(attrCreated), s(attrUpdated), s(attrActive), s(attrAll),
+			s(attrPK), s(attrSK), s(attrOwner), s(attrOwnerType), s(attrCreated),
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
 		},
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-			list(IndexByCreated, attrOwner, attrCreated),
-			list(IndexByUpdated, attrOwner, attrUpdated),
-			list(IndexByStatusCreated, attrOwnerStatus, attrCreated),
-			list(IndexByStatusUpdated, attrOwnerStatus, attrUpdated),
-			{
-				IndexName: aws.String(IndexByActive),
-				KeySchema: []types.KeySchemaElement{
-					{AttributeName: aws.String(attrActive), KeyType: types.KeyTypeHash},
-					{AttributeName: aws.String(attrUpdated), KeyType: types.KeyTypeRange},
-				},
-				Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
-			},
-			list(IndexAllCreated, attrAll, attrCreated),
-			list(IndexAllUpdated, attrAll, attrUpdated),
+			keysOnly(IndexByOwner, attrOwner, attrCreated),
+			keysOnly(IndexByType, attrOwnerType, attrCreated),
 		},
 	}
 }

@@ -39,16 +39,16 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 		t.Errorf("Get = %s\nwant  %s", a, b)
 	}
 
-	item := e.rawItem(t, "T#"+tk.ID)
+	item := e.rawItem(t, tk.ID)
 	want := map[string]string{
-		"o":   "tenant-a",
-		"os":  "tenant-a#pending",
-		"st":  "pending",
-		"ty":  tasktest.TypeAlpha,
-		"c":   "2026-11-22T08:30:00.123Z#" + tk.ID,
-		"u":   "2026-11-22T08:30:00.123Z#" + tk.ID,
-		"act": "pending#" + strconv.Itoa(int(fnv32a(tk.ID)%8)),
-		"in":  `{"n": 1}`,
+		"pk": fmt.Sprintf("S#%02d", fnv32a(tk.ID)%16),
+		"sk": tk.ID,
+		"o":  "tenant-a",
+		"ot": "tenant-a#" + tasktest.TypeAlpha,
+		"st": "pending",
+		"ty": tasktest.TypeAlpha,
+		"c":  "2026-11-22T08:30:00.123Z#" + tk.ID,
+		"in": `{"n": 1}`,
 	}
 	for k, v := range want {
 		if got := stringAttr(item, k); got != v {
@@ -71,21 +71,14 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 		t.Errorf("doc holds the input: %v", doc)
 	}
 
-	// Processing (another task, as tasktest.Drive starts from pending): act names the new status and
-	// the same shard, which depends on the id only.
-	other := tasktest.Create(t, s, tasktest.New(t, "tenant-a", tasktest.TypeAlpha, created))
-	other = tasktest.Drive(t, s, other, task.Processing, tasktest.At(time.Second))
-	wantAct := "processing#" + strconv.Itoa(int(fnv32a(other.ID)%8))
-	if got := stringAttr(e.rawItem(t, "T#"+other.ID), attrActive); got != wantAct {
-		t.Errorf("processing task's item[act] = %q, want %q", got, wantAct)
-	}
-
-	// Terminal: act gone, expiresAt = finishedAt + retention rounded up to a second, result
-	// in res and not in doc.
+	// Terminal: expiresAt = finishedAt + retention rounded up to a second, result in res and
+	// not in doc, and the keys as they were (no index entry moves).
 	done := tasktest.Drive(t, s, tk, task.Success, tasktest.At(10*time.Second+500*time.Millisecond))
-	item = e.rawItem(t, "T#"+tk.ID)
-	if _, ok := item[attrActive]; ok {
-		t.Errorf("terminal task still has act")
+	item = e.rawItem(t, tk.ID)
+	for _, k := range []string{"pk", "sk", "o", "ot", "c"} {
+		if got := stringAttr(item, k); got != want[k] {
+			t.Errorf("terminal task's item[%s] = %q, want %q", k, got, want[k])
+		}
 	}
 	wantExp := strconv.FormatInt(done.ExpiresAt.Unix()+1, 10) // .5 s rounds up
 	if v, ok := item[attrExpiresAt].(*types.AttributeValueMemberN); !ok || v.Value != wantExp {
@@ -96,9 +89,6 @@ func TestRoundTripAndItemLayout(t *testing.T) {
 	}
 	if strings.Contains(stringAttr(item, attrDoc), `"result"`) {
 		t.Errorf("doc holds the result")
-	}
-	if got := stringAttr(item, attrOwnerStatus); got != "tenant-a#success" {
-		t.Errorf("item[os] = %q", got)
 	}
 	got, err = s.Get(t.Context(), tk.ID, tasktest.At(time.Hour))
 	if err != nil {
@@ -309,7 +299,7 @@ func TestTTL(t *testing.T) {
 				}
 			}
 		}
-		if e.rawItem(t, "T#"+tk.ID) == nil {
+		if e.rawItem(t, tk.ID) == nil {
 			t.Fatalf("the item was deleted; the test needs it in the table")
 		}
 	}
@@ -323,64 +313,9 @@ func TestTTL(t *testing.T) {
 	}
 }
 
-func TestStale(t *testing.T) {
-	t.Parallel()
-	s := setup(t).store()
-	// Ten active tasks updated at 0..9 s (+0.5 ms), pending and processing in turn; and
-	// terminal ones, which are never stale.
-	want := map[task.Status][]string{}
-	for i := range 10 {
-		tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second+500*time.Microsecond)))
-		if i%2 == 1 {
-			tk = tasktest.Drive(t, s, tk, task.Processing, tk.CreatedAt)
-		}
-		want[tk.Status] = append(want[tk.Status], tk.ID)
-	}
-	for i, st := range []task.Status{task.Success, task.Failure, task.Cancelled} {
-		tk := tasktest.Create(t, s, tasktest.New(t, "o", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Millisecond)))
-		tasktest.Drive(t, s, tk, st, tk.CreatedAt)
-	}
-	p, q := want[task.Pending], want[task.Processing] // updated at 0, 2, 4, ... s and 1, 3, 5, ... s
-	for _, c := range []struct {
-		status task.Status
-		cutoff time.Time
-		limit  int
-		want   []string
-	}{
-		{task.Pending, tasktest.At(0), 100, nil},
-		{task.Pending, tasktest.At(500 * time.Microsecond), 100, nil},      // not before the cutoff itself
-		{task.Pending, tasktest.At(500*time.Microsecond + 1), 100, p[:1]},  // a nanosecond after: stale
-		{task.Processing, tasktest.At(500*time.Microsecond + 1), 100, nil}, // the pending task only
-		{task.Processing, tasktest.At(time.Second + 500*time.Microsecond), 100, nil},
-		{task.Processing, tasktest.At(time.Second + 500*time.Microsecond + 1), 100, q[:1]},
-		{task.Pending, tasktest.At(4 * time.Second), 100, p[:2]},
-		{task.Processing, tasktest.At(4 * time.Second), 100, q[:2]},
-		{task.Pending, tasktest.At(4*time.Second + 500*time.Microsecond), 100, p[:2]},
-		{task.Pending, tasktest.At(4*time.Second + 600*time.Microsecond), 100, p[:3]},
-		{task.Pending, tasktest.At(time.Hour), 100, p},
-		{task.Processing, tasktest.At(time.Hour), 100, q},
-		{task.Pending, tasktest.At(time.Hour), 2, p[:2]}, // the oldest first
-		{task.Processing, tasktest.At(time.Hour), 3, q[:3]},
-		{task.Processing, tasktest.At(time.Hour), 0, nil},
-	} {
-		got, err := s.Stale(t.Context(), c.status, c.cutoff, c.limit)
-		if err != nil {
-			t.Fatalf("Stale: %v", err)
-		}
-		if !slices.Equal(got, c.want) {
-			t.Errorf("Stale(%s, %s, %d) = %v, want %v", c.status, c.cutoff.Format(time.RFC3339Nano), c.limit, got, c.want)
-		}
-	}
-	for _, st := range []task.Status{task.Success, task.Failure, task.Cancelled, ""} {
-		if _, err := s.Stale(t.Context(), st, tasktest.At(time.Hour), 10); err == nil {
-			t.Errorf("Stale(%q) succeeded", st)
-		}
-	}
-}
-
 // TestAPIUse: the store calls nothing but API's methods (the client-level log would catch a
-// Scan or anything else reached past the interface), asks for capacity on every call, and a
-// single-partition list page is exactly one Query.
+// Scan or anything else reached past the interface), and a tenant's page in created order
+// without a status filter is exactly one Query of its index and one BatchGetItem.
 func TestAPIUse(t *testing.T) {
 	t.Parallel()
 	if _, ok := reflect.TypeFor[API]().MethodByName("Scan"); ok {
@@ -414,42 +349,18 @@ func TestAPIUse(t *testing.T) {
 	if _, err := s.Get(t.Context(), tasks[0].ID, tasktest.At(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Stale(t.Context(), task.Pending, tasktest.At(time.Hour), 10); err != nil {
-		t.Fatal(err)
-	}
 	rec.reset()
 
-	// Stale reads the byActive shards of the status asked for, each once, and no other
-	// partition: not the other status's, which may hold any number of old tasks.
-	for _, st := range []task.Status{task.Pending, task.Processing} {
-		if _, err := s.Stale(t.Context(), st, tasktest.At(time.Hour), 10); err != nil {
-			t.Fatal(err)
-		}
-		var parts []string
-		for _, c := range rec.reset() {
-			if c.op != OpQuery || c.index != IndexByActive {
-				t.Errorf("Stale(%s) made a %s on %q", st, c.op, c.index)
-			}
-			parts = append(parts, c.act)
-		}
-		var want []string
-		for i := range activeShards {
-			want = append(want, string(st)+"#"+strconv.Itoa(i))
-		}
-		if slices.Sort(parts); !slices.Equal(parts, want) {
-			t.Errorf("Stale(%s) queried %v, want %v", st, parts, want)
-		}
-	}
-
 	now := tasktest.At(2 * time.Hour)
-	for _, q := range []task.ListQuery{
-		{Owner: "o", Limit: 3, Now: now},
-		{Owner: "o", Limit: 3, Now: now, SortKey: task.SortUpdated, Desc: true, Type: tasktest.TypeBeta},
-		{Owner: "o", Limit: 2, Now: now, Statuses: []task.Status{task.Failure}},
-		{Owner: "o", Limit: 2, Now: now, Statuses: []task.Status{task.Pending}, Type: tasktest.TypeBeta, SortKey: task.SortUpdated},
-		{Owner: "o", Limit: 2, Now: now, Statuses: task.Statuses},
-		{Owner: "o", Limit: 2, Now: now, Statuses: []task.Status{task.Pending, task.Pending}},
+	for _, tc := range []struct {
+		q     task.ListQuery
+		index string
+	}{
+		{task.ListQuery{Owner: "o", Limit: 3, Now: now}, IndexByOwner},
+		{task.ListQuery{Owner: "o", Limit: 2, Now: now, Desc: true, Type: tasktest.TypeBeta}, IndexByType},
+		{task.ListQuery{Owner: "o", Limit: 2, Now: now, Statuses: task.Statuses}, IndexByOwner},
 	} {
+		q := tc.q
 		pages := 0
 		for {
 			p, err := s.List(t.Context(), q)
@@ -458,8 +369,8 @@ func TestAPIUse(t *testing.T) {
 			}
 			pages++
 			calls := rec.reset()
-			if len(calls) != 1 || calls[0].op != OpQuery {
-				t.Errorf("List %+v page %d made %d calls (%v), want one Query", q, pages, len(calls), calls)
+			if len(calls) != 2 || calls[0].op != OpQuery || calls[0].index != tc.index || calls[1].op != OpBatchGetItem {
+				t.Errorf("List %+v page %d made %v, want one Query of %s and one BatchGetItem", q, pages, calls, tc.index)
 			}
 			if p.Next == nil {
 				break
@@ -470,14 +381,25 @@ func TestAPIUse(t *testing.T) {
 			t.Errorf("List %+v: %d pages; the test wants a walk of several", q, pages)
 		}
 	}
-	if _, err := s.List(t.Context(), task.ListQuery{Owner: "o", Limit: 2, Now: now, Statuses: []task.Status{task.Pending, task.Failure, task.Cancelled}}); err != nil {
-		t.Fatal(err)
-	}
-	if calls := rec.reset(); len(calls) != 3 {
-		t.Errorf("a three-status page made %d calls, want 3 Queries", len(calls))
+	// With a status filter or in updatedAt order a page reads more, still by Query and
+	// BatchGetItem only.
+	for _, q := range []task.ListQuery{
+		{Owner: "o", Limit: 2, Now: now, Statuses: []task.Status{task.Failure}},
+		{Owner: "o", Limit: 2, Now: now, Statuses: []task.Status{task.Pending}, Type: tasktest.TypeBeta, SortKey: task.SortUpdated},
+		{Limit: 2, Now: now, Statuses: []task.Status{task.Pending, task.Failure}},
+		{Limit: 2, Now: now, SortKey: task.SortUpdated},
+	} {
+		if _, err := s.List(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rec.reset() {
+			if c.op != OpQuery && c.op != OpBatchGetItem {
+				t.Errorf("List %+v made a %s", q, c.op)
+			}
+		}
 	}
 
-	allowed := map[string]bool{OpGetItem: true, OpPutItem: true, OpQuery: true, OpTransactWriteItems: true}
+	allowed := map[string]bool{OpGetItem: true, OpPutItem: true, OpQuery: true, OpBatchGetItem: true, OpTransactWriteItems: true}
 	for _, op := range e.ops.list()[len(created):] {
 		if !allowed[op] {
 			t.Errorf("the store called %s", op)
@@ -522,9 +444,6 @@ func TestCapacity(t *testing.T) {
 	if _, err := s.List(t.Context(), task.ListQuery{Owner: "o", Limit: 5, Now: tasktest.At(time.Hour), Statuses: []task.Status{task.Pending, task.Processing}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Stale(t.Context(), task.Processing, tasktest.At(time.Hour), 5); err != nil {
-		t.Fatal(err)
-	}
 
 	calls := rec.reset()
 	var succeeded []call
@@ -554,7 +473,7 @@ func TestCapacity(t *testing.T) {
 			t.Errorf("report %d: %s %+v, the call was %s carrying %+v", i, r.op, r.cc, c.op, c.cc)
 		}
 	}
-	for _, op := range []string{OpGetItem, OpPutItem, OpQuery, OpTransactWriteItems} {
+	for _, op := range []string{OpGetItem, OpPutItem, OpQuery, OpBatchGetItem, OpTransactWriteItems} {
 		if ops[op] == 0 {
 			t.Errorf("no capacity reported for %s", op)
 		}
@@ -618,8 +537,8 @@ func TestTableInputRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if wantIdx[IndexByActive] != "act HASH,u RANGE KEYS_ONLY" {
-		t.Errorf("byActive = %q", wantIdx[IndexByActive])
+	if wantIdx[IndexByOwner] != "o HASH,c RANGE KEYS_ONLY" || wantIdx[IndexByType] != "ot HASH,c RANGE KEYS_ONLY" {
+		t.Errorf("byOwner = %q, byType = %q", wantIdx[IndexByOwner], wantIdx[IndexByType])
 	}
 	ttl, err := e.client.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(e.table)})
 	if err != nil {

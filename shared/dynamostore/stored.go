@@ -236,9 +236,10 @@ func (s storedTask) task(id string, status task.Status, typ string) task.Task {
 	return t
 }
 
-// decodeDoc decodes the doc of item, in either form: a storedTask, completed from the item's
-// pk, st and ty (which every list index entry carries too), or a legacy whole task.Task.
-func decodeDoc(item map[string]types.AttributeValue, doc string) (task.Task, error) {
+// decodeDoc decodes the doc of item, in either form: a storedTask, completed from id (the
+// item's sk; the pk "T#<id>" of an item of the earlier table, which infra/migrate reads), st
+// and ty, or a legacy whole task.Task.
+func decodeDoc(item map[string]types.AttributeValue, id, doc string) (task.Task, error) {
 	if strings.HasPrefix(doc, legacyDocPrefix) {
 		var t task.Task
 		err := json.Unmarshal([]byte(doc), &t)
@@ -248,10 +249,8 @@ func decodeDoc(item map[string]types.AttributeValue, doc string) (task.Task, err
 	if err := json.Unmarshal([]byte(doc), &s); err != nil {
 		return task.Task{}, err
 	}
-	pk := stringAttr(item, attrPK)
-	id, ok := strings.CutPrefix(pk, "T#")
-	if !ok {
-		return task.Task{}, fmt.Errorf("pk %q is not a task's", pk)
+	if id == "" {
+		return task.Task{}, fmt.Errorf("no task id")
 	}
 	st, ok := item[attrStatus].(*types.AttributeValueMemberS)
 	if !ok {

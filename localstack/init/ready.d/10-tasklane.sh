@@ -44,29 +44,22 @@ cli() {
 if cli dynamodb describe-table --table-name "$table" >/dev/null 2>&1; then
 	echo "tasklane: table $table exists" >&2
 else
-	projection='"Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc", "st", "ty", "expiresAt"]}'
+	keys_only='"Projection": {"ProjectionType": "KEYS_ONLY"}'
 	cli dynamodb create-table --cli-input-json "$(cat <<JSON
 {
   "TableName": "$table",
   "BillingMode": "PAY_PER_REQUEST",
   "AttributeDefinitions": [
     {"AttributeName": "pk", "AttributeType": "S"},
+    {"AttributeName": "sk", "AttributeType": "S"},
     {"AttributeName": "o", "AttributeType": "S"},
-    {"AttributeName": "os", "AttributeType": "S"},
-    {"AttributeName": "c", "AttributeType": "S"},
-    {"AttributeName": "u", "AttributeType": "S"},
-    {"AttributeName": "act", "AttributeType": "S"},
-    {"AttributeName": "ga", "AttributeType": "S"}
+    {"AttributeName": "ot", "AttributeType": "S"},
+    {"AttributeName": "c", "AttributeType": "S"}
   ],
-  "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+  "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
   "GlobalSecondaryIndexes": [
-    {"IndexName": "byCreated", "KeySchema": [{"AttributeName": "o", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $projection},
-    {"IndexName": "byUpdated", "KeySchema": [{"AttributeName": "o", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], $projection},
-    {"IndexName": "byStatusCreated", "KeySchema": [{"AttributeName": "os", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $projection},
-    {"IndexName": "byStatusUpdated", "KeySchema": [{"AttributeName": "os", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], $projection},
-    {"IndexName": "byActive", "KeySchema": [{"AttributeName": "act", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "KEYS_ONLY"}},
-    {"IndexName": "allCreated", "KeySchema": [{"AttributeName": "ga", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $projection},
-    {"IndexName": "allUpdated", "KeySchema": [{"AttributeName": "ga", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], $projection}
+    {"IndexName": "byOwner", "KeySchema": [{"AttributeName": "o", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $keys_only},
+    {"IndexName": "byType", "KeySchema": [{"AttributeName": "ot", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $keys_only}
   ],
   "SSESpecification": {"Enabled": true}
 }
