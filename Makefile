@@ -68,6 +68,11 @@ build-DeadLetterFunction:
 build-SweeperFunction:
 	$(LAMBDA_BUILD) ./functions/sweeper
 
+# The lifecycle events' publisher (shared/publisher).
+.PHONY: build-PublishFunction
+build-PublishFunction:
+	$(LAMBDA_BUILD) ./functions/publish
+
 ## print-lambda-flags: LAMBDA_GOENV's words, a line "--", then LAMBDA_GOFLAGS' words, one a
 ## line, split as the shell splits them (for infra/lambdatest)
 print-lambda-flags:

@@ -23,5 +23,11 @@ const (
 	Sweeper = "sweeper"
 )
 
-// All is every function, in the order of the table above.
-var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Sweeper}
+// The lifecycle events' function.
+const (
+	// Publish consumes the table's stream and publishes the changes' events to EventBridge.
+	Publish = "publish"
+)
+
+// All is every function, in the order of the tables above.
+var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Sweeper, Publish}
