@@ -116,7 +116,9 @@ func (b *bundle) driveAll(t *testing.T) {
 	a = b.step(t, a, func(x task.Task) (task.Change, error) { return x.Retry(at(3), true) })
 	a = b.step(t, a, start)
 	a = b.step(t, a, func(x task.Task) (task.Change, error) { c, _, err := x.FinishAndStart(0, at(4)); return c, err })
-	b.step(t, a, func(x task.Task) (task.Change, error) { return x.FinishAndSucceed(1, json.RawMessage(`{"ok":true}`), "", at(5)) })
+	b.step(t, a, func(x task.Task) (task.Change, error) {
+		return x.FinishAndSucceed(1, json.RawMessage(`{"ok":true}`), "", at(5))
+	})
 	// c: created, processing, cancelRequested, cancelled
 	c := b.create(t, tasktest.TypeBeta)
 	c = b.step(t, c, start)

@@ -425,4 +425,3 @@ func matchLeaves(leaves []any, v any, present bool) bool {
 	}
 	return false
 }
-
