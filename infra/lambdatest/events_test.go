@@ -84,7 +84,9 @@ func testPublishBootstrap(t *testing.T, s *stack) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = s.sqs.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(url)}) })
+	t.Cleanup(func() {
+		_, _ = s.sqs.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(url)})
+	})
 	var ev events.DynamoDBEvent
 	readEvent(t, "localstack/publish.json", "", &ev)
 	var resp events.DynamoDBEventResponse
