@@ -24,6 +24,7 @@ import (
 func main() {
 	table := flag.String("table", "tasklane", "table name")
 	queue := flag.String("queue", "tasklane", "work queue name (its dead-letter queue is <name>-dlq)")
+	bus := flag.String("bus", "tasklane", "EventBridge bus of the lifecycle events (a queue <name>-events gets them all by a rule)")
 	flag.Parse()
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx)
@@ -43,4 +44,5 @@ func main() {
 	}
 	fmt.Printf("export %s=%s\nexport %s=%s\nexport %s=%s\n",
 		settings.EnvTableName, *table, settings.EnvQueueURL, qurl, settings.EnvDeadLetterURL, dlq)
+	events(ctx, cfg, *bus) // events.go
 }

@@ -78,6 +78,8 @@ func TestBootstrapsStart(t *testing.T) {
 				if len(resp.BatchItemFailures) != 0 {
 					t.Errorf("batch item failures %+v for a message of an unknown task", resp.BatchItemFailures)
 				}
+			case "PublishFunction":
+				testPublishBootstrap(t, s) // events_test.go
 			default:
 				cases, ok := samples[id]
 				if !ok {

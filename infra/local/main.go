@@ -45,6 +45,10 @@ func main() {
 		log.Fatal(err)
 	}
 	defer deps.Close()
+	runEvents, err := startEvents(ctx, deps) // events.go
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -55,6 +59,13 @@ func main() {
 	go func() {
 		defer close(done)
 		runWorkers(ctx, deps)
+	}()
+	eventsDone := make(chan struct{})
+	go func() {
+		defer close(eventsDone)
+		if runEvents != nil {
+			runEvents(ctx)
+		}
 	}()
 	go func() {
 		<-ctx.Done()
@@ -71,6 +82,7 @@ func main() {
 		log.Fatal(err)
 	}
 	<-done
+	<-eventsDone
 }
 
 // newApp builds the Tasklane of `make run` on the backends cfg names, logging to out.

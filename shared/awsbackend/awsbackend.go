@@ -59,7 +59,9 @@ func Open(cfg aws.Config, s settings.Settings, u settings.Uses) (app.Backends, e
 	if s.TableName == "" {
 		return app.Backends{}, fmt.Errorf("%s must be set for the DynamoDB store", settings.EnvTableName)
 	}
-	b := app.Backends{Store: dynamostore.New(dynamodb.NewFromConfig(cfg, serviceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName)}
+	// Every write that makes lifecycle events is marked for the stream's publisher (see
+	// dynamostore.WithEventMarks).
+	b := app.Backends{Store: dynamostore.New(dynamodb.NewFromConfig(cfg, serviceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName, dynamostore.WithEventMarks())}
 	if !u.Queue {
 		return b, nil
 	}

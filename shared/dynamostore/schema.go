@@ -83,6 +83,7 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
 			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
 		},
+		StreamSpecification: streamSpecification(), // see events.go
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			keysOnly(IndexByOwner, attrOwner, attrCreated),
 			keysOnly(IndexByType, attrOwnerType, attrCreated),

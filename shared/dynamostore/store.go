@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tasklane/tasklane/shared/event"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -39,6 +40,7 @@ type Store struct {
 	api      API
 	table    string
 	capacity func(op string, cc []types.ConsumedCapacity)
+	marks    bool // see WithEventMarks
 }
 
 var _ task.Store = (*Store)(nil)
@@ -96,6 +98,7 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency)
 	if err != nil {
 		return err
 	}
+	s.mark(item, event.Types(nil, t))
 	if idem == nil {
 		out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                           aws.String(s.table),
@@ -323,6 +326,7 @@ func (s *Store) Apply(ctx context.Context, c task.Change) error {
 	if err != nil {
 		return err
 	}
+	s.mark(item, event.ChangeTypes(c))
 	out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(s.table),
 		Item:                     item,
@@ -346,13 +350,6 @@ func (s *Store) Apply(ctx context.Context, c task.Change) error {
 	}
 	reportOne(s, OpPutItem, out.ConsumedCapacity)
 	return nil
-}
-
-// Stale is what remains of task.Store's Stale: the sweeper it served, and the byActive index
-// it read (an index keyed on updatedAt, moved on every write: 8 WRU of a task's 57), are gone.
-// Branch dispatch removes the method from task.Store and the sweeper with it.
-func (s *Store) Stale(context.Context, task.Status, time.Time, int) ([]string, error) {
-	return nil, errors.New("dynamostore: Stale went with the sweeper: see branch dispatch")
 }
 
 // taskKey is the table key of the task id.

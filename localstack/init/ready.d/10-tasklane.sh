@@ -61,6 +61,7 @@ else
     {"IndexName": "byOwner", "KeySchema": [{"AttributeName": "o", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $keys_only},
     {"IndexName": "byType", "KeySchema": [{"AttributeName": "ot", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $keys_only}
   ],
+  "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"},
   "SSESpecification": {"Enabled": true}
 }
 JSON
