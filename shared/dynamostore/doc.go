@@ -23,6 +23,8 @@
 //	              status and type: what a list shows (see "The stored document")
 //	in, res    S  input and result JSON, absent when empty: only Get reads them, and they
 //	              are the bulk of an item, so no index carries them
+//	out        S  the subtasks' outputs as one JSON array (null for a subtask without),
+//	              absent when none has one: kept out of doc like in and res
 //	st, v, ty  S/N/S  status, version and type, outside doc so that conditions
 //	              (st = :from AND v = :ver) and filters (ty = :ty) can see them
 //	expiresAt  N  epoch seconds, only once the task is terminal: the table's TTL attribute

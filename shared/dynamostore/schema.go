@@ -44,6 +44,7 @@ const (
 	attrDoc         = "doc"
 	attrInput       = "in"
 	attrResult      = "res"
+	attrOutputs     = "out"
 	attrStatus      = "st"
 	attrVersion     = "v"
 	attrType        = "ty"
