@@ -83,6 +83,9 @@ func (s *Sweeper) sweep(ctx context.Context, status task.Status, cutoff, now tim
 		if t.Status != status || !t.UpdatedAt.Before(cutoff) {
 			continue
 		}
+		if i := t.NextSubTask(); i >= 0 && t.SubTasks[i].Waiting() && now.Before(*t.SubTasks[i].WaitUntil) {
+			continue // a suspended attempt (a wait step): its chain of delayed messages is not stored
+		}
 		if err := s.Queue.Send(ctx, queue.Message{TaskID: t.ID, Run: t.RetryCount}, 0); err != nil {
 			return sent, err
 		}
