@@ -16,6 +16,7 @@
 package executor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -102,8 +103,9 @@ func output(body []byte) (json.RawMessage, error) {
 	if len(body) == 0 {
 		return nil, nil
 	}
-	if json.Valid(body) {
-		return json.RawMessage(body), nil
+	var compact bytes.Buffer
+	if json.Compact(&compact, body) == nil { // stored compact, as every store would anyway
+		return compact.Bytes(), nil
 	}
 	if !utf8.Valid(body) {
 		return nil, &task.CodedError{Code: "STEP_OUTPUT_INVALID", Message: "the step's output is neither JSON nor UTF-8 text"}

@@ -57,6 +57,9 @@ type Step struct {
 	Executor string `json:"executor,omitempty"`
 	// TimeoutSeconds is the step's own time limit, 0 for none but the invocation's.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+	// BackoffSeconds, when set in a type's Steps, is the delay before the step's second
+	// attempt (doubled for each further one) instead of the worker's BackoffBase.
+	BackoffSeconds int `json:"backoffSeconds,omitempty"`
 }
 
 // Attempt is what a type's Run is given: the task as stored when the attempt started, which

@@ -457,6 +457,9 @@ func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task,
 		return decideAgain(), -1, nil
 	}
 	d := w.backoff(attempt)
+	if i < len(typ.Steps) && typ.Steps[i].BackoffSeconds > 0 {
+		d = backoffFrom(time.Duration(typ.Steps[i].BackoffSeconds)*time.Second, attempt) // the type's own, for this step
+	}
 	log.InfoContext(ctx, "subtask will be retried", "subTask", t.SubTasks[i].Name, "attempt", attempt, "delay", d)
 	return end(continueAfter(d)), -1, nil
 }
@@ -576,8 +579,11 @@ func (w *Worker) result(typ *task.Type, t *task.Task) (res []byte, url string, e
 }
 
 // backoff is the delay after the attempt-th failed attempt: base·2^(attempt-1), capped.
-func (w *Worker) backoff(attempt int) time.Duration {
-	d := w.BackoffBase
+func (w *Worker) backoff(attempt int) time.Duration { return backoffFrom(w.BackoffBase, attempt) }
+
+// backoffFrom is base·2^(attempt-1), capped at queue.MaxDelay.
+func backoffFrom(base time.Duration, attempt int) time.Duration {
+	d := base
 	for i := 1; i < attempt && d < queue.MaxDelay; i++ {
 		d *= 2
 	}
