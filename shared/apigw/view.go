@@ -60,6 +60,10 @@ type SubTaskView struct {
 	Attempts    int         `json:"attempts"`
 	StartedAt   *Time       `json:"startedAt,omitempty"`
 	FinishedAt  *Time       `json:"finishedAt,omitempty"`
+	// WaitUntil is when a waiting (suspended) attempt resumes.
+	WaitUntil *Time `json:"waitUntil,omitempty"`
+	// Output is what the subtask's step returned; full views only, as input and result.
+	Output *json.RawMessage `json:"output,omitempty"`
 }
 
 // ErrorView is one entry of a task's errors.
@@ -130,6 +134,14 @@ func view(t *task.Task, full bool) TaskView {
 		if s.FinishedAt != nil {
 			x := at(s.FinishedAt)
 			sv.FinishedAt = &x
+		}
+		if s.WaitUntil != nil {
+			x := at(s.WaitUntil)
+			sv.WaitUntil = &x
+		}
+		if full && s.Output != nil {
+			o := json.RawMessage(s.Output)
+			sv.Output = &o
 		}
 		v.SubTasks[i] = sv
 	}

@@ -33,6 +33,8 @@
 //	doc        S  the task's compact JSON (storedTask) without Input and Result, id,
 //	              status and type (see "The stored document")
 //	in, res    S  input and result JSON, absent when empty: only Get returns them
+//	out        S  the subtasks' outputs as one JSON array (null for a subtask without),
+//	              absent when none has one: kept out of doc like in and res
 //	st, v, ty  S/N/S  status, version and type, outside doc so that conditions
 //	              (st = :from AND v = :ver) and filters (ty = :ty, st IN ...) can see them
 //	expiresAt  N  epoch seconds, only once the task is terminal: the table's TTL attribute

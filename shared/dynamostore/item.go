@@ -152,6 +152,11 @@ func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 	if len(t.Result) > 0 {
 		item[attrResult] = str(string(t.Result))
 	}
+	if out, err := encodeOutputs(t.SubTasks); err != nil {
+		return nil, fmt.Errorf("dynamostore: encode task %s: %w", t.ID, err)
+	} else if out != "" {
+		item[attrOutputs] = str(out)
+	}
 	if t.Status.Terminal() && t.ExpiresAt != nil {
 		item[attrExpiresAt] = num(ttlSeconds(*t.ExpiresAt))
 	}
@@ -179,7 +184,47 @@ func decodeItem(item map[string]types.AttributeValue, id string) (task.Task, err
 	if res, ok := item[attrResult].(*types.AttributeValueMemberS); ok {
 		t.Result = json.RawMessage(res.Value)
 	}
+	if out, ok := item[attrOutputs].(*types.AttributeValueMemberS); ok {
+		if err := decodeOutputs(out.Value, t.SubTasks); err != nil {
+			return t, fmt.Errorf("dynamostore: decode item %v: %w", item[attrPK], err)
+		}
+	}
 	return t, nil
+}
+
+// encodeOutputs is the out attribute: the subtasks' outputs as one JSON array, a subtask
+// without output as null, "" when none has one. Outputs are kept out of doc, as input and
+// result are, so that list index entries stay small (see "The stored document").
+func encodeOutputs(subs []task.SubTask) (string, error) {
+	var outs []json.RawMessage
+	for i, s := range subs {
+		if s.Output == nil {
+			continue
+		}
+		if outs == nil {
+			outs = make([]json.RawMessage, len(subs))
+		}
+		outs[i] = s.Output
+	}
+	if outs == nil {
+		return "", nil
+	}
+	b, err := strictjson.Marshal(outs)
+	return string(b), err
+}
+
+// decodeOutputs puts the out attribute's outputs back into subs.
+func decodeOutputs(v string, subs []task.SubTask) error {
+	var outs []json.RawMessage
+	if err := json.Unmarshal([]byte(v), &outs); err != nil {
+		return err
+	}
+	for i := range subs {
+		if i < len(outs) && len(outs[i]) > 0 && string(outs[i]) != "null" {
+			subs[i].Output = outs[i]
+		}
+	}
+	return nil
 }
 
 // idemItem is an idempotency record's item.

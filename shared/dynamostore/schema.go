@@ -34,6 +34,7 @@ const (
 	attrDoc       = "doc"
 	attrInput     = "in"
 	attrResult    = "res"
+	attrOutputs   = "out"
 	attrStatus    = "st"
 	attrVersion   = "v"
 	attrType      = "ty"

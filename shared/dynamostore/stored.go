@@ -46,6 +46,7 @@ type storedSubTask struct {
 	Attempts    int         `json:"a,omitempty"`
 	StartedAt   *int64      `json:"sa,omitempty"`
 	FinishedAt  *int64      `json:"fa,omitempty"`
+	WaitUntil   *int64      `json:"wu,omitempty"`
 }
 
 // storedError keeps Causes without omitempty: a task's empty list of causes is shown as []
@@ -170,7 +171,7 @@ func newStoredTask(t task.Task) (storedTask, error) {
 		for i, st := range t.SubTasks {
 			s.SubTasks[i] = storedSubTask{
 				Name: st.Name, Description: st.Description, Status: st.Status, Attempts: st.Attempts,
-				StartedAt: atPtr(st.StartedAt), FinishedAt: atPtr(st.FinishedAt),
+				StartedAt: atPtr(st.StartedAt), FinishedAt: atPtr(st.FinishedAt), WaitUntil: atPtr(st.WaitUntil),
 			}
 		}
 	}
@@ -220,7 +221,7 @@ func (s storedTask) task(id string, status task.Status, typ string) task.Task {
 		for i, st := range s.SubTasks {
 			t.SubTasks[i] = task.SubTask{
 				Name: st.Name, Description: st.Description, Status: st.Status, Attempts: st.Attempts,
-				StartedAt: fromNanosPtr(base, st.StartedAt), FinishedAt: fromNanosPtr(base, st.FinishedAt),
+				StartedAt: fromNanosPtr(base, st.StartedAt), FinishedAt: fromNanosPtr(base, st.FinishedAt), WaitUntil: fromNanosPtr(base, st.WaitUntil),
 			}
 		}
 	}

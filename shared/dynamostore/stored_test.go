@@ -30,8 +30,8 @@ func fullTask(st task.Status) task.Task {
 		Input: json.RawMessage(`{"steps":[1]}`), Result: json.RawMessage(`{"steps":3}`),
 		ResultURL: "https://example.com/r?a=1&b=2", Message: "half way", Progress: 50,
 		SubTasks: []task.SubTask{
-			{Name: "Validate", Description: "Demo step 1 of 2", Status: task.Success, Attempts: 2, StartedAt: ptr(at(1)), FinishedAt: ptr(at(2))},
-			{Name: "Allocate", Status: task.Pending},
+			{Name: "Validate", Description: "Demo step 1 of 2", Status: task.Success, Attempts: 2, StartedAt: ptr(at(1)), FinishedAt: ptr(at(2)), Output: json.RawMessage(`{"size":1}`)},
+			{Name: "Allocate", Status: task.Pending, WaitUntil: ptr(at(7))},
 		},
 		Errors: []task.Error{
 			{ErrorCode: "DEMO_TRANSIENT", ErrorType: task.ErrorTypeWarning, Message: "transient", SubTask: "Validate", Causes: []string{"a", "b"}, At: at(3)},

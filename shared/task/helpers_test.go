@@ -128,6 +128,8 @@ func snapshot(t task.Task) task.Task {
 		for i, s := range t.SubTasks {
 			s.StartedAt = dupTime(s.StartedAt)
 			s.FinishedAt = dupTime(s.FinishedAt)
+			s.Output = dupBytes(s.Output)
+			s.WaitUntil = dupTime(s.WaitUntil)
 			c.SubTasks[i] = s
 		}
 	}

@@ -122,6 +122,13 @@ func transitions() []transition {
 			refused: allExcept(inv, "processing/running+cancelRequested"),
 		},
 		{
+			name: "Suspend",
+			do: func(in task.Task, now time.Time) (task.Change, error) {
+				return in.Suspend(1, now.Add(time.Hour), now)
+			},
+			refused: allExcept(inv, "processing/running", "processing/running+cancelRequested"),
+		},
+		{
 			name:    "Retry(allowed)",
 			do:      func(in task.Task, now time.Time) (task.Change, error) { return in.Retry(now, true) },
 			refused: allExcept(task.ErrNotRetryable, "failure"),

@@ -68,7 +68,16 @@ type SubTask struct {
 	Attempts    int        `json:"attempts"`
 	StartedAt   *time.Time `json:"startedAt,omitempty"`
 	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
+	// Output is what the subtask's step returned when it succeeded (a catalog type's
+	// executor's answer), nil when it returned nothing; later steps and the result read it.
+	Output json.RawMessage `json:"output,omitempty"`
+	// WaitUntil is set while the subtask's attempt is suspended (see Suspend): it waits,
+	// running nowhere, until then, and the worker resumes it by a delayed message.
+	WaitUntil *time.Time `json:"waitUntil,omitempty"`
 }
+
+// Waiting reports whether the subtask's attempt is suspended (see Suspend).
+func (s *SubTask) Waiting() bool { return s.Status == Processing && s.WaitUntil != nil }
 
 // Error is a structured failure record in the manner of VMware Cloud Foundation's task
 // errors. Errors accumulate across attempts and retries, newest last.
@@ -126,6 +135,8 @@ func (t Task) Clone() Task {
 	for i, s := range t.SubTasks {
 		s.StartedAt = cloneTime(s.StartedAt)
 		s.FinishedAt = cloneTime(s.FinishedAt)
+		s.Output = cloneBytes(s.Output)
+		s.WaitUntil = cloneTime(s.WaitUntil)
 		c.SubTasks[i] = s
 	}
 	if t.Errors != nil {

@@ -33,6 +33,7 @@ const (
 	OpCancel        Op = "cancel"
 	OpConfirmCancel Op = "confirm cancel"
 	OpRetry         Op = "retry"
+	OpSuspend       Op = "suspend attempt"
 	// The folded transitions: two of the above in one stored change (see fold).
 	OpClaimAndStart          Op = "claim and start attempt"
 	OpFinishAndStart         Op = "finish subtask and start attempt"
@@ -97,6 +98,7 @@ func (t Task) StartAttempt(now time.Time) (Change, int, error) {
 	s := &c.Task.SubTasks[i]
 	s.Status = Processing
 	s.Attempts++
+	s.WaitUntil = nil
 	at := c.Task.UpdatedAt
 	if s.StartedAt == nil {
 		s.StartedAt = &at
@@ -113,6 +115,7 @@ func (t Task) FinishSubTask(i int, now time.Time) (Change, error) {
 	c := t.begin(OpFinishSubTask, now)
 	s := &c.Task.SubTasks[i]
 	s.Status = Success
+	s.WaitUntil = nil
 	at := c.Task.UpdatedAt
 	s.FinishedAt = &at
 	c.Task.Progress = c.Task.progress()
@@ -127,6 +130,7 @@ func (t Task) RetryAttempt(i int, e Error, now time.Time) (Change, error) {
 	}
 	c := t.begin(OpRetryAttempt, now)
 	c.Task.SubTasks[i].Status = Pending
+	c.Task.SubTasks[i].WaitUntil = nil
 	e.ErrorType = ErrorTypeWarning
 	c.Task.addError(c.Task.stamp(e, i))
 	return c, nil
@@ -146,6 +150,7 @@ func (t Task) Fail(e Error, now time.Time) (Change, error) {
 	if i >= 0 {
 		s := &c.Task.SubTasks[i]
 		s.Status = Failure
+		s.WaitUntil = nil
 		at := c.Task.UpdatedAt
 		s.FinishedAt = &at
 	}
@@ -218,6 +223,7 @@ func (t Task) ConfirmCancel(now time.Time) (Change, error) {
 	for i := range c.Task.SubTasks {
 		if s := &c.Task.SubTasks[i]; s.Status == Processing {
 			s.Status = Cancelled
+			s.WaitUntil = nil
 			at := c.Task.UpdatedAt
 			s.FinishedAt = &at
 		}
@@ -250,6 +256,31 @@ func (t Task) Retry(now time.Time, allowed bool) (Change, error) {
 	c.Task.ExpiresAt = nil
 	c.Task.Progress = c.Task.progress()
 	return c, nil
+}
+
+// Suspend records that the attempt of subtask i, under way, waits until until without
+// running anywhere (a wait step; see task.Suspend): the subtask stays processing with
+// WaitUntil set, and the worker resumes the same attempt once until has passed (or the task's
+// cancel ends it, ConfirmCancel). It is refused unless subtask i is being attempted and not
+// already waiting, so that a duplicate cannot move a wait's end.
+func (t Task) Suspend(i int, until time.Time, now time.Time) (Change, error) {
+	if t.Status != Processing || i < 0 || i >= len(t.SubTasks) || t.SubTasks[i].Status != Processing || t.SubTasks[i].WaitUntil != nil {
+		return t.refuse(OpSuspend, ErrInvalidTransition)
+	}
+	c := t.begin(OpSuspend, now)
+	u := until.UTC()
+	c.Task.SubTasks[i].WaitUntil = &u
+	return c, nil
+}
+
+// WithOutput is t with subtask i's output set: what its step returned, recorded by the
+// FinishSubTask (or fold of it) made from the task it returns. It is not a change of its own.
+func (t Task) WithOutput(i int, out json.RawMessage) Task {
+	c := t.Clone()
+	if i >= 0 && i < len(c.SubTasks) {
+		c.SubTasks[i].Output = cloneBytes(out)
+	}
+	return c
 }
 
 // The folded transitions below are two transitions in one stored change: the worker takes

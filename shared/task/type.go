@@ -28,6 +28,16 @@ type Type struct {
 	// Run performs one attempt of one subtask. Return Retryable(err) for an error worth
 	// another attempt; any other error fails the subtask for good.
 	Run func(ctx context.Context, a Attempt) error
+	// Execute, set instead of Run, performs one attempt as Run does and also returns the
+	// subtask's output (nil for none), which is stored in the subtask for later steps and
+	// the result. It may return Suspend(d) to have the attempt wait without compute.
+	Execute func(ctx context.Context, a Attempt) (output json.RawMessage, err error)
+	// Steps optionally describes the type's fixed steps for /v1/task-types (catalog types);
+	// nil: the steps Plan(nil) gives.
+	Steps []Step
+	// InputSchema is the JSON Schema the input is checked against at create, shown by
+	// /v1/task-types; nil when the type checks its input in Go only.
+	InputSchema json.RawMessage
 	// Result builds the result document once every subtask succeeded, and optionally the
 	// URL of what the task made (the 303 goes there). Nil means an empty result.
 	Result func(t *Task) (result json.RawMessage, resultURL string, err error)
@@ -42,6 +52,14 @@ type Type struct {
 type Step struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
+	// Executor names what runs the step (a catalog type's lambda, http or wait), for
+	// /v1/task-types; empty for Go-registered types.
+	Executor string `json:"executor,omitempty"`
+	// TimeoutSeconds is the step's own time limit, 0 for none but the invocation's.
+	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+	// BackoffSeconds, when set in a type's Steps, is the delay before the step's second
+	// attempt (doubled for each further one) instead of the worker's BackoffBase.
+	BackoffSeconds int `json:"backoffSeconds,omitempty"`
 }
 
 // Attempt is what a type's Run is given: the task as stored when the attempt started, which
@@ -50,6 +68,37 @@ type Attempt struct {
 	Task    Task
 	Index   int
 	Attempt int
+	// Resumed is set when the attempt was suspended (Suspend) and its wait is over: the
+	// step is called again for the same attempt, to end it.
+	Resumed bool
+}
+
+// Perform runs one attempt through Execute, or Run for a type without Execute.
+func (t *Type) Perform(ctx context.Context, a Attempt) (json.RawMessage, error) {
+	if t.Execute != nil {
+		return t.Execute(ctx, a)
+	}
+	return nil, t.Run(ctx, a)
+}
+
+// suspendError asks the worker to suspend the attempt (see Suspend).
+type suspendError struct{ d time.Duration }
+
+func (e suspendError) Error() string { return fmt.Sprintf("attempt suspended for %s", e.d) }
+
+// Suspend is what a step returns to have its attempt wait d without running anywhere (a wait
+// step, and later a callback step): the worker records the wait (Task.Suspend) and continues
+// the task in a delayed message, chained past SQS's 15-minute delay; once d has passed it
+// calls the step again with Attempt.Resumed set, which then ends the attempt.
+func Suspend(d time.Duration) error { return suspendError{d} }
+
+// SuspendedFor reports whether err is a Suspend, and for how long.
+func SuspendedFor(err error) (time.Duration, bool) {
+	var s suspendError
+	if errors.As(err, &s) {
+		return s.d, true
+	}
+	return 0, false
 }
 
 // Budget is the type's attempt budget with the default applied.
@@ -104,8 +153,8 @@ func NewRegistry(types ...Type) (*Registry, error) {
 		switch {
 		case t.Name == "":
 			return nil, fmt.Errorf("task type %d has no name", i)
-		case t.Plan == nil || t.Run == nil:
-			return nil, fmt.Errorf("task type %q needs Plan and Run", t.Name)
+		case t.Plan == nil || (t.Run == nil && t.Execute == nil):
+			return nil, fmt.Errorf("task type %q needs Plan and Run (or Execute)", t.Name)
 		case r.types[t.Name] != nil:
 			return nil, fmt.Errorf("task type %q registered twice", t.Name)
 		}

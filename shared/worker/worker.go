@@ -300,6 +300,9 @@ func (w *Worker) step(ctx context.Context, m queue.Message, t *task.Task, log *s
 			return t.Fail(task.Error{ErrorCode: "UNKNOWN_TASK_TYPE", Message: "this deployment does not know the task type " + t.Type}, w.Now())
 		})
 	}
+	if i := t.NextSubTask(); t.Status == task.Processing && i >= 0 && t.SubTasks[i].Waiting() {
+		return w.waiting(ctx, typ, t, log, i, attempted)
+	}
 	if d := w.leaseLeft(t, lease); d > 0 {
 		// Another worker may be running this attempt: neither run the subtask a second
 		// time at once nor cancel it under that worker; look again once it must be over.
@@ -334,6 +337,27 @@ func (w *Worker) step(ctx context.Context, m queue.Message, t *task.Task, log *s
 	default:
 		*attempted = true
 		return w.attempt(ctx, typ, t, log, func(t task.Task) (task.Change, int, error) { return t.StartAttempt(w.Now()) })
+	}
+}
+
+// waiting is the step for a task whose subtask i is suspended (task.Suspend): nothing runs
+// it, so there is no lease to wait out. A cancel requested meanwhile ends the task at once;
+// before the wait's end the task continues in a message delayed until then (chained past
+// queue.MaxDelay); after it, the attempt is resumed: the step is called again to end it.
+func (w *Worker) waiting(ctx context.Context, typ *task.Type, t *task.Task, log *slog.Logger, i int, attempted *bool) (next, error) {
+	switch left := t.SubTasks[i].WaitUntil.Sub(w.Now()); {
+	case t.CancelRequested:
+		return w.change(ctx, t, log, func(t task.Task) (task.Change, error) { return t.ConfirmCancel(w.Now()) })
+	case left > 0:
+		return end(continueAfter(min(left, queue.MaxDelay))), nil
+	}
+	*attempted = true
+	for resumed := true; ; resumed = false {
+		nx, j, err := w.runAndRecord(ctx, typ, t, log, i, resumed)
+		if err != nil || j < 0 {
+			return nx, err
+		}
+		i = j
 	}
 }
 
@@ -418,7 +442,7 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 		return end(done()), nil // failed: the budget was spent
 	}
 	for {
-		nx, j, err := w.runAndRecord(ctx, typ, t, log, i)
+		nx, j, err := w.runAndRecord(ctx, typ, t, log, i, false)
 		if err != nil || j < 0 {
 			return nx, err
 		}
@@ -426,14 +450,16 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 	}
 }
 
-// runAndRecord runs the attempt of subtask i that *t shows recorded and records its outcome.
+// runAndRecord runs the attempt of subtask i that *t shows recorded (resumed: again, its
+// wait over) and records its outcome.
 // It returns the next subtask's index when the outcome's write also started that subtask's
 // attempt, which the caller then runs; -1 otherwise, with what advance does next.
-func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task, log *slog.Logger, i int) (next, int, error) {
+func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task, log *slog.Logger, i int, resumed bool) (next, int, error) {
 	attempt := t.SubTasks[i].Attempts
-	log.InfoContext(ctx, "subtask attempt", "subTask", t.SubTasks[i].Name, "attempt", attempt)
+	log.InfoContext(ctx, "subtask attempt", "subTask", t.SubTasks[i].Name, "attempt", attempt, "resumed", resumed)
 
-	runErr := w.run(ctx, typ, task.Attempt{Task: t.Clone(), Index: i, Attempt: attempt}, log)
+	output, runErr := w.run(ctx, typ, task.Attempt{Task: t.Clone(), Index: i, Attempt: attempt, Resumed: resumed}, log)
+	wait, suspend := task.SuspendedFor(runErr)
 
 	// Record the outcome only if the stored task still shows this very attempt; otherwise
 	// another worker took the task over (or a cancel ended it) and owns what happens next.
@@ -444,7 +470,8 @@ func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task,
 	run := t.RetryCount
 	ours := func(t task.Task) bool {
 		return t.Status == task.Processing && t.RetryCount == run && i < len(t.SubTasks) &&
-			t.SubTasks[i].Status == task.Processing && t.SubTasks[i].Attempts == attempt
+			t.SubTasks[i].Status == task.Processing && t.SubTasks[i].Attempts == attempt &&
+			t.SubTasks[i].Waiting() == resumed
 	}
 	// The outcome to record: finished (with the step that follows, see finish), retried
 	// after a backoff, or failed for good.
@@ -452,9 +479,11 @@ func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task,
 	retry := false
 	started := -1 // the subtask whose attempt the decided finish also started
 	switch {
+	case suspend:
+		record = func(t task.Task) (task.Change, error) { return t.Suspend(i, w.Now().Add(wait), w.Now()) }
 	case runErr == nil:
 		record = func(t task.Task) (task.Change, error) {
-			ch, j, err := w.finish(ctx, typ, t, i)
+			ch, j, err := w.finish(ctx, typ, t.WithOutput(i, output), i)
 			started = j
 			return ch, err
 		}
@@ -480,11 +509,16 @@ func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task,
 		return end(done()), -1, nil
 	case started >= 0:
 		return next{}, started, nil
+
 	case !retry || t.CancelRequested:
-		// The next subtask, or the cancel (no backoff for a task that is to end cancelled).
+		// The next subtask, or the cancel (no backoff for a task that is to end cancelled),
+		// or a suspended attempt's delayed message (see waiting).
 		return decideAgain(), -1, nil
 	}
 	d := w.backoff(attempt)
+	if i < len(typ.Steps) && typ.Steps[i].BackoffSeconds > 0 {
+		d = backoffFrom(time.Duration(typ.Steps[i].BackoffSeconds)*time.Second, attempt) // the type's own, for this step
+	}
 	log.InfoContext(ctx, "subtask will be retried", "subTask", t.SubTasks[i].Name, "attempt", attempt, "delay", d)
 	return end(continueAfter(d)), -1, nil
 }
@@ -535,21 +569,24 @@ func (w *Worker) finish(ctx context.Context, typ *task.Type, t task.Task, i int)
 // error once that context has ended is the step overrunning, not failing: a retryable
 // STEP_TIMED_OUT, whatever the step made of ctx.Err(), so that the next attempt (with a
 // fresh invocation's time) may finish it.
-func (w *Worker) run(ctx context.Context, typ *task.Type, a task.Attempt, log *slog.Logger) (err error) {
+func (w *Worker) run(ctx context.Context, typ *task.Type, a task.Attempt, log *slog.Logger) (output []byte, err error) {
 	stepCtx, cancel := stepContext(ctx)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			log.ErrorContext(ctx, "step panicked", "panic", p, "stack", string(debug.Stack()))
-			err = &task.CodedError{Code: "STEP_PANICKED", Message: "the step crashed; see the worker's log"}
+			output, err = nil, &task.CodedError{Code: "STEP_PANICKED", Message: "the step crashed; see the worker's log"}
 		}
 	}()
-	err = typ.Run(stepCtx, a)
+	output, err = typ.Perform(stepCtx, a)
+	if _, suspend := task.SuspendedFor(err); suspend {
+		return nil, err
+	}
 	if err != nil && stepCtx.Err() != nil {
 		log.WarnContext(ctx, "step stopped by its deadline", "err", err)
 		err = task.Retryable(&task.CodedError{Code: "STEP_TIMED_OUT", Message: "the step did not finish in the time its invocation had left: " + err.Error()})
 	}
-	return err
+	return output, err
 }
 
 // recordMargin is how long before the invocation's deadline a step's context ends: the time
@@ -601,8 +638,11 @@ func (w *Worker) result(typ *task.Type, t *task.Task) (res []byte, url string, e
 }
 
 // backoff is the delay after the attempt-th failed attempt: base·2^(attempt-1), capped.
-func (w *Worker) backoff(attempt int) time.Duration {
-	d := w.BackoffBase
+func (w *Worker) backoff(attempt int) time.Duration { return backoffFrom(w.BackoffBase, attempt) }
+
+// backoffFrom is base·2^(attempt-1), capped at queue.MaxDelay.
+func backoffFrom(base time.Duration, attempt int) time.Duration {
+	d := base
 	for i := 1; i < attempt && d < queue.MaxDelay; i++ {
 		d *= 2
 	}

@@ -1,0 +1,187 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"encoding/json"
+
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// DefaultTimeout is a lambda or http step's time limit when the catalog gives none.
+const DefaultTimeout = 30 * time.Second
+
+// HTTP POSTs the step's Document to URL and maps the answer: 2xx is success with the body as
+// the output (see output); 408, 429, 5xx, network errors and the step's timeout fail the
+// attempt as retryable; any other status fails the step for good, as does an address the
+// client refuses (see NewHTTPClient). With a Secret, each request is signed as Standard
+// Webhooks signs a webhook (see sign).
+type HTTP struct {
+	URL string
+	// Timeout bounds the whole request, the body read included; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Client sends the requests: NewHTTPClient's, which refuses private addresses.
+	Client *http.Client
+	// Secret is the signing key, "whsec_" + base64; empty: requests are not signed.
+	Secret string
+	// Now stamps the signature (webhook-timestamp).
+	Now func() time.Time
+}
+
+// Execute performs one attempt.
+func (h HTTP) Execute(ctx context.Context, a task.Attempt) (json.RawMessage, error) {
+	body, err := NewDocument(a).Encode()
+	if err != nil {
+		return nil, err
+	}
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, h.URL, bytes.NewReader(body))
+	if err != nil {
+		return nil, &task.CodedError{Code: "STEP_HTTP_REQUEST_INVALID", Message: err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Tasklane")
+	if h.Secret != "" {
+		now := time.Now
+		if h.Now != nil {
+			now = h.Now
+		}
+		id := fmt.Sprintf("%s-%d-%d-%d", a.Task.ID, a.Index, a.Task.RetryCount, a.Attempt)
+		sig, err := sign(h.Secret, id, now(), body)
+		if err != nil {
+			return nil, &task.CodedError{Code: "STEP_SIGNING_FAILED", Message: err.Error()}
+		}
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(now().Unix(), 10))
+		req.Header.Set("webhook-signature", sig)
+	}
+	client := h.Client
+	if client == nil {
+		client = NewHTTPClient(false)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, h.sendError(ctx, rctx, timeout, err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(resp.Body, MaxOutput+1))
+	if err != nil {
+		return nil, h.sendError(ctx, rctx, timeout, err)
+	}
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
+		return output(got)
+	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
+		return nil, task.Retryable(&task.CodedError{Code: "STEP_HTTP_STATUS", Message: fmt.Sprintf("POST %s answered %s", h.URL, resp.Status)})
+	default:
+		return nil, &task.CodedError{Code: "STEP_HTTP_STATUS", Message: fmt.Sprintf("POST %s answered %s%s", h.URL, resp.Status, excerpt(got))}
+	}
+}
+
+// sendError maps a failed request: a refused address for good, the step's own timeout and
+// network errors as retryable.
+func (h HTTP) sendError(ctx, rctx context.Context, timeout time.Duration, err error) error {
+	var refused *AddressRefusedError
+	switch {
+	case errors.As(err, &refused):
+		return &task.CodedError{Code: "STEP_ADDRESS_REFUSED", Message: refused.Error()}
+	case ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded):
+		return task.Retryable(&task.CodedError{Code: "STEP_TIMED_OUT", Message: fmt.Sprintf("POST %s did not answer within %s", h.URL, timeout)})
+	}
+	return task.Retryable(&task.CodedError{Code: "STEP_HTTP_UNREACHABLE", Message: err.Error()})
+}
+
+// excerpt is the start of an error answer's body for the task's error message.
+func excerpt(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if s == "" {
+		return ""
+	}
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return ": " + s
+}
+
+// sign is the webhook-signature header of Standard Webhooks (standardwebhooks.com): "v1,"
+// and the base64 HMAC-SHA256, keyed with the secret's bytes (the base64 after "whsec_"), of
+// "id.timestamp.body".
+//
+// For the integrator: shared/webhook's signer (branch webhooks) implements the same spec;
+// once it is merged this function is replaced by it.
+func sign(secret, id string, at time.Time, body []byte) (string, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return "", fmt.Errorf("signing secret: not whsec_ and base64: %w", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	fmt.Fprintf(mac, "%s.%d.", id, at.Unix())
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+// AddressRefusedError is a connection the http executor's client would not open.
+type AddressRefusedError struct {
+	Addr netip.Addr
+}
+
+func (e *AddressRefusedError) Error() string {
+	return fmt.Sprintf("%s is not a public address; http steps only reach public ones", e.Addr)
+}
+
+// NewHTTPClient is the http executor's client. It refuses to connect to anything but public
+// unicast addresses (no private, loopback, link-local, e.g. the instance metadata service,
+// carrier-grade NAT, multicast or unspecified ones), checked on the address actually dialled
+// so that neither a DNS name nor a redirect can lead it inside; allowLoopback lets it reach
+// this machine too, for `make run` and tests. It uses no proxy and follows no redirect (a 3xx
+// is the step's answer, a permanent failure).
+func NewHTTPClient(allowLoopback bool) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+		return checkAddress(address, allowLoopback)
+	}}
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext:         d.DialContext,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     60 * time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+func checkAddress(address string, allowLoopback bool) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return err
+	}
+	a := ap.Addr().Unmap()
+	if a.IsLoopback() && allowLoopback {
+		return nil
+	}
+	if !a.IsGlobalUnicast() || a.IsPrivate() || cgnat.Contains(a) {
+		return &AddressRefusedError{Addr: a}
+	}
+	return nil
+}
