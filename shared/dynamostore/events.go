@@ -51,10 +51,14 @@ func WithEventMarks() Option {
 	return func(s *Store) { s.marks = true }
 }
 
-// mark adds the event mark of types to item, when the store marks events and there are any.
-func (s *Store) mark(item map[string]types.AttributeValue, types []string) {
-	if s.marks && len(types) > 0 {
-		item[attrEvents] = str(strings.Join(types, " "))
+// mark adds the event mark of the types kinds returns to item, when the store marks events
+// and there are any; kinds is not called otherwise.
+func (s *Store) mark(item map[string]types.AttributeValue, kinds func() []string) {
+	if !s.marks {
+		return
+	}
+	if ts := kinds(); len(ts) > 0 {
+		item[attrEvents] = str(strings.Join(ts, " "))
 	}
 }
 

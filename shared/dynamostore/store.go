@@ -98,7 +98,7 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency)
 	if err != nil {
 		return err
 	}
-	s.mark(item, event.Types(nil, t))
+	s.mark(item, func() []string { return event.Types(nil, t) })
 	if idem == nil {
 		out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                           aws.String(s.table),
@@ -326,7 +326,7 @@ func (s *Store) Apply(ctx context.Context, c task.Change) error {
 	if err != nil {
 		return err
 	}
-	s.mark(item, event.ChangeTypes(c))
+	s.mark(item, func() []string { return event.ChangeTypes(c) })
 	out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(s.table),
 		Item:                     item,

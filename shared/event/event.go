@@ -87,20 +87,7 @@ func (e *PartialError) Unwrap() error { return e.Err }
 // (cancelRequested set); a cancel that ends the task at once is just its cancelled event,
 // whatever status it came from.
 func Of(before *task.Task, after task.Task) []Event {
-	var types []string
-	switch {
-	case before == nil:
-		types = append(types, Created)
-	default:
-		if after.CancelRequested && !before.CancelRequested && after.Status == before.Status {
-			types = append(types, CancelRequested)
-		}
-		if after.Status != before.Status {
-			if t := statusType(before.Status, after.Status); t != "" {
-				types = append(types, t)
-			}
-		}
-	}
+	types := Types(before, after)
 	if len(types) == 0 {
 		return nil
 	}
@@ -120,18 +107,23 @@ func Of(before *task.Task, after task.Task) []Event {
 	return out
 }
 
-// Types returns the types of the events a stored change makes, without rendering them: the
-// stores mark the writes that make events with it (see shared/dynamostore).
+// Types returns the types of the events a stored change makes, in order, without rendering
+// them (nil for none): Of's decision, which the stores also mark the writes with (see
+// shared/dynamostore).
 func Types(before *task.Task, after task.Task) []string {
-	evs := Of(before, after)
-	if len(evs) == 0 {
-		return nil
+	if before == nil {
+		return []string{Created}
 	}
-	out := make([]string, len(evs))
-	for i, e := range evs {
-		out[i] = e.Type
+	var types []string
+	if after.CancelRequested && !before.CancelRequested && after.Status == before.Status {
+		types = append(types, CancelRequested)
 	}
-	return out
+	if after.Status != before.Status {
+		if t := statusType(before.Status, after.Status); t != "" {
+			types = append(types, t)
+		}
+	}
+	return types
 }
 
 // ChangeTypes returns the types of the events change c makes, from the change alone: a store
