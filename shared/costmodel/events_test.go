@@ -99,8 +99,8 @@ func TestReferenceLifecycleWithEvents(t *testing.T) {
 	if got := len(ev.Invocations); got != wantPublishInvocations {
 		t.Errorf("publisher invocations = %d, want %d (one per record that makes events)", got, wantPublishInvocations)
 	}
-	// $3.00 of EventBridge, $0.60 of requests and 3 × 20 ms at 256 MB of compute per million.
-	if got, want := ev.Price(1).Total()*1e6, 3.0+0.6+3*0.02*0.25*costmodel.PricePerGBSecond*1e6; math.Abs(got-want) > 0.005 {
+	// $3.00 of EventBridge, $0.60 of requests and 3 × 20 ms at 128 MB of compute per million.
+	if got, want := ev.Price(1).Total()*1e6, 3.0+0.6+3*0.02*0.125*costmodel.PricePerGBSecond*1e6; math.Abs(got-want) > 0.005 {
 		t.Errorf("events cost $%.4f per million tasks, want $%.4f", got, want)
 	}
 }
