@@ -37,6 +37,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	cfg.Local = true // http callbackUrls to loopback, webhooks to private addresses
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	deps, err := newApp(ctx, cfg, os.Stderr)

@@ -137,7 +137,8 @@ func (a *App) Close() error {
 
 // Service is the API's use cases.
 func (a *App) Service() *usecase.Service {
-	return &usecase.Service{Store: a.Store, Queue: a.Queue, Types: a.Types, Markers: a.Markers, Now: a.Now, Log: a.Log, Hooks: a.Hooks}
+	return &usecase.Service{Store: a.Store, Queue: a.Queue, Types: a.Types, Markers: a.Markers, Now: a.Now, Log: a.Log, Hooks: a.Hooks,
+		LocalCallbacks: a.Settings.Local}
 }
 
 // Handler is the API Gateway handler of one function ("" for all routes).

@@ -74,6 +74,11 @@ type Settings struct {
 	// runner's caller decides). SweepBatch is the sweeper's Batch (0: DefaultSweepBatch).
 	SweepInterval time.Duration
 	SweepBatch    int
+	// Local is set by the local runner (infra/local) and its tests, never by the
+	// environment: a create may then give an http callbackUrl to a loopback host, and
+	// webhooks may be delivered to private addresses (see webhook.CheckURL). A deployed
+	// function never has it.
+	Local bool
 }
 
 // JWT is the token issuer the API functions verify bearer tokens against (see auth.Settings,

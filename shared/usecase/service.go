@@ -16,6 +16,7 @@ import (
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/webhook"
 )
 
 // Errors of the use cases that are not domain errors; the adapter maps each to a status
@@ -52,6 +53,9 @@ type Service struct {
 	Log     *slog.Logger
 	// Hooks are told of every change the use cases store (see task.Hook); set at wiring.
 	Hooks []task.Hook
+	// LocalCallbacks accepts http callbackUrls to loopback hosts and private addresses (the
+	// local runner's settings.Settings.Local; see webhook.CheckURL).
+	LocalCallbacks bool
 }
 
 // writer makes the use cases' stored changes (see task.Writer).
@@ -78,6 +82,11 @@ type Created struct {
 // announces it to the worker. A failed announcement is only logged: the task is stored, and
 // the sweeper re-sends messages for pending tasks that no worker claimed.
 func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (Created, error) {
+	if u := req.Spec.CallbackURL; u != "" {
+		if err := webhook.CheckURL(u, s.LocalCallbacks); err != nil {
+			return Created{}, &task.FieldError{Field: "callbackUrl", Reason: err.Error()}
+		}
+	}
 	now := s.Now()
 	t, err := s.Types.New(task.NewID(now), p.Tenant, req.Spec, now)
 	if err != nil {
