@@ -182,3 +182,9 @@ func (h *Handler) view(t *task.Task, full bool) TaskView {
 	}
 	return v
 }
+
+// ListedView is a task as a list shows it (no input or result), for renderers outside the
+// API such as the lifecycle events (shared/event). It knows no type registry, so a failed
+// task of a type that forbids retries still shows isRetryable; the API's own view corrects
+// that (Handler.view).
+func ListedView(t *task.Task) TaskView { return view(t, false) }

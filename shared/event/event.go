@@ -1,0 +1,168 @@
+// Package event turns a task's stored changes into its lifecycle events: CloudEvents 1.0
+// documents as the contract's "Events and webhooks" section gives them. It decides what the
+// events of a change are (Of) and what a destination of them looks like (Sink); where the
+// changes come from (a table's stream, an outbox) and where the events go (EventBridge, the
+// log, webhooks) live with their adapters.
+package event
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tasklane/tasklane/shared/apigw"
+	"github.com/tasklane/tasklane/shared/strictjson"
+	"github.com/tasklane/tasklane/shared/task"
+)
+
+// Event is a CloudEvents 1.0 document as the contract gives it.
+type Event struct {
+	SpecVersion     string          `json:"specversion"`     // "1.0"
+	ID              string          `json:"id"`              // same for duplicates of one change
+	Source          string          `json:"source"`          // "tasklane"
+	Type            string          `json:"type"`            // "tasklane.task.<what>"
+	Subject         string          `json:"subject"`         // the task id
+	Time            string          `json:"time"`            // RFC 3339 ms UTC
+	Tenant          string          `json:"tenant"`          //
+	DataContentType string          `json:"datacontenttype"` // "application/json"
+	Data            json.RawMessage `json:"data"`            // the task as listed (+ "callback")
+}
+
+// The event document's fixed attributes.
+const (
+	SpecVersion     = "1.0"
+	Source          = "tasklane"
+	DataContentType = "application/json"
+)
+
+// Types of events.
+const (
+	// Created: a new task, pending.
+	Created = "tasklane.task.created"
+	// Processing: a worker claimed the task.
+	Processing = "tasklane.task.processing"
+	// Succeeded: the task ended in success.
+	Succeeded = "tasklane.task.success"
+	// Failed: the task ended in failure.
+	Failed = "tasklane.task.failure"
+	// Cancelled: the task ended cancelled.
+	Cancelled = "tasklane.task.cancelled"
+	// Retried: a failed task went back to pending.
+	Retried = "tasklane.task.retried"
+	// CancelRequested: a cancel of a running task was accepted (cancelRequested set); the
+	// task ends cancelled later.
+	CancelRequested = "tasklane.task.cancelRequested"
+	// CallbackStarted: a callback step started; its data carries the callback.
+	CallbackStarted = "tasklane.task.callbackStarted"
+	// Rejected: an event-driven create refused a message; there is no task, so Of never makes
+	// it (the intake does, with the reason).
+	Rejected = "tasklane.task.rejected"
+)
+
+// Sink receives events; a Publish error means none of them, or some (a *PartialError
+// naming which), were delivered.
+type Sink interface {
+	Publish(ctx context.Context, events []Event) error
+}
+
+// PartialError is a Publish that delivered some of its events but not all: Failed holds the
+// indexes (into the events given to Publish) of those not delivered, in order, and Err why.
+type PartialError struct {
+	Failed []int
+	Err    error
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("%d events not delivered: %v", len(e.Failed), e.Err)
+}
+
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// Of returns the events a stored change makes (before is nil for a create), in order. A
+// change that makes no event (a subtask finished, an attempt retried within the task's run)
+// returns none. An accepted cancel request is its own event only while the task runs on
+// (cancelRequested set); a cancel that ends the task at once is just its cancelled event,
+// whatever status it came from.
+func Of(before *task.Task, after task.Task) []Event {
+	var types []string
+	switch {
+	case before == nil:
+		types = append(types, Created)
+	default:
+		if after.CancelRequested && !before.CancelRequested && after.Status == before.Status {
+			types = append(types, CancelRequested)
+		}
+		if after.Status != before.Status {
+			if t := statusType(before.Status, after.Status); t != "" {
+				types = append(types, t)
+			}
+		}
+	}
+	if len(types) == 0 {
+		return nil
+	}
+	data, err := strictjson.Marshal(apigw.ListedView(&after))
+	if err != nil {
+		// A task's view is plain data; it always marshals.
+		panic(fmt.Sprintf("event: task %s does not marshal: %v", after.ID, err))
+	}
+	out := make([]Event, len(types))
+	for i, typ := range types {
+		out[i] = Event{
+			SpecVersion: SpecVersion, ID: ID(after.ID, after.Version, typ), Source: Source,
+			Type: typ, Subject: after.ID, Time: after.UpdatedAt.UTC().Format(apigw.TimeFormat),
+			Tenant: after.Owner, DataContentType: DataContentType, Data: data,
+		}
+	}
+	return out
+}
+
+// Types returns the types of the events a stored change makes, without rendering them: the
+// stores mark the writes that make events with it (see shared/dynamostore).
+func Types(before *task.Task, after task.Task) []string {
+	evs := Of(before, after)
+	if len(evs) == 0 {
+		return nil
+	}
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.Type
+	}
+	return out
+}
+
+// statusType is the event of a status change from → to.
+func statusType(from, to task.Status) string {
+	switch to {
+	case task.Pending:
+		if from == task.Failure {
+			return Retried
+		}
+		return ""
+	case task.Processing:
+		return Processing
+	case task.Success:
+		return Succeeded
+	case task.Failure:
+		return Failed
+	case task.Cancelled:
+		return Cancelled
+	}
+	return ""
+}
+
+// ID is the id of the event of type typ made by version of task taskID. It is derived from
+// those three alone, so that every re-delivery of one change (a stream record read twice, an
+// outbox drained again after a crash) makes events with the same ids, which is how consumers
+// (and Standard Webhooks' webhook-id) recognise duplicates. It is shaped as a UUID (RFC 9562
+// version 8, from SHA-256).
+func ID(taskID string, version int64, typ string) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{taskID, strconv.FormatInt(version, 10), typ}, "\x00")))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x80 // version 8
+	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
