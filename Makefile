@@ -68,6 +68,15 @@ build-DeadLetterFunction:
 build-SweeperFunction:
 	$(LAMBDA_BUILD) ./functions/sweeper
 
+# webhooks and the intake queue (issue #10)
+.PHONY: build-WebhookFunction build-IntakeFunction
+
+build-WebhookFunction:
+	$(LAMBDA_BUILD) ./functions/webhook
+
+build-IntakeFunction:
+	$(LAMBDA_BUILD) ./functions/intake
+
 ## print-lambda-flags: LAMBDA_GOENV's words, a line "--", then LAMBDA_GOFLAGS' words, one a
 ## line, split as the shell splits them (for infra/lambdatest)
 print-lambda-flags:

@@ -20,7 +20,7 @@ type createBody struct {
 	// ("3600") is refused.
 	RetentionSeconds *int64 `json:"retentionSeconds"`
 	// CallbackURL receives the task's signed webhooks; the use case checks it
-	// (webhook.CheckURL), since whether http to loopback is allowed is a setting.
+	// (callbackurl.CheckURL), since whether http to loopback is allowed is a setting.
 	CallbackURL *string `json:"callbackUrl"`
 }
 

@@ -21,7 +21,11 @@ const (
 	DeadLetter = "deadletter"
 	// Sweeper runs on a schedule and re-sends the messages of active tasks left without one.
 	Sweeper = "sweeper"
+	// Webhook consumes the webhook queue and POSTs the signed webhooks.
+	Webhook = "webhook"
+	// Intake consumes the intake queue and creates tasks from its messages.
+	Intake = "intake"
 )
 
 // All is every function, in the order of the table above.
-var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Sweeper}
+var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Sweeper, Webhook, Intake}

@@ -37,7 +37,7 @@ type Task struct {
 	Errors    []Error    `json:"errors,omitempty"`
 	Resources []Resource `json:"resources,omitempty"`
 	// CallbackURL is where the task's events are POSTed as signed webhooks (shared/webhook);
-	// empty: none. Checked at create (webhook.CheckURL).
+	// empty: none. Checked at create (callbackurl.CheckURL).
 	CallbackURL string `json:"callbackUrl,omitempty"`
 	// RetryCount is how many times the task was retried; it also numbers the run, so a
 	// worker can tell a message of an earlier run from one of the current run.

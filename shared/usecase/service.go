@@ -13,10 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tasklane/tasklane/shared/callbackurl"
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
-	"github.com/tasklane/tasklane/shared/webhook"
 )
 
 // Errors of the use cases that are not domain errors; the adapter maps each to a status
@@ -54,7 +54,7 @@ type Service struct {
 	// Hooks are told of every change the use cases store (see task.Hook); set at wiring.
 	Hooks []task.Hook
 	// LocalCallbacks accepts http callbackUrls to loopback hosts and private addresses (the
-	// local runner's settings.Settings.Local; see webhook.CheckURL).
+	// local runner's settings.Settings.Local; see callbackurl.CheckURL).
 	LocalCallbacks bool
 }
 
@@ -83,7 +83,7 @@ type Created struct {
 // the sweeper re-sends messages for pending tasks that no worker claimed.
 func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (Created, error) {
 	if u := req.Spec.CallbackURL; u != "" {
-		if err := webhook.CheckURL(u, s.LocalCallbacks); err != nil {
+		if err := callbackurl.CheckURL(u, s.LocalCallbacks); err != nil {
 			return Created{}, &task.FieldError{Field: "callbackUrl", Reason: err.Error()}
 		}
 	}

@@ -3,6 +3,6 @@
 // for every retry of it), webhook-timestamp and webhook-signature, the HMAC-SHA256 of
 // "id.timestamp.body" under the deployment's whsec_ secret.
 //
-// CheckURL is the callbackUrl policy a create is held to, and Control enforces it again at
-// every dial, on the resolved address.
+// Where a callbackUrl may point is shared/callbackurl's; the Deliverer dials through its
+// Control.
 package webhook

@@ -1,4 +1,4 @@
-package webhook_test
+package callbackurl_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tasklane/tasklane/shared/webhook"
+	"github.com/tasklane/tasklane/shared/callbackurl"
 )
 
 // TestCheckURL: what a create accepts as a callbackUrl, deployed and locally.
@@ -46,13 +46,13 @@ func TestCheckURL(t *testing.T) {
 		{"hooks.example.com/hook", false, false},
 		{"/relative", false, false},
 		{"https://", false, false},
-		{"https://hooks.example.com/" + string(make([]byte, webhook.MaxURLLength)), false, false},
+		{"https://hooks.example.com/" + string(make([]byte, callbackurl.MaxURLLength)), false, false},
 	}
 	for _, c := range cases {
-		if got := webhook.CheckURL(c.url, false) == nil; got != c.deployed {
+		if got := callbackurl.CheckURL(c.url, false) == nil; got != c.deployed {
 			t.Errorf("deployed CheckURL(%q) accepted %t, want %t", c.url, got, c.deployed)
 		}
-		if got := webhook.CheckURL(c.url, true) == nil; got != c.local {
+		if got := callbackurl.CheckURL(c.url, true) == nil; got != c.local {
 			t.Errorf("local CheckURL(%q) accepted %t, want %t", c.url, got, c.local)
 		}
 	}
@@ -67,7 +67,7 @@ func TestControlRefusesResolvedPrivateAddress(t *testing.T) {
 	t.Cleanup(srv.Close)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	get := func(local bool) error {
-		d := &net.Dialer{Timeout: time.Second, Control: webhook.Control(local)}
+		d := &net.Dialer{Timeout: time.Second, Control: callbackurl.Control(local)}
 		c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://localhost:"+port+"/", nil)
 		resp, err := c.Do(req)
@@ -76,7 +76,7 @@ func TestControlRefusesResolvedPrivateAddress(t *testing.T) {
 		}
 		return err
 	}
-	if err := get(false); !errors.Is(err, webhook.ErrForbiddenAddress) {
+	if err := get(false); !errors.Is(err, callbackurl.ErrForbiddenAddress) {
 		t.Errorf("deployed dial of localhost: %v, want ErrForbiddenAddress", err)
 	}
 	if err := get(true); err != nil {

@@ -1,4 +1,8 @@
-package webhook
+// Package callbackurl is where a task's webhooks may go: the policy a create's callbackUrl is
+// held to (CheckURL) and the dial control that holds every delivery to it again on the
+// resolved address (Control). It stands apart from shared/webhook so that the use cases can
+// check a URL without linking the delivery machinery.
+package callbackurl
 
 import (
 	"errors"
@@ -107,7 +111,7 @@ func Forbidden(ip netip.Addr) bool {
 }
 
 // ErrForbiddenAddress is a delivery's dial refused by Control.
-var ErrForbiddenAddress = errors.New("webhook: the receiver's address is private, loopback or link-local")
+var ErrForbiddenAddress = errors.New("callbackurl: the receiver's address is private, loopback or link-local")
 
 // Control is a net.Dialer Control that refuses to connect to a Forbidden address. It runs on
 // the address actually dialled, after name resolution, so a name that resolves (or is
