@@ -77,6 +77,11 @@ build-WebhookFunction:
 build-IntakeFunction:
 	$(LAMBDA_BUILD) ./functions/intake
 
+# The lifecycle events' publisher (shared/publisher).
+.PHONY: build-PublishFunction
+build-PublishFunction:
+	$(LAMBDA_BUILD) ./functions/publish
+
 ## print-lambda-flags: LAMBDA_GOENV's words, a line "--", then LAMBDA_GOFLAGS' words, one a
 ## line, split as the shell splits them (for infra/lambdatest)
 print-lambda-flags:

@@ -35,6 +35,8 @@ start() {
 			cat >"$envfile" <<EOT
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$port
 export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$port
+export AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:$port
+export AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://127.0.0.1:$port
 export AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test

@@ -60,7 +60,9 @@ func Open(cfg aws.Config, s settings.Settings, u settings.Uses) (app.Backends, e
 	if s.TableName == "" {
 		return app.Backends{}, fmt.Errorf("%s must be set for the DynamoDB store", settings.EnvTableName)
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg, serviceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName)
+	// Every write that makes lifecycle events is marked for the stream's publisher (see
+	// dynamostore.WithEventMarks).
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg, serviceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName, dynamostore.WithEventMarks())
 	b := app.Backends{Store: store}
 	openBodyQueues(cfg, s, &b, store)
 	if !u.Queue {

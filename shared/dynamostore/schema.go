@@ -104,6 +104,7 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
 		},
+		StreamSpecification: streamSpecification(), // see events.go
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			list(IndexByCreated, attrOwner, attrCreated),
 			list(IndexByUpdated, attrOwner, attrUpdated),

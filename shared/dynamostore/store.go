@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tasklane/tasklane/shared/event"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -40,6 +41,7 @@ type Store struct {
 	api      API
 	table    string
 	capacity func(op string, cc []types.ConsumedCapacity)
+	marks    bool // see WithEventMarks
 }
 
 var _ task.Store = (*Store)(nil)
@@ -97,6 +99,7 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency)
 	if err != nil {
 		return err
 	}
+	s.mark(item, event.Types(nil, t))
 	if idem == nil {
 		out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                           aws.String(s.table),
@@ -324,6 +327,7 @@ func (s *Store) Apply(ctx context.Context, c task.Change) error {
 	if err != nil {
 		return err
 	}
+	s.mark(item, event.ChangeTypes(c))
 	out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(s.table),
 		Item:                     item,

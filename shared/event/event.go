@@ -134,6 +134,26 @@ func Types(before *task.Task, after task.Task) []string {
 	return out
 }
 
+// ChangeTypes returns the types of the events change c makes, from the change alone: a store
+// writing it (see shared/dynamostore's event marker) has the task after the change and the
+// status it came from, not the task before. Only a cancel sets cancelRequested, and a cancel
+// that changes nothing is never written, so a written cancel that leaves the status as it was
+// is an accepted cancel request. It agrees with Types(&before, c.Task) for every transition
+// (the tests walk them).
+func ChangeTypes(c task.Change) []string {
+	if c.Empty() {
+		return nil // never written (see task.Write)
+	}
+	before := task.Task{Status: c.FromStatus, CancelRequested: c.Task.CancelRequested}
+	if c.Op == task.OpCreate {
+		return Types(nil, c.Task)
+	}
+	if c.Op == task.OpCancel && c.FromStatus == c.Task.Status {
+		before.CancelRequested = false
+	}
+	return Types(&before, c.Task)
+}
+
 // statusType is the event of a status change from → to.
 func statusType(from, to task.Status) string {
 	switch to {

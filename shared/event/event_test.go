@@ -35,6 +35,9 @@ func walk(t *testing.T, steps []step) {
 		if diff := cmp.Diff(s.want, got); diff != "" {
 			t.Errorf("%s: event types (-want +got):\n%s", s.name, diff)
 		}
+		if diff := cmp.Diff(got, event.ChangeTypes(c)); diff != "" {
+			t.Errorf("%s: ChangeTypes differs from Types (-Types +ChangeTypes):\n%s", s.name, diff)
+		}
 	}
 }
 

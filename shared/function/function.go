@@ -27,5 +27,11 @@ const (
 	Intake = "intake"
 )
 
-// All is every function, in the order of the table above.
-var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Sweeper, Webhook, Intake}
+// The lifecycle events' function.
+const (
+	// Publish consumes the table's stream and publishes the changes' events to EventBridge.
+	Publish = "publish"
+)
+
+// All is every function, in the order of the tables above.
+var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Sweeper, Webhook, Intake, Publish}

@@ -1,0 +1,20 @@
+// Command publish is the Lambda function on the tasks table's DynamoDB stream: it publishes
+// each stored change's lifecycle events to EventBridge (see shared/publisher).
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tasklane/tasklane/shared/awsbackend"
+)
+
+func main() {
+	p, err := awsbackend.Publisher(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(p.Handle)
+}

@@ -1,0 +1,36 @@
+package awsbackend
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/tasklane/tasklane/shared/eventbus"
+	"github.com/tasklane/tasklane/shared/publisher"
+	"github.com/tasklane/tasklane/shared/settings"
+)
+
+// Publisher is the publish function's start-up: the application (for its settings and log)
+// and the EventBridge bus of EVENT_BUS_NAME, which in Lambda must be set.
+func Publisher(ctx context.Context) (*publisher.Publisher, error) {
+	e, err := settings.EventsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	a, err := App(ctx, settings.Uses{})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := EnvConfig()
+	if err != nil {
+		return nil, err
+	}
+	return a.Publisher(EventBus(cfg, e.Bus)), nil
+}
+
+// EventBus is the sink on EventBridge bus bus, on cfg and AWS_ENDPOINT_URL_EVENTBRIDGE.
+func EventBus(cfg aws.Config, bus string) *eventbus.Sink {
+	client := eventbridge.NewFromConfig(cfg, serviceEndpoint("EVENTBRIDGE", func(o *eventbridge.Options, u *string) { o.BaseEndpoint = u }))
+	return eventbus.New(client, bus)
+}
