@@ -9,11 +9,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tasklane/tasklane/shared/awsbackend"
-	"github.com/tasklane/tasklane/shared/settings"
 )
 
 func main() {
-	a, err := awsbackend.App(context.Background(), settings.Uses{Queue: true, Intake: true})
+	a, err := awsbackend.Intake(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

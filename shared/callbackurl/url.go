@@ -29,6 +29,11 @@ func CheckURL(raw string, local bool) error {
 	if len(raw) > MaxURLLength {
 		return fmt.Errorf("must be at most %d characters", MaxURLLength)
 	}
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c > '~' || c == '"' || c == '\\' || c == '<' || c == '>' {
+			return errors.New("must be printable ASCII without spaces, quotes, backslashes or angle brackets (percent-encode them)")
+		}
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
 		return errors.New("must be an absolute URL")

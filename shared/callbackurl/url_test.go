@@ -45,6 +45,11 @@ func TestCheckURL(t *testing.T) {
 		{"ftp://hooks.example.com/", false, false},
 		{"hooks.example.com/hook", false, false},
 		{"/relative", false, false},
+		{"https://hooks.example.com/a b", false, false},
+		{`https://hooks.example.com/"x"`, false, false},
+		{`https://hooks.example.com/\x`, false, false},
+		{"https://hooks.example.com/é", false, false},
+		{"https://hooks.example.com/%C3%A9", true, true},
 		{"https://", false, false},
 		{"https://hooks.example.com/" + string(make([]byte, callbackurl.MaxURLLength)), false, false},
 	}

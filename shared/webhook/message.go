@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,5 +44,12 @@ func DecodeMessage(body string) (Message, error) {
 	if m.URL == "" || m.ID == "" || len(m.Event) == 0 {
 		return Message{}, errors.New("webhook message: needs url, id and event")
 	}
+	// The same bytes on every attempt, whoever wrote the message (Sink, or EventBridge's
+	// input transformer, which spaces its JSON its own way).
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, m.Event); err != nil {
+		return Message{}, fmt.Errorf("webhook message: event: %w", err)
+	}
+	m.Event = compact.Bytes()
 	return m, nil
 }
