@@ -10,4 +10,8 @@ trap 'infra/emulators.sh stop' EXIT
 source .tools/emulators.env
 eval "$(go run ./infra/bootstrap -table tasklane-local -queue tasklane-local)"
 echo "TABLE_NAME=$TABLE_NAME QUEUE_URL=$QUEUE_URL" >&2
+# The intake queue: send it a create body plus "tenant" to make a task (README: "Tasks from
+# messages"); refused messages land on its dead-letter queue.
+echo "INTAKE_QUEUE_URL=$INTAKE_QUEUE_URL (dead letters: $INTAKE_DEAD_LETTER_QUEUE_URL)" >&2
+echo "WEBHOOK_QUEUE_URL=$WEBHOOK_QUEUE_URL" >&2
 go run ./infra/local "$@"

@@ -94,6 +94,10 @@ func newApp(ctx context.Context, cfg settings.Settings, out io.Writer) (*app.App
 		closeBackends()
 		return nil, err
 	}
+	if sink := deps.WebhookSink(); sink != nil {
+		// Webhooks of the stored changes, from a hook for now (see localrun.EventHook).
+		deps.Hooks = append(deps.Hooks, localrun.EventHook(sink))
+	}
 	return deps, nil
 }
 
