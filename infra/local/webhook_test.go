@@ -63,7 +63,10 @@ func TestRunDeliversWebhooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { defer close(done); localrun.RunWorkers(ctx, deps, localrun.Options{Wait: 100 * time.Millisecond}) }()
+	go func() {
+		defer close(done)
+		localrun.RunWorkers(ctx, deps, localrun.Options{Wait: 100 * time.Millisecond})
+	}()
 	t.Cleanup(func() { cancel(); <-done; _ = deps.Close() })
 	api := httptest.NewServer(localrun.NewServer(deps))
 	t.Cleanup(api.Close)
