@@ -192,12 +192,13 @@ type stack struct {
 	mu                  sync.Mutex
 	functions           map[string]*function
 	accountID, tableARN string
+	eventBus            string // the stack's TasklaneEventBus (events_test.go)
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	rie(t)
-	cfg := awstest.Config(t, "DYNAMODB", "SQS") // fails under CI, skips elsewhere, without emulators
+	cfg := awstest.Config(t, "DYNAMODB", "SQS", "EVENTBRIDGE") // fails under CI, skips elsewhere, without emulators
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +213,7 @@ func newStack(t *testing.T) *stack {
 		functions: map[string]*function{}, accountID: "123456789012"}
 	s.dlqName = s.queueName + sqsqueue.DeadLetterSuffix
 	s.endpoints = map[string]string{}
-	for _, svc := range []string{"DYNAMODB", "SQS"} {
+	for _, svc := range []string{"DYNAMODB", "SQS", "EVENTBRIDGE"} {
 		v := os.Getenv("AWS_ENDPOINT_URL_" + svc)
 		if v == "" {
 			v = os.Getenv("AWS_ENDPOINT_URL")
@@ -239,6 +240,7 @@ func newStack(t *testing.T) *stack {
 			_, _ = s.sqs.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(u)})
 		}
 	})
+	s.createEventBus(t, cfg) // events_test.go
 	if s.queueARN, err = sqsqueue.QueueARN(ctx, s.sqs, s.queueURL); err != nil {
 		t.Fatal(err)
 	}
@@ -292,6 +294,8 @@ func (s *stack) resolve(v any) (string, error) {
 					return v
 				})
 				return out, err
+			case "Fn::If":
+				return s.resolveIf(arg) // events_test.go
 			case "Fn::Join":
 				l, _ := arg.([]any)
 				if len(l) != 2 {
@@ -334,6 +338,8 @@ func (s *stack) ref(name string) (string, error) {
 		return s.queueURL, nil
 	case "DeadLetterQueue":
 		return s.dlqURL, nil
+	case "TasklaneEventBus":
+		return s.eventBus, nil
 	}
 	params, _ := s.tpl["Parameters"].(map[string]any)
 	if p, ok := params[name].(map[string]any); ok {

@@ -83,6 +83,8 @@ func TestBootstrapsStart(t *testing.T) {
 				if len(resp.BatchItemFailures) != 0 {
 					t.Errorf("batch item failures %+v for a message of an unknown task", resp.BatchItemFailures)
 				}
+			case "PublishFunction":
+				testPublishBootstrap(t, s) // events_test.go
 			case "SweeperFunction":
 				var ev events.EventBridgeEvent
 				readEvent(t, "localstack/sweeper.json", "", &ev)

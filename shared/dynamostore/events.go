@@ -1,11 +1,13 @@
 package dynamostore
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tasklane/tasklane/shared/task"
@@ -85,4 +87,17 @@ func imageItem(image map[string]events.DynamoDBAttributeValue) (map[string]types
 		}
 	}
 	return item, nil
+}
+
+// StreamARN is the ARN of table's stream, for the local event source mapping
+// (shared/localrun/eventsource) and tests; deployed, the template gives it to the mapping.
+func StreamARN(ctx context.Context, api TableAPI, table string) (string, error) {
+	out, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		return "", fmt.Errorf("dynamostore: describe table %s: %w", table, err)
+	}
+	if out.Table == nil || aws.ToString(out.Table.LatestStreamArn) == "" {
+		return "", fmt.Errorf("dynamostore: table %s has no stream", table)
+	}
+	return aws.ToString(out.Table.LatestStreamArn), nil
 }

@@ -82,6 +82,7 @@ type Store struct {
 	db *bolt.DB
 	// writing counts the writes under way, for write to tell a lone one.
 	writing atomic.Int64
+	outbox  atomic.Bool // see EnableOutbox (outbox.go)
 }
 
 var _ task.Store = (*Store)(nil)
@@ -180,6 +181,9 @@ func (s *Store) Create(ctx context.Context, t task.Task, idem *task.Idempotency)
 		if err := tasks.Put([]byte(t.ID), body); err != nil {
 			return nil, err
 		}
+		if err := s.enqueue(tx, nil, t); err != nil {
+			return nil, err
+		}
 		return nil, putIndexes(tx, t)
 	})
 }
@@ -263,6 +267,9 @@ func (s *Store) Apply(ctx context.Context, c task.Change) error {
 			return nil, err
 		}
 		if err := tasks.Put([]byte(c.Task.ID), body); err != nil {
+			return nil, err
+		}
+		if err := s.enqueue(tx, &cur, c.Task); err != nil {
 			return nil, err
 		}
 		return nil, putIndexes(tx, c.Task)
