@@ -85,6 +85,10 @@ func TestBootstrapsStart(t *testing.T) {
 				}
 			case "PublishFunction":
 				testPublishBootstrap(t, s) // events_test.go
+			case "WebhookFunction":
+				testWebhookBootstrap(t, s) // webhooks_test.go
+			case "IntakeFunction":
+				testIntakeBootstrap(t, s) // webhooks_test.go
 			case "SweeperFunction":
 				var ev events.EventBridgeEvent
 				readEvent(t, "localstack/sweeper.json", "", &ev)
