@@ -27,6 +27,7 @@ func main() {
 	queue := flag.String("queue", "tasklane", "work queue name (its dead-letter queue is <name>-dlq)")
 	webhooks := flag.String("webhooks", "tasklane-webhooks", "webhook queue name (and <name>-dlq)")
 	intake := flag.String("intake", "tasklane-intake", "intake queue name (and <name>-dlq)")
+	bus := flag.String("bus", "tasklane", "EventBridge bus of the lifecycle events (a queue <name>-events gets them all by a rule)")
 	flag.Parse()
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx)
@@ -51,4 +52,5 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Print(exports)
+	events(ctx, cfg, *bus) // events.go
 }

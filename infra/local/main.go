@@ -45,6 +45,10 @@ func main() {
 		log.Fatal(err)
 	}
 	defer deps.Close()
+	runEvents, err := startEvents(ctx, deps, webhookSinks(deps)...) // events.go, webhooks.go
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -55,6 +59,13 @@ func main() {
 	go func() {
 		defer close(done)
 		runWorkers(ctx, deps)
+	}()
+	eventsDone := make(chan struct{})
+	go func() {
+		defer close(eventsDone)
+		if runEvents != nil {
+			runEvents(ctx)
+		}
 	}()
 	go func() {
 		<-ctx.Done()
@@ -71,6 +82,7 @@ func main() {
 		log.Fatal(err)
 	}
 	<-done
+	<-eventsDone
 }
 
 // newApp builds the Tasklane of `make run` on the backends cfg names, logging to out.
@@ -93,10 +105,6 @@ func newApp(ctx context.Context, cfg settings.Settings, out io.Writer) (*app.App
 	if err != nil {
 		closeBackends()
 		return nil, err
-	}
-	if sink := deps.WebhookSink(); sink != nil {
-		// Webhooks of the stored changes, from a hook for now (see localrun.EventHook).
-		deps.Hooks = append(deps.Hooks, localrun.EventHook(sink))
 	}
 	return deps, nil
 }

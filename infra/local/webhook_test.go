@@ -22,8 +22,8 @@ import (
 	"github.com/tasklane/tasklane/shared/webhook"
 )
 
-// TestRunDeliversWebhooks: `make run` (its app and workers, in process, on the embedded
-// backends) POSTs a task's events to its http://127.0.0.1 callbackUrl, signed with
+// TestRunDeliversWebhooks: `make run` (its app, workers and events relay, in process, on the
+// embedded backends) POSTs a task's events to its http://127.0.0.1 callbackUrl, signed with
 // WEBHOOK_SECRET: created, processing and success (each delivery on its own, so they may
 // arrive in any order).
 func TestRunDeliversWebhooks(t *testing.T) {
@@ -62,12 +62,20 @@ func TestRunDeliversWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	runEvents, err := startEvents(ctx, deps, webhookSinks(deps)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
+		defer func() { done <- struct{}{} }()
 		localrun.RunWorkers(ctx, deps, localrun.Options{Wait: 100 * time.Millisecond})
 	}()
-	t.Cleanup(func() { cancel(); <-done; _ = deps.Close() })
+	go func() {
+		defer func() { done <- struct{}{} }()
+		runEvents(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done; <-done; _ = deps.Close() })
 	api := httptest.NewServer(localrun.NewServer(deps))
 	t.Cleanup(api.Close)
 

@@ -131,6 +131,9 @@ func TestLocalStackInitHook(t *testing.T) {
 	if boolAt(tbl, "SSESpecification", "SSEEnabled") && (d.SSEDescription == nil || d.SSEDescription.Status != "ENABLED") {
 		t.Errorf("SSE is %+v, the template enables it", d.SSEDescription)
 	}
+	if want := strAt(tbl, "StreamSpecification", "StreamViewType"); want != "" && (d.StreamSpecification == nil || string(d.StreamSpecification.StreamViewType) != want) {
+		t.Errorf("stream %+v, the template's is %s", d.StreamSpecification, want)
+	}
 	ttl, err := ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
 	if err != nil {
 		t.Fatal(err)

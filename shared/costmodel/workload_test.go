@@ -135,6 +135,7 @@ type bundle struct {
 	region  string
 	memory  map[string]int // MemorySize by function name (create, get, ...)
 	started func() int     // how many successful PutItems the recorder has seen
+	table   string         // the table, whose stream events_test.go reads
 }
 
 func setup(t testing.TB) *bundle {
@@ -164,7 +165,7 @@ func setup(t testing.TB) *bundle {
 		t.Fatal(err)
 	}
 	rec := costmodel.NewRecorder(cfg, nil, dynamostore.TableInput(name))
-	b := &bundle{rec: rec, arn: arn, region: cfg.Region, memory: memorySizes(t)}
+	b := &bundle{rec: rec, arn: arn, region: cfg.Region, memory: memorySizes(t), table: name}
 	b.api, b.worker, b.queue = wire(t, cfg, &http.Client{Transport: rec}, name, queueURL)
 	b.started = func() int {
 		n := 0

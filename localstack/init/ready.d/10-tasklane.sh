@@ -68,6 +68,7 @@ else
     {"IndexName": "allCreated", "KeySchema": [{"AttributeName": "ga", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $projection},
     {"IndexName": "allUpdated", "KeySchema": [{"AttributeName": "ga", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], $projection}
   ],
+  "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"},
   "SSESpecification": {"Enabled": true}
 }
 JSON

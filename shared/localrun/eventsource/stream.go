@@ -58,7 +58,8 @@ type StreamOptions struct {
 	Filter string
 	// BatchSize is the most records per invocation. Default 100, the template's.
 	BatchSize int
-	// MaxRetries is MaximumRetryAttempts. Default 2; tests use less.
+	// MaxRetries is MaximumRetryAttempts: 0 is the default, 2; a negative value retries
+	// nothing.
 	MaxRetries int
 	// OnFailure receives a record retried MaxRetries times, as the on-failure destination
 	// would; nil: it is logged only.
@@ -82,8 +83,11 @@ func (o StreamOptions) withDefaults() (StreamOptions, error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 100
 	}
-	if o.MaxRetries < 0 {
-		return o, fmt.Errorf("eventsource: MaxRetries %d below 0", o.MaxRetries)
+	switch {
+	case o.MaxRetries == 0:
+		o.MaxRetries = 2
+	case o.MaxRetries < 0:
+		o.MaxRetries = 0
 	}
 	if o.From == "" {
 		o.From = types.ShardIteratorTypeTrimHorizon
@@ -110,7 +114,6 @@ type Stream struct {
 	// iterators is each open shard's next iterator; done marks closed shards read to the end.
 	iterators map[string]string
 	done      map[string]bool
-	pending   map[string][]events.DynamoDBEventRecord // records read but not yet handed over
 }
 
 // NewStream prepares a mapping of api's stream to handler.
@@ -122,7 +125,7 @@ func NewStream(api StreamAPI, handler StreamHandler, opts StreamOptions) (*Strea
 	if err != nil {
 		return nil, err
 	}
-	s := &Stream{api: api, handler: handler, opts: opts, iterators: map[string]string{}, done: map[string]bool{}, pending: map[string][]events.DynamoDBEventRecord{}}
+	s := &Stream{api: api, handler: handler, opts: opts, iterators: map[string]string{}, done: map[string]bool{}}
 	if opts.Filter != "" {
 		if err := json.Unmarshal([]byte(opts.Filter), &s.filter); err != nil {
 			return nil, fmt.Errorf("eventsource: filter %s: %w", opts.Filter, err)
