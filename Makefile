@@ -64,6 +64,15 @@ build-WorkerFunction:
 build-DeadLetterFunction:
 	$(LAMBDA_BUILD) ./functions/deadletter
 
+# webhooks and the intake queue (issue #10)
+.PHONY: build-WebhookFunction build-IntakeFunction
+
+build-WebhookFunction:
+	$(LAMBDA_BUILD) ./functions/webhook
+
+build-IntakeFunction:
+	$(LAMBDA_BUILD) ./functions/intake
+
 # The lifecycle events' publisher (shared/publisher).
 .PHONY: build-PublishFunction
 build-PublishFunction:

@@ -40,6 +40,7 @@ export AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://127.0.0.1:$port
 export AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
+export TASKLANE_PYTHON=$PWD/$venv/bin/python
 EOT
 			echo "emulators: moto on 127.0.0.1:$port (DynamoDB, SQS); env in $envfile" >&2
 			return 0

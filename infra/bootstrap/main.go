@@ -1,6 +1,7 @@
 // Command bootstrap creates, on the endpoints the SDK's standard variables name (the
 // emulators of `make run-aws`), the table and queues template.yaml declares, with the same
-// definitions the code holds (dynamostore.TableInput, sqsqueue.CreateDeployedQueues), and prints the
+// definitions the code holds (dynamostore.TableInput, sqsqueue.CreateDeployedQueues), the
+// webhook and intake queues (webhooks.go), and prints the
 // environment the local runner needs as shell exports.
 package main
 
@@ -24,6 +25,8 @@ import (
 func main() {
 	table := flag.String("table", "tasklane", "table name")
 	queue := flag.String("queue", "tasklane", "work queue name (its dead-letter queue is <name>-dlq)")
+	webhooks := flag.String("webhooks", "tasklane-webhooks", "webhook queue name (and <name>-dlq)")
+	intake := flag.String("intake", "tasklane-intake", "intake queue name (and <name>-dlq)")
 	bus := flag.String("bus", "tasklane", "EventBridge bus of the lifecycle events (a queue <name>-events gets them all by a rule)")
 	flag.Parse()
 	ctx := context.Background()
@@ -44,5 +47,10 @@ func main() {
 	}
 	fmt.Printf("export %s=%s\nexport %s=%s\nexport %s=%s\n",
 		settings.EnvTableName, *table, settings.EnvQueueURL, qurl, settings.EnvDeadLetterURL, dlq)
+	exports, err := bodyQueues(ctx, sqs.NewFromConfig(cfg), *webhooks, *intake)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(exports)
 	events(ctx, cfg, *bus) // events.go
 }

@@ -193,6 +193,8 @@ type stack struct {
 	functions           map[string]*function
 	accountID, tableARN string
 	eventBus            string // the stack's TasklaneEventBus (events_test.go)
+	// bodyQueues are the webhook and intake queues (webhooks_test.go).
+	bodyQueues map[string]bodyQueue
 }
 
 func newStack(t *testing.T) *stack {
@@ -241,6 +243,7 @@ func newStack(t *testing.T) *stack {
 		}
 	})
 	s.createEventBus(t, cfg) // events_test.go
+	s.createBodyQueues(t)    // webhooks_test.go
 	if s.queueARN, err = sqsqueue.QueueARN(ctx, s.sqs, s.queueURL); err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +279,7 @@ func (s *stack) resolve(v any) (string, error) {
 			case "Fn::Sub":
 				str, ok := arg.(string)
 				if !ok {
-					return "", fmt.Errorf("!Sub with variables is not supported: %v", arg)
+					return s.resolveSubList(arg) // webhooks_test.go
 				}
 				var err error
 				out := subVar.ReplaceAllStringFunc(str, func(m string) string {
@@ -341,6 +344,9 @@ func (s *stack) ref(name string) (string, error) {
 	case "TasklaneEventBus":
 		return s.eventBus, nil
 	}
+	if v, ok := s.webhookRef(name); ok { // webhooks_test.go
+		return v, nil
+	}
 	params, _ := s.tpl["Parameters"].(map[string]any)
 	if p, ok := params[name].(map[string]any); ok {
 		if v, ok := s.params[name]; ok {
@@ -365,6 +371,9 @@ func (s *stack) getAtt(res, attr string) (string, error) {
 		"DeadLetterQueue.QueueName": s.dlqName,
 		"DeadLetterQueue.QueueUrl":  s.dlqURL,
 	}[res+"."+attr]
+	if !ok {
+		v, ok = s.webhookAtt(res, attr) // webhooks_test.go
+	}
 	if !ok {
 		return "", fmt.Errorf("!GetAtt %s.%s: the harness does not create it", res, attr)
 	}

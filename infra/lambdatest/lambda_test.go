@@ -81,6 +81,10 @@ func TestBootstrapsStart(t *testing.T) {
 				}
 			case "PublishFunction":
 				testPublishBootstrap(t, s) // events_test.go
+			case "WebhookFunction":
+				testWebhookBootstrap(t, s) // webhooks_test.go
+			case "IntakeFunction":
+				testIntakeBootstrap(t, s) // webhooks_test.go
 			default:
 				cases, ok := samples[id]
 				if !ok {

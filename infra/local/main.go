@@ -41,6 +41,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	cfg.Local = true // http callbackUrls to loopback, webhooks to private addresses
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	deps, err := newApp(ctx, cfg, os.Stderr)
@@ -48,7 +49,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer deps.Close()
-	runEvents, err := startEvents(ctx, deps) // events.go
+	runEvents, err := startEvents(ctx, deps, webhookSinks(deps)...) // events.go, webhooks.go
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -508,7 +508,7 @@ var sdkVars = []string{"AWS_ENDPOINT_URL"}
 var (
 	// queueUsers send to the work queue (usecase.Service.announce, the worker) or change its
 	// messages' visibility (the worker); the others get the in-process queue, never used.
-	queueUsers = []string{function.Create, function.Retry, function.Worker}
+	queueUsers = []string{function.Create, function.Retry, function.Worker, function.Intake}
 	// markerUsers seal or open list page markers (settings.Uses.Markers); the key is given to
 	// no other function.
 	markerUsers = []string{function.List}
@@ -695,12 +695,18 @@ var needs = map[string][][2]string{
 	function.Cancel:     {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
 	function.Worker:     {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}, {"sqs:ChangeMessageVisibility", "WorkQueue"}},
 	function.DeadLetter: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}},
+	// The webhook deliverer reads and records gone URLs, re-sends failed attempts and gives up
+	// to its dead-letter queue; the intake creates tasks (a transaction with the idempotency
+	// record), announces them and sends refused messages to its dead-letter queue.
+	function.Webhook: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WebhookQueue"}, {"sqs:SendMessage", "WebhookDeadLetterQueue"}},
+	function.Intake:  {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}, {"sqs:SendMessage", "IntakeDeadLetterQueue"}},
 }
 
 var (
 	// senders are the only functions that may send to a queue: the API's create and retry
-	// (usecase.Service.announce) and the worker (a task's next, delayed message).
-	senders = []string{function.Create, function.Retry, function.Worker}
+	// (usecase.Service.announce) and the worker (a task's next, delayed message), the webhook
+	// deliverer (its retries) and the intake (its tasks' messages, its refused messages).
+	senders = []string{function.Create, function.Retry, function.Worker, function.Webhook, function.Intake}
 	// readOnly functions must not write the table.
 	readOnly = []string{function.Get, function.List}
 	// storeActions are the DynamoDB actions behind dynamostore.API's methods; a function is
@@ -840,7 +846,8 @@ func checkQueues(p *project) problems {
 	}
 
 	// The queues' consumers: one event source each, with partial batch failures.
-	for _, c := range []struct{ function, queue string }{{"WorkerFunction", "WorkQueue"}, {"DeadLetterFunction", "DeadLetterQueue"}} {
+	for _, c := range []struct{ function, queue string }{{"WorkerFunction", "WorkQueue"}, {"DeadLetterFunction", "DeadLetterQueue"},
+		{"WebhookFunction", "WebhookQueue"}, {"IntakeFunction", "IntakeQueue"}} {
 		evs := p.events(c.function, "SQS")
 		if len(evs) != 1 {
 			ps.add("%s: wants exactly one SQS event (on %s), has %d", c.function, c.queue, len(evs))
@@ -861,8 +868,8 @@ func checkQueues(p *project) problems {
 		}
 	}
 	for _, id := range p.functionIDs() {
-		if id != "WorkerFunction" && id != "DeadLetterFunction" && len(p.events(id, "SQS")) > 0 {
-			ps.add("%s consumes a queue; only the worker and the deadletter function do", id)
+		if !slices.Contains([]string{"WorkerFunction", "DeadLetterFunction", "WebhookFunction", "IntakeFunction"}, id) && len(p.events(id, "SQS")) > 0 {
+			ps.add("%s consumes a queue; only the worker, the deadletter, webhook and intake functions do", id)
 		}
 	}
 

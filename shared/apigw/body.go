@@ -105,7 +105,9 @@ func (h *Handler) specHash(s task.Spec) string {
 		Input            json.RawMessage `json:"input"`
 		Resources        []task.Resource `json:"resources"`
 		RetentionSeconds int64           `json:"retentionSeconds"`
-	}{s.Type, s.Name, h.canonicalInput(s.Type, s.Input), resources, int64(retention / time.Second)}
+		// omitempty: a body without callbackUrl hashes as it did before the field existed.
+		CallbackURL string `json:"callbackUrl,omitempty"`
+	}{s.Type, s.Name, h.canonicalInput(s.Type, s.Input), resources, int64(retention / time.Second), s.CallbackURL}
 	raw, _ := json.Marshal(canon)
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])

@@ -19,6 +19,9 @@ type createBody struct {
 	// RetentionSeconds takes any JSON number without a fraction (3600, 3.6e3); a string
 	// ("3600") is refused.
 	RetentionSeconds *int64 `json:"retentionSeconds"`
+	// CallbackURL receives the task's signed webhooks; the use case checks it
+	// (callbackurl.CheckURL), since whether http to loopback is allowed is a setting.
+	CallbackURL *string `json:"callbackUrl"`
 }
 
 func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
@@ -78,6 +81,12 @@ func (b *createBody) spec() (task.Spec, error) {
 			return task.Spec{}, &task.FieldError{Field: "retentionSeconds", Reason: fmt.Sprintf("must be a whole number from %d to %d", min, max)}
 		}
 		s.Retention = time.Duration(n) * time.Second
+	}
+	if b.CallbackURL != nil {
+		if *b.CallbackURL == "" {
+			return task.Spec{}, &task.FieldError{Field: "callbackUrl", Reason: "must not be empty"}
+		}
+		s.CallbackURL = *b.CallbackURL
 	}
 	return s, nil
 }

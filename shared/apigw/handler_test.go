@@ -170,6 +170,16 @@ var handlerCases = []handlerCase{
 		}
 	}},
 	{"create-unknown-type.json", function.Create, "", http.StatusBadRequest, "UNKNOWN_TASK_TYPE", nil},
+	{"create-callback.json", function.Create, "", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		if u := body(t, resp)["callbackUrl"]; u != "https://hooks.example.com/tasklane?source=ci" {
+			t.Errorf("callbackUrl %v: %s", u, resp.Body)
+		}
+	}},
+	{"create-callback-private.json", function.Create, "", http.StatusBadRequest, "VALIDATION_FAILED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		if d, _ := body(t, resp)["detail"].(string); !strings.HasPrefix(d, "callbackUrl: ") {
+			t.Errorf("detail %q does not name callbackUrl", d)
+		}
+	}},
 	{"create-text.json", function.Create, "", http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", nil},
 	{"create-no-claims.json", function.Create, "", http.StatusUnauthorized, "UNAUTHENTICATED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		wantHeaders(t, resp, map[string]string{"WWW-Authenticate": "Bearer"})

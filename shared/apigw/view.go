@@ -41,6 +41,7 @@ type TaskView struct {
 	SubTasks        []SubTaskView    `json:"subTasks"`
 	Errors          []ErrorView      `json:"errors"`
 	Resources       []task.Resource  `json:"resources"`
+	CallbackURL     string           `json:"callbackUrl,omitempty"`
 	IsCancellable   bool             `json:"isCancellable"`
 	IsRetryable     bool             `json:"isRetryable"`
 	RetryCount      int              `json:"retryCount"`
@@ -103,6 +104,7 @@ func view(t *task.Task, full bool) TaskView {
 		SubTasks:      make([]SubTaskView, len(t.SubTasks)),
 		Errors:        make([]ErrorView, len(t.Errors)),
 		Resources:     t.Resources,
+		CallbackURL:   t.CallbackURL,
 		IsCancellable: t.Cancellable(), IsRetryable: t.Retryable(),
 		RetryCount: t.RetryCount,
 		CreatedAt:  atv(t.CreatedAt), UpdatedAt: atv(t.UpdatedAt),

@@ -18,11 +18,14 @@ import (
 
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/auth"
+	"github.com/tasklane/tasklane/shared/event"
+	"github.com/tasklane/tasklane/shared/intake"
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
+	"github.com/tasklane/tasklane/shared/webhook"
 	"github.com/tasklane/tasklane/shared/worker"
 )
 
@@ -38,6 +41,16 @@ type Backends struct {
 	DeadLetter queue.Queue
 	// Closer releases what was opened (the file store's lock), or nil.
 	Closer io.Closer
+	// Webhooks is the webhook queue and WebhookDeadLetter its dead-letter queue (where given-up
+	// deliveries go); nil: the process enqueues and delivers no webhooks.
+	Webhooks          queue.BodyQueue
+	WebhookDeadLetter queue.BodyQueue
+	// Intake is the intake queue, for the local runner, which polls it itself (nil in Lambda,
+	// where the event source mapping delivers it); IntakeDeadLetter takes refused messages.
+	Intake           queue.BodyQueue
+	IntakeDeadLetter queue.BodyQueue
+	// Gone remembers the webhook URLs that answered 410 (see webhook.GoneList); nil: none.
+	Gone webhook.GoneList
 }
 
 // App is the application of one process. Its fields are read each time a service is made,
@@ -58,6 +71,19 @@ type App struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 	closer io.Closer
+
+	// Webhooks, WebhookDeadLetter, Intake, IntakeDeadLetter and Gone are the Backends'.
+	Webhooks          queue.BodyQueue
+	WebhookDeadLetter queue.BodyQueue
+	Intake            queue.BodyQueue
+	IntakeDeadLetter  queue.BodyQueue
+	Gone              webhook.GoneList
+	// WebhookSecret signs webhooks: Settings.Webhooks.Secret, or one drawn at start-up
+	// (and logged) for a local process with a webhook queue and no WEBHOOK_SECRET.
+	WebhookSecret webhook.Secret
+	// Events receives the events made outside a stored change: the intake's
+	// tasklane.task.rejected. Deployed it is the EventBridge sink; nil: they are logged only.
+	Events event.Sink
 }
 
 // New builds the application over b with the task types types. log may be nil (JSON to
@@ -70,6 +96,10 @@ func New(s settings.Settings, b Backends, types *task.Registry, log *slog.Logger
 		Log: log, Now: func() time.Time { return time.Now().UTC() }, closer: b.Closer}
 	if a.Queue == nil {
 		a.Queue = noQueue{}
+	}
+	a.Webhooks, a.WebhookDeadLetter, a.Intake, a.IntakeDeadLetter, a.Gone = b.Webhooks, b.WebhookDeadLetter, b.Intake, b.IntakeDeadLetter, b.Gone
+	if err := a.webhookSecret(); err != nil {
+		return nil, err
 	}
 	secret := s.MarkerSecret
 	if len(secret) == 0 {
@@ -137,7 +167,8 @@ func (a *App) Close() error {
 
 // Service is the API's use cases.
 func (a *App) Service() *usecase.Service {
-	return &usecase.Service{Store: a.Store, Queue: a.Queue, Types: a.Types, Markers: a.Markers, Now: a.Now, Log: a.Log, Hooks: a.Hooks}
+	return &usecase.Service{Store: a.Store, Queue: a.Queue, Types: a.Types, Markers: a.Markers, Now: a.Now, Log: a.Log, Hooks: a.Hooks,
+		LocalCallbacks: a.Settings.Local}
 }
 
 // Handler is the API Gateway handler of one function ("" for all routes).
@@ -149,4 +180,52 @@ func (a *App) Handler(function string) *apigw.Handler {
 func (a *App) Worker() *worker.Worker {
 	return &worker.Worker{Store: a.Store, Queue: a.Queue, Types: a.Types, Now: a.Now, Log: a.Log, Hooks: a.Hooks,
 		BackoffBase: a.Settings.BackoffBase, Reserve: a.Settings.WorkerReserve}
+}
+
+// webhookSecret reads WEBHOOK_SECRET, or draws a secret for a local process that delivers
+// webhooks without one and logs it, so that a developer can verify what the receiver gets.
+// In Lambda, Settings.Check requires the variable of the webhook function.
+func (a *App) webhookSecret() error {
+	if a.Settings.Webhooks.Secret != "" {
+		sec, err := webhook.ParseSecret(a.Settings.Webhooks.Secret)
+		if err != nil {
+			return fmt.Errorf("%s: %w", settings.EnvWebhookSecret, err)
+		}
+		a.WebhookSecret = sec
+		return nil
+	}
+	if a.Webhooks != nil && !a.Settings.InLambda {
+		a.WebhookSecret = webhook.NewSecret()
+		a.Log.Warn("WEBHOOK_SECRET is not set: this run signs webhooks with a generated secret", "secret", a.WebhookSecret.String())
+	}
+	return nil
+}
+
+// WebhookSink is the event.Sink that enqueues the webhooks of events (see webhook.Sink); nil
+// without a webhook queue. Whoever publishes a stored change's events adds it to its sinks.
+func (a *App) WebhookSink() event.Sink {
+	if a.Webhooks == nil {
+		return nil
+	}
+	return webhook.Sink{Queue: a.Webhooks}
+}
+
+// Deliverer is the webhook queue's consumer. Outside Settings.Local it dials no private
+// address.
+func (a *App) Deliverer() *webhook.Deliverer {
+	d := &webhook.Deliverer{Secret: a.WebhookSecret, Queue: a.Webhooks, Gone: a.Gone,
+		Client: webhook.NewClient(a.Settings.Local), Timeout: a.Settings.Webhooks.Timeout, Now: a.Now, Log: a.Log}
+	if a.WebhookDeadLetter != nil {
+		d.DeadLetter = a.WebhookDeadLetter
+	}
+	return d
+}
+
+// IntakeHandler is the intake queue's consumer.
+func (a *App) IntakeHandler() *intake.Handler {
+	h := &intake.Handler{Service: a.Service(), Events: a.Events, Now: a.Now, Log: a.Log}
+	if a.IntakeDeadLetter != nil {
+		h.DeadLetter = a.IntakeDeadLetter
+	}
+	return h
 }

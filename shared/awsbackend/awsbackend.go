@@ -23,6 +23,7 @@ import (
 	"github.com/tasklane/tasklane/shared/catalog"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/executor"
+	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/tasktypes"
@@ -69,7 +70,9 @@ func Open(cfg aws.Config, s settings.Settings, u settings.Uses) (app.Backends, e
 	}
 	// Every write that makes lifecycle events is marked for the stream's publisher (see
 	// dynamostore.WithEventMarks).
-	b := app.Backends{Store: dynamostore.New(dynamodb.NewFromConfig(cfg, serviceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName, dynamostore.WithEventMarks())}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg, serviceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName, dynamostore.WithEventMarks())
+	b := app.Backends{Store: store}
+	openBodyQueues(cfg, s, &b, store)
 	if !u.Queue {
 		return b, nil
 	}
@@ -82,6 +85,25 @@ func Open(cfg aws.Config, s settings.Settings, u settings.Uses) (app.Backends, e
 		b.DeadLetter = sqsqueue.New(client, s.DeadLetterURL)
 	}
 	return b, nil
+}
+
+// openBodyQueues opens the webhook and intake queues the settings name (each only where its
+// variable is set: the template gives each function only the queues it uses), and the
+// gone-URL list of webhooks on the table.
+func openBodyQueues(cfg aws.Config, s settings.Settings, b *app.Backends, store *dynamostore.Store) {
+	var client *sqs.Client
+	open := func(url string) queue.BodyQueue {
+		if url == "" {
+			return nil
+		}
+		if client == nil {
+			client = sqs.NewFromConfig(cfg, serviceEndpoint("SQS", func(o *sqs.Options, u *string) { o.BaseEndpoint = u }))
+		}
+		return sqsqueue.New(client, url)
+	}
+	b.Webhooks, b.WebhookDeadLetter = open(s.Webhooks.QueueURL), open(s.Webhooks.DeadLetterURL)
+	b.Intake, b.IntakeDeadLetter = open(s.Intake.QueueURL), open(s.Intake.DeadLetterURL)
+	b.Gone = store
 }
 
 // EnvConfig builds the SDK configuration from the standard environment variables alone:

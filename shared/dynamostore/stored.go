@@ -28,6 +28,7 @@ type storedTask struct {
 	SubTasks        []storedSubTask  `json:"s"`
 	Errors          []storedError    `json:"e,omitempty"`
 	Resources       []storedResource `json:"r,omitempty"`
+	CallbackURL     string           `json:"cb,omitempty"`
 	RetryCount      int              `json:"rc,omitempty"`
 	MaxAttempts     int              `json:"ma,omitempty"`
 	Retention       time.Duration    `json:"rt,omitempty"`
@@ -154,6 +155,7 @@ func newStoredTask(t task.Task) (storedTask, error) {
 		Name:            t.Name,
 		CancelRequested: t.CancelRequested,
 		ResultURL:       t.ResultURL,
+		CallbackURL:     t.CallbackURL,
 		Message:         t.Message,
 		Progress:        t.Progress,
 		RetryCount:      t.RetryCount,
@@ -203,6 +205,7 @@ func (s storedTask) task(id string, status task.Status, typ string) task.Task {
 		Status:          status,
 		CancelRequested: s.CancelRequested,
 		ResultURL:       s.ResultURL,
+		CallbackURL:     s.CallbackURL,
 		Message:         s.Message,
 		Progress:        s.Progress,
 		RetryCount:      s.RetryCount,

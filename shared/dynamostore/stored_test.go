@@ -29,6 +29,7 @@ func fullTask(st task.Status) task.Task {
 		Status: st, CancelRequested: true,
 		Input: json.RawMessage(`{"steps":[1]}`), Result: json.RawMessage(`{"steps":3}`),
 		ResultURL: "https://example.com/r?a=1&b=2", Message: "half way", Progress: 50,
+		CallbackURL: "https://hooks.example.com/tasklane?x=1&y=<2>",
 		SubTasks: []task.SubTask{
 			{Name: "Validate", Description: "Demo step 1 of 2", Status: task.Success, Attempts: 2, StartedAt: ptr(at(1)), FinishedAt: ptr(at(2)), Output: json.RawMessage(`{"size":1}`)},
 			{Name: "Allocate", Status: task.Pending, WaitUntil: ptr(at(7))},

@@ -14,11 +14,13 @@ import (
 	"github.com/tasklane/tasklane/shared/filestore"
 	"github.com/tasklane/tasklane/shared/memqueue"
 	"github.com/tasklane/tasklane/shared/settings"
+	"github.com/tasklane/tasklane/shared/webhook"
 )
 
 // Open opens the file store at s.DataFile, creating its directory, and the in-process work
 // queue, which redrives to an in-process dead-letter queue after five receives as the
-// deployed queue does. Closing the Backends' Closer releases the file.
+// deployed queue does, and the in-process webhook queue and its dead-letter queue (the URLs
+// that answered 410 are remembered in memory, for the process's life). Closing the Backends' Closer releases the file.
 func Open(s settings.Settings) (app.Backends, error) {
 	path := s.DataFile
 	if dir := filepath.Dir(path); dir != "." {
@@ -32,5 +34,8 @@ func Open(s settings.Settings) (app.Backends, error) {
 	}
 	dlq := memqueue.New(memqueue.Options{})
 	work := memqueue.New(memqueue.Options{MaxReceiveCount: 5, DeadLetter: dlq})
-	return app.Backends{Store: fs, Queue: work, DeadLetter: dlq, Closer: fs}, nil
+	hookDLQ := memqueue.New(memqueue.Options{})
+	hooks := memqueue.New(memqueue.Options{MaxReceiveCount: 5, DeadLetter: hookDLQ})
+	return app.Backends{Store: fs, Queue: work, DeadLetter: dlq, Closer: fs,
+		Webhooks: hooks, WebhookDeadLetter: hookDLQ, Gone: &webhook.Memory{}}, nil
 }

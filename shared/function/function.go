@@ -19,6 +19,10 @@ const (
 	Worker = "worker"
 	// DeadLetter consumes the dead-letter queue and fails the tasks whose messages landed there.
 	DeadLetter = "deadletter"
+	// Webhook consumes the webhook queue and POSTs the signed webhooks.
+	Webhook = "webhook"
+	// Intake consumes the intake queue and creates tasks from its messages.
+	Intake = "intake"
 )
 
 // The lifecycle events' function.
@@ -28,4 +32,4 @@ const (
 )
 
 // All is every function, in the order of the tables above.
-var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Publish}
+var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Webhook, Intake, Publish}

@@ -295,7 +295,8 @@ type ActiveLister interface {
 const RunConcurrency = 32
 
 // RunWorkers feeds the worker from the work queue and the dead-letter handler from the
-// dead-letter queue until ctx ends.
+// dead-letter queue, and the webhook deliverer and the intake handler from their queues when
+// the App has them, until ctx ends.
 func RunWorkers(ctx context.Context, deps *app.App, opts Options) {
 	if opts.Visibility == 0 {
 		opts.Visibility = 2 * time.Minute
@@ -334,6 +335,12 @@ func RunWorkers(ctx context.Context, deps *app.App, opts Options) {
 	poll("work", deps.Queue, w.Handle, opts.Concurrency)
 	if deps.DeadLetter != nil {
 		poll("dead-letter", deps.DeadLetter, w.HandleDeadLetter, 1)
+	}
+	if deps.Webhooks != nil {
+		poll("webhooks", deps.Webhooks, deps.Deliverer().Handle, WebhookConcurrency)
+	}
+	if deps.Intake != nil {
+		poll("intake", deps.Intake, deps.IntakeHandler().Handle, 1)
 	}
 	wg.Wait()
 }

@@ -328,3 +328,12 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// SendBody adds a message with body as is (see queue.BodySender), visible after delay.
+func (q *Queue) SendBody(ctx context.Context, body string, delay time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	q.add(&message{id: queue.UUID(), body: body, sentAt: time.Now()}, delay)
+	return nil
+}

@@ -85,3 +85,17 @@ func UUID() string {
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
+
+// BodySender sends a message that is not a task's announcement, body as given: a webhook
+// delivery (shared/webhook) or a refused intake message on its dead-letter queue
+// (shared/intake). The SQS and in-process queues both implement it.
+type BodySender interface {
+	SendBody(ctx context.Context, body string, delay time.Duration) error
+}
+
+// BodyQueue is a whole queue of messages that are not task announcements (the webhook and
+// intake queues): received like the work queue, sent with SendBody.
+type BodyQueue interface {
+	Queue
+	BodySender
+}

@@ -38,12 +38,21 @@ const (
 	EnvLogLevel      = "LOG_LEVEL"
 	// EnvStepSigningSecret signs the catalog's http step requests ("whsec_" + base64).
 	EnvStepSigningSecret = "STEP_SIGNING_SECRET"
+
+	// Webhooks and the intake queue (shared/webhook, shared/intake).
+	EnvWebhookSecret        = "WEBHOOK_SECRET"
+	EnvWebhookQueueURL      = "WEBHOOK_QUEUE_URL"
+	EnvWebhookDeadLetterURL = "WEBHOOK_DEAD_LETTER_QUEUE_URL"
+	EnvWebhookTimeout       = "WEBHOOK_TIMEOUT"
+	EnvIntakeQueueURL       = "INTAKE_QUEUE_URL"
+	EnvIntakeDeadLetterURL  = "INTAKE_DEAD_LETTER_QUEUE_URL"
 )
 
 // Vars is every variable the functions read, for the template drift test.
 var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
 	EnvTenantClaim, EnvRolesClaim, EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, EnvBackoffBase,
-	EnvWorkerReserve, EnvLogLevel, EnvStepSigningSecret}
+	EnvWorkerReserve, EnvLogLevel, EnvStepSigningSecret,
+	EnvWebhookSecret, EnvWebhookQueueURL, EnvWebhookDeadLetterURL, EnvWebhookTimeout, EnvIntakeQueueURL, EnvIntakeDeadLetterURL}
 
 // Settings are the settings, read once.
 type Settings struct {
@@ -67,6 +76,31 @@ type Settings struct {
 	// StepSigningSecret signs the requests of the catalog's http steps, as Standard Webhooks
 	// sign ("whsec_" + base64 key); empty: they are sent unsigned.
 	StepSigningSecret string
+	// Local is set by the local runner (infra/local) and its tests, never by the
+	// environment: a create may then give an http callbackUrl to a loopback host, and
+	// webhooks may be delivered to private addresses (see callbackurl.CheckURL). A deployed
+	// function never has it.
+	Local bool
+	// Webhooks: the whsec_ signing secret (empty: the local runner draws one and logs it),
+	// the webhook queue and its dead-letter queue, and the timeout of one attempt.
+	Webhooks Webhooks
+	// Intake: the intake queue (the local runner polls it; deployed, its event source
+	// mapping does) and its dead-letter queue, where refused messages go.
+	Intake Intake
+}
+
+// Webhooks are the webhook delivery settings (see shared/webhook).
+type Webhooks struct {
+	Secret        string
+	QueueURL      string
+	DeadLetterURL string
+	Timeout       time.Duration
+}
+
+// Intake are the intake queue's settings (see shared/intake).
+type Intake struct {
+	QueueURL      string
+	DeadLetterURL string
 }
 
 // JWT is the token issuer the API functions verify bearer tokens against (see auth.Settings,
@@ -89,6 +123,8 @@ const (
 	DefaultBackoffBase = 2 * time.Second
 	// DefaultWorkerReserve covers the longest demo step (60 s) and a margin.
 	DefaultWorkerReserve = 65 * time.Second
+	// DefaultWebhookTimeout bounds one webhook attempt (webhook.DefaultTimeout).
+	DefaultWebhookTimeout = 10 * time.Second
 	// DefaultTenantClaim and DefaultRolesClaim are auth.DefaultClaims (a test holds them
 	// equal), named here so that settings needs no import of auth.
 	DefaultTenantClaim = "tenant"
@@ -116,6 +152,12 @@ func FromEnv() (Settings, error) {
 		},
 		InLambda:          InLambda(),
 		StepSigningSecret: strings.TrimSpace(os.Getenv(EnvStepSigningSecret)),
+		Webhooks: Webhooks{
+			Secret:        strings.TrimSpace(os.Getenv(EnvWebhookSecret)),
+			QueueURL:      os.Getenv(EnvWebhookQueueURL),
+			DeadLetterURL: os.Getenv(EnvWebhookDeadLetterURL),
+		},
+		Intake: Intake{QueueURL: os.Getenv(EnvIntakeQueueURL), DeadLetterURL: os.Getenv(EnvIntakeDeadLetterURL)},
 	}
 	if v := c.StepSigningSecret; v != "" {
 		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v, "whsec_"))
@@ -131,6 +173,9 @@ func FromEnv() (Settings, error) {
 		return c, err
 	}
 	if c.WorkerReserve, err = duration(EnvWorkerReserve, DefaultWorkerReserve); err != nil {
+		return c, err
+	}
+	if c.Webhooks.Timeout, err = duration(EnvWebhookTimeout, DefaultWebhookTimeout); err != nil {
 		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
@@ -163,6 +208,12 @@ type Uses struct {
 	Queue bool
 	// Markers: the function seals or opens list page markers (list).
 	Markers bool
+	// Webhooks: the function delivers webhooks (webhook): it signs with WEBHOOK_SECRET and
+	// re-sends to WEBHOOK_QUEUE_URL.
+	Webhooks bool
+	// Intake: the function consumes the intake queue (intake): refused messages go to
+	// INTAKE_DEAD_LETTER_QUEUE_URL.
+	Intake bool
 }
 
 // Check returns why c cannot run a function that uses u: in Lambda, JWT_ISSUER must be set
@@ -182,6 +233,12 @@ func (c Settings) Check(u Uses) error {
 	}
 	if u.Markers && len(c.MarkerSecret) < 16 {
 		errs = append(errs, fmt.Errorf("%s must be set in Lambda (at least 16 characters): this function seals list markers", EnvMarkerSecret))
+	}
+	if u.Webhooks && (c.Webhooks.Secret == "" || c.Webhooks.QueueURL == "") {
+		errs = append(errs, fmt.Errorf("%s and %s must be set in Lambda: this function delivers webhooks", EnvWebhookSecret, EnvWebhookQueueURL))
+	}
+	if u.Intake && c.Intake.DeadLetterURL == "" {
+		errs = append(errs, fmt.Errorf("%s must be set in Lambda: this function sends refused messages there", EnvIntakeDeadLetterURL))
 	}
 	return errors.Join(errs...)
 }

@@ -264,3 +264,17 @@ func QueueARN(ctx context.Context, api AdminAPI, queueURL string) (string, error
 	}
 	return arn, nil
 }
+
+// SendBody sends body as is (see queue.BodySender), visible after delay (rounded up to whole
+// seconds, at most queue.MaxDelay).
+func (q *Queue) SendBody(ctx context.Context, body string, delay time.Duration) error {
+	_, err := q.api.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:     aws.String(q.url),
+		MessageBody:  aws.String(body),
+		DelaySeconds: seconds(delay, queue.MaxDelay),
+	})
+	if err != nil {
+		return fmt.Errorf("sqs send message: %w", err)
+	}
+	return nil
+}

@@ -28,6 +28,7 @@ func fullTask(t *testing.T) task.Task {
 	tk.CancelRequested = true
 	tk.Result = json.RawMessage(`{"steps":3,"nested":{"a":[1,2,{"b":null}]}}`)
 	tk.ResultURL = "https://example.test/hosts/host-1"
+	tk.CallbackURL = "https://hooks.example.test/tasklane?a=1&b=2"
 	tk.Message = "subtask Allocate failed: no capacity"
 	tk.Progress = 33
 	tk.SubTasks[0] = task.SubTask{Name: "Validate", Description: "check the input", Status: task.Success, Attempts: 1, StartedAt: &s0, FinishedAt: &f0}

@@ -36,6 +36,9 @@ type Task struct {
 	SubTasks  []SubTask  `json:"subTasks"`
 	Errors    []Error    `json:"errors,omitempty"`
 	Resources []Resource `json:"resources,omitempty"`
+	// CallbackURL is where the task's events are POSTed as signed webhooks (shared/webhook);
+	// empty: none. Checked at create (callbackurl.CheckURL).
+	CallbackURL string `json:"callbackUrl,omitempty"`
 	// RetryCount is how many times the task was retried; it also numbers the run, so a
 	// worker can tell a message of an earlier run from one of the current run.
 	RetryCount int `json:"retryCount"`

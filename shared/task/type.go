@@ -195,6 +195,8 @@ type Spec struct {
 	Resources []Resource
 	// Retention is how long the task stays after it ends; 0 means DefaultRetention.
 	Retention time.Duration
+	// CallbackURL receives the task's webhooks (see Task.CallbackURL); empty: none.
+	CallbackURL string
 }
 
 // New makes a pending task of a registered type for owner, with its subtasks planned from
@@ -236,6 +238,7 @@ func (r *Registry) New(id, owner string, spec Spec, now time.Time) (Task, error)
 		Input:       input,
 		SubTasks:    subs,
 		Resources:   spec.Resources,
+		CallbackURL: spec.CallbackURL,
 		MaxAttempts: typ.Budget(),
 		Retention:   retention,
 		CreatedAt:   now,

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tasklane/tasklane/shared/callbackurl"
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
@@ -52,6 +53,9 @@ type Service struct {
 	Log     *slog.Logger
 	// Hooks are told of every change the use cases store (see task.Hook); set at wiring.
 	Hooks []task.Hook
+	// LocalCallbacks accepts http callbackUrls to loopback hosts and private addresses (the
+	// local runner's settings.Settings.Local; see callbackurl.CheckURL).
+	LocalCallbacks bool
 }
 
 // writer makes the use cases' stored changes (see task.Writer).
@@ -87,6 +91,11 @@ type Created struct {
 // wasted message is harmless. The original task needs no message from the replay: it was
 // stored after its own.
 func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (Created, error) {
+	if u := req.Spec.CallbackURL; u != "" {
+		if err := callbackurl.CheckURL(u, s.LocalCallbacks); err != nil {
+			return Created{}, &task.FieldError{Field: "callbackUrl", Reason: err.Error()}
+		}
+	}
 	now := s.Now()
 	t, err := s.Types.New(task.NewID(now), p.Tenant, req.Spec, now)
 	if err != nil {
