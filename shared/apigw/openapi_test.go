@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pb33f/libopenapi"
-	"github.com/pb33f/libopenapi/datamodel"
 	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi/datamodel"
 
 	"github.com/tasklane/tasklane/shared/apigw"
 )
@@ -111,4 +111,3 @@ func openAPIProblems(raw []byte) []error {
 	}
 	return out
 }
-

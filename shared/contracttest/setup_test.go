@@ -43,6 +43,7 @@ type env struct {
 	deps    *app.App
 	clock   *tasktest.Clock
 	schemas *schemas // what every response is validated against (schema_test.go)
+	doc     *apiDoc  // and the OpenAPI document (openapi_test.go)
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
