@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -36,6 +37,9 @@ type Handler struct {
 	log      *slog.Logger
 	authn    auth.Authenticator
 	function string
+	// BackoffBase is the worker's (settings.BackoffBase), for the Retry-After of a task
+	// whose subtask waits out a backoff (retryAfter in get.go); set at wiring.
+	BackoffBase time.Duration
 }
 
 // New makes the handler of function (one of the Function* names), or of every route when

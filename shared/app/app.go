@@ -142,7 +142,9 @@ func (a *App) Service() *usecase.Service {
 
 // Handler is the API Gateway handler of one function ("" for all routes).
 func (a *App) Handler(function string) *apigw.Handler {
-	return apigw.New(a.Service(), function, a.Auth, a.Log)
+	h := apigw.New(a.Service(), function, a.Auth, a.Log)
+	h.BackoffBase = a.Settings.BackoffBase
+	return h
 }
 
 // Worker is the work-queue (and dead-letter) consumer.

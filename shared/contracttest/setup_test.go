@@ -57,6 +57,8 @@ type options struct {
 	types    []task.Type                   // registered besides demo
 	// bodyTimeout is the server's BodyTimeout (0: its default).
 	bodyTimeout time.Duration
+	// backoff is the worker's BackoffBase (0: none).
+	backoff time.Duration
 }
 
 // eachBackend runs f as a parallel subtest per backend.
@@ -83,7 +85,7 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 	cfg := settings.Settings{
 		DataFile:        t.TempDir() + "/tasklane.db",
 		MarkerSecret:    []byte("contract-test-secret"),
-		BackoffBase:     0,
+		BackoffBase:     o.backoff,
 		PendingAfter:    o.pending,
 		ProcessingAfter: time.Hour,
 	}

@@ -541,9 +541,13 @@ func (w *Worker) result(typ *task.Type, t *task.Task) (res []byte, url string, e
 	return typ.Result(t)
 }
 
-// backoff is the delay after the attempt-th failed attempt: base·2^(attempt-1), capped.
-func (w *Worker) backoff(attempt int) time.Duration {
-	d := w.BackoffBase
+// backoff is the delay after the attempt-th failed attempt (Backoff).
+func (w *Worker) backoff(attempt int) time.Duration { return Backoff(w.BackoffBase, attempt) }
+
+// Backoff is the delay after the attempt-th failed attempt: base·2^(attempt-1), capped at
+// SQS's longest delay. The API's Retry-After tells a poller the same (shared/apigw).
+func Backoff(base time.Duration, attempt int) time.Duration {
+	d := base
 	for i := 1; i < attempt && d < queue.MaxDelay; i++ {
 		d *= 2
 	}
