@@ -19,6 +19,7 @@ import (
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/marker"
+	"github.com/tasklane/tasklane/shared/metric"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/task"
@@ -58,6 +59,10 @@ type App struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 	closer io.Closer
+
+	// Metrics writes CloudWatch EMF lines (shared/metric): to standard output in Lambda,
+	// nowhere elsewhere. Its hook is the first of Hooks.
+	Metrics *metric.Recorder
 }
 
 // New builds the application over b with the task types types. log may be nil (JSON to
@@ -71,6 +76,14 @@ func New(s settings.Settings, b Backends, types *task.Registry, log *slog.Logger
 	if a.Queue == nil {
 		a.Queue = noQueue{}
 	}
+	a.Metrics = metric.Discard()
+	if s.InLambda {
+		a.Metrics = metric.New(os.Stdout, nil)
+	}
+	// Read at each change, so that a test may replace a.Metrics.
+	a.Hooks = []task.Hook{task.HookFunc(func(ctx context.Context, st task.Stored) error {
+		return a.Metrics.Hook().AfterStore(ctx, st)
+	})}
 	secret := s.MarkerSecret
 	if len(secret) == 0 {
 		// Local, or a function that never uses markers (Check requires the secret in Lambda
@@ -150,7 +163,7 @@ func (a *App) Handler(function string) *apigw.Handler {
 // Worker is the work-queue (and dead-letter) consumer.
 func (a *App) Worker() *worker.Worker {
 	return &worker.Worker{Store: a.Store, Queue: a.Queue, Types: a.Types, Now: a.Now, Log: a.Log, Hooks: a.Hooks,
-		BackoffBase: a.Settings.BackoffBase, Reserve: a.Settings.WorkerReserve}
+		BackoffBase: a.Settings.BackoffBase, Reserve: a.Settings.WorkerReserve, Metrics: a.Metrics}
 }
 
 // Sweeper is the stale-task sweeper.

@@ -36,6 +36,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tasklane/tasklane/shared/metric"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -78,6 +79,9 @@ type Worker struct {
 	// Hooks are told of every change the worker and the dead-letter handler store (see
 	// task.Hook); set at wiring.
 	Hooks []task.Hook
+	// Metrics records what the stored changes do not show (messages handed back); nil
+	// records nothing.
+	Metrics *metric.Recorder
 }
 
 // outcome is what becomes of one message; make one with done, redeliver or continueAfter.
@@ -144,6 +148,7 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		}(rec)
 	}
 	wg.Wait()
+	w.Metrics.MessagesFailed(len(resp.BatchItemFailures))
 	return resp, nil
 }
 
