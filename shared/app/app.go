@@ -18,6 +18,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/auth"
+	"github.com/tasklane/tasklane/shared/logscope"
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/metric"
 	"github.com/tasklane/tasklane/shared/queue"
@@ -71,6 +72,9 @@ func New(s settings.Settings, b Backends, types *task.Registry, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: s.LogLevel}))
 	}
+	// Every line logged with a request's or a message's context names its request, task and
+	// tenant (shared/logscope).
+	log = slog.New(logscope.Handler(log.Handler()))
 	a := &App{Settings: s, Store: b.Store, Queue: b.Queue, DeadLetter: b.DeadLetter, Types: types,
 		Log: log, Now: func() time.Time { return time.Now().UTC() }, closer: b.Closer}
 	if a.Queue == nil {

@@ -35,7 +35,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/tasklane/tasklane/shared/logscope"
 	"github.com/tasklane/tasklane/shared/metric"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
@@ -82,6 +84,15 @@ type Worker struct {
 	// Metrics records what the stored changes do not show (messages handed back); nil
 	// records nothing.
 	Metrics *metric.Recorder
+}
+
+// scope starts the log scope of an invocation (shared/logscope): its Lambda request id,
+// when it has one. Each record adds its messageId, task id and tenant.
+func scope(ctx context.Context) context.Context {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return logscope.Start(ctx, logscope.RequestID, lc.AwsRequestID)
+	}
+	return logscope.Start(ctx)
 }
 
 // outcome is what becomes of one message; make one with done, redeliver or continueAfter.
@@ -135,11 +146,12 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	if dl, ok := ctx.Deadline(); ok && lease == 0 {
 		lease = time.Until(dl)
 	}
+	ctx = scope(ctx)
 	for _, rec := range ev.Records {
 		wg.Add(1)
 		go func(rec events.SQSMessage) {
 			defer wg.Done()
-			if w.handleRecord(ctx, rec, lease) {
+			if w.handleRecord(logscope.Start(ctx, "messageId", rec.MessageId), rec, lease) {
 				return
 			}
 			mu.Lock()
@@ -205,7 +217,8 @@ func (w *Worker) process(ctx context.Context, rec events.SQSMessage, lease time.
 		w.Log.ErrorContext(ctx, "poison message", "messageId", rec.MessageId, "err", err)
 		return m, redeliver()
 	}
-	log := w.Log.With("taskId", m.TaskID, "run", m.Run, "messageId", rec.MessageId)
+	logscope.Add(ctx, logscope.TaskID, m.TaskID)
+	log := w.Log.With("run", m.Run)
 	out, err := w.advance(ctx, m, log, lease)
 	if err != nil {
 		log.ErrorContext(ctx, "task not advanced; the message will be redelivered", "err", err)
@@ -219,6 +232,9 @@ func (w *Worker) process(ctx context.Context, rec events.SQSMessage, lease time.
 // the delivery.
 func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger, lease time.Duration) (outcome, error) {
 	t, err := w.Store.Get(ctx, m.TaskID, w.Now())
+	if err == nil {
+		logscope.Add(ctx, logscope.Tenant, t.Owner)
+	}
 	attempted := false // an attempt ran in this delivery
 	for err == nil {
 		var nx next
