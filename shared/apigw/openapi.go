@@ -155,12 +155,15 @@ var otherSchemas = map[string]any{
 		"properties": map[string]any{"taskTypes": map[string]any{"type": "array", "items": map[string]any{"$ref": "#/components/schemas/TaskType"}}}},
 }
 
-// servedSchemas are the schema documents whose content becomes components, by component
-// name, with the $ref each is known by ($id) where it has one.
-var servedSchemas = []struct {
+// schemaDoc is a schema document that becomes a component: its component name, the $ref
+// it is known by ($id) where it has one, and its text.
+type schemaDoc struct {
 	name, id string
 	doc      *[]byte
-}{
+}
+
+// servedSchemas are the schema documents of the components.
+var servedSchemas = []schemaDoc{
 	{"Task", "/v1/schemas/task", &taskSchema},
 	{"Tasks", "/v1/schemas/tasks", &tasksSchema},
 	{"Problem", "", &problemSchema},
@@ -400,12 +403,7 @@ func rewriteRefs(v any) error {
 			case strings.HasPrefix(r, "#/$defs/"):
 				v["$ref"] = "#/components/schemas/" + upperFirst(strings.TrimPrefix(r, "#/$defs/"))
 			default:
-				i := slices.IndexFunc(servedSchemas, func(s struct {
-					name, id string
-					doc      *[]byte
-				}) bool {
-					return s.id != "" && s.id == r
-				})
+				i := slices.IndexFunc(servedSchemas, func(s schemaDoc) bool { return s.id != "" && s.id == r })
 				if i < 0 {
 					return fmt.Errorf("unknown $ref %q", r)
 				}
