@@ -45,6 +45,8 @@ var checks = []check{
 	{"api", checkAPI},
 	{"operations", checkOperations},
 	{"localstack", checkLocalStack},
+	{"wait", checkWait},
+	{"dashboard", checkDashboard},
 }
 
 // TestTemplate compares template.yaml, the Makefile and localstack/env.json with the code.
@@ -127,6 +129,8 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"env.json variable the template does not declare", "localstack", []mutation{{"env", `"LOG_LEVEL": "DEBUG"`, `"LOG_LEVEL": "DEBUG", "AWS_ENDPOINT_URL_SQS": "http://localstack:4566"`}}},
 		{"env.json without an issuer", "localstack", []mutation{{"env", `"JWT_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_REPLACEME"`, `"JWT_ISSUER": ""`}}},
 		{"env.json table name differs", "localstack", []mutation{{"env", `"TABLE_NAME": "tasklane-local"`, `"TABLE_NAME": "tasks"`}}},
+		{"dashboard misses a metric", "dashboard", []mutation{{"template", `MetricName=\"TasksCreated\"`, `MetricName=\"Created\"`}}},
+		{"get cannot finish a wait", "wait", []mutation{{"template", "      Timeout: 25\n", "      Timeout: 20\n"}}},
 	}
 	orig, err := readSources()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tasklane/tasklane/shared/logscope"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
 )
@@ -41,6 +42,7 @@ func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	logscope.Add(ctx, logscope.TaskID, created.Task.ID)
 	resp := h.accepted(&created.Task)
 	if created.Replayed {
 		resp.headers["Idempotent-Replayed"] = "true"

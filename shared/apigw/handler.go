@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tasklane/tasklane/shared/auth"
+	"github.com/tasklane/tasklane/shared/logscope"
 	"github.com/tasklane/tasklane/shared/strictjson"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
@@ -36,13 +38,16 @@ type Handler struct {
 	log      *slog.Logger
 	authn    auth.Authenticator
 	function string
+	// BackoffBase is the worker's (settings.BackoffBase), for the Retry-After of a task
+	// whose subtask waits out a backoff (retryAfter in get.go); set at wiring.
+	BackoffBase time.Duration
 }
 
 // New makes the handler of function (one of the Function* names), or of every route when
 // function is empty. authn turns each request's Authorization header into its principal
 // (shared/app chooses it: real JWT verification, or dev tokens locally).
 func New(svc *usecase.Service, function string, authn auth.Authenticator, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, log: log, authn: authn, function: function}
+	return &Handler{svc: svc, log: slog.New(logscope.Handler(log.Handler())), authn: authn, function: function}
 }
 
 // request is an event reduced to what the operations read.
@@ -69,7 +74,9 @@ type response struct {
 // is a problem+json response, and a panic in an operation is one too.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
 	reqID := requestID(&ev)
-	log := h.log.With("requestId", reqID, "routeKey", ev.RouteKey)
+	// Every line logged for this request names it, and its tenant and task once known.
+	ctx = logscope.Start(ctx, logscope.RequestID, reqID, "routeKey", ev.RouteKey)
+	log := h.log
 	defer func() {
 		if p := recover(); p != nil {
 			log.ErrorContext(ctx, "panic in handler", "panic", p)
@@ -102,6 +109,10 @@ func (h *Handler) serve(ctx context.Context, ev *events.APIGatewayV2HTTPRequest)
 		return nil, err
 	}
 	r.principal = p
+	logscope.Add(ctx, logscope.Tenant, p.Tenant)
+	if id := params["id"]; id != "" {
+		logscope.Add(ctx, logscope.TaskID, id)
+	}
 	values, err := url.ParseQuery(ev.RawQueryString)
 	if err != nil {
 		return nil, &task.FieldError{In: task.InQuery, Field: "query", Reason: "malformed query string"}

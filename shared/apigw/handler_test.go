@@ -273,6 +273,11 @@ var handlerCases = []handlerCase{
 			t.Errorf("task types: %s", resp.Body)
 		}
 	}},
+	{"openapi.json", function.List, "", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		if b := body(t, resp); b["openapi"] != "3.1.0" || resp.Headers["Content-Type"] != "application/json" {
+			t.Errorf("openapi.json: %v %.200s", resp.Headers, resp.Body)
+		}
+	}},
 	{"schema-task.json", function.List, "", http.StatusOK, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		if b := body(t, resp); b["$id"] != "/v1/schemas/task" {
 			t.Errorf("schema: %s", resp.Body)

@@ -60,6 +60,7 @@ func init() {
 		{"GET", "/v1/schemas/task", function.List, anyBody, (*Handler).schemaTask},
 		{"GET", "/v1/schemas/tasks", function.List, anyBody, (*Handler).schemaTasks},
 		{"GET", "/v1/task-types", function.List, anyBody, (*Handler).taskTypes},
+		{"GET", "/v1/openapi.json", function.List, anyBody, (*Handler).openapi},
 		{"ANY", FallbackPath, function.Get, anyBody, (*Handler).fallback},
 	}
 }

@@ -10,3 +10,12 @@ var (
 	//go:embed schema/tasks.json
 	tasksSchema []byte
 )
+
+// The schemas of a problem and of a create's body, not served on their own: the OpenAPI
+// document (openapi.go) carries them.
+var (
+	//go:embed schema/problem.json
+	problemSchema []byte
+	//go:embed schema/create.json
+	createSchema []byte
+)

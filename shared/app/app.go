@@ -20,7 +20,9 @@ import (
 	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/event"
 	"github.com/tasklane/tasklane/shared/intake"
+	"github.com/tasklane/tasklane/shared/logscope"
 	"github.com/tasklane/tasklane/shared/marker"
+	"github.com/tasklane/tasklane/shared/metric"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/task"
@@ -84,6 +86,9 @@ type App struct {
 	// Events receives the events made outside a stored change: the intake's
 	// tasklane.task.rejected. Deployed it is the EventBridge sink; nil: they are logged only.
 	Events event.Sink
+	// Metrics writes CloudWatch EMF lines (shared/metric): to standard output in Lambda,
+	// nowhere elsewhere. Its hook is the first of Hooks.
+	Metrics *metric.Recorder
 }
 
 // New builds the application over b with the task types types. log may be nil (JSON to
@@ -92,6 +97,9 @@ func New(s settings.Settings, b Backends, types *task.Registry, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: s.LogLevel}))
 	}
+	// Every line logged with a request's or a message's context names its request, task and
+	// tenant (shared/logscope).
+	log = slog.New(logscope.Handler(log.Handler()))
 	a := &App{Settings: s, Store: b.Store, Queue: b.Queue, DeadLetter: b.DeadLetter, Types: types,
 		Log: log, Now: func() time.Time { return time.Now().UTC() }, closer: b.Closer}
 	if a.Queue == nil {
@@ -101,6 +109,14 @@ func New(s settings.Settings, b Backends, types *task.Registry, log *slog.Logger
 	if err := a.webhookSecret(); err != nil {
 		return nil, err
 	}
+	a.Metrics = metric.Discard()
+	if s.InLambda {
+		a.Metrics = metric.New(os.Stdout, nil)
+	}
+	// Read at each change, so that a test may replace a.Metrics.
+	a.Hooks = []task.Hook{task.HookFunc(func(ctx context.Context, st task.Stored) error {
+		return a.Metrics.Hook().AfterStore(ctx, st)
+	})}
 	secret := s.MarkerSecret
 	if len(secret) == 0 {
 		// Local, or a function that never uses markers (Check requires the secret in Lambda
@@ -173,13 +189,15 @@ func (a *App) Service() *usecase.Service {
 
 // Handler is the API Gateway handler of one function ("" for all routes).
 func (a *App) Handler(function string) *apigw.Handler {
-	return apigw.New(a.Service(), function, a.Auth, a.Log)
+	h := apigw.New(a.Service(), function, a.Auth, a.Log)
+	h.BackoffBase = a.Settings.BackoffBase
+	return h
 }
 
 // Worker is the work-queue (and dead-letter) consumer.
 func (a *App) Worker() *worker.Worker {
 	return &worker.Worker{Store: a.Store, Queue: a.Queue, Types: a.Types, Now: a.Now, Log: a.Log, Hooks: a.Hooks,
-		BackoffBase: a.Settings.BackoffBase, Reserve: a.Settings.WorkerReserve}
+		BackoffBase: a.Settings.BackoffBase, Reserve: a.Settings.WorkerReserve, Metrics: a.Metrics}
 }
 
 // webhookSecret reads WEBHOOK_SECRET, or draws a secret for a local process that delivers

@@ -60,6 +60,11 @@ func (e *env) loadSchemas(headers ...string) *schemas {
 		return b
 	}
 	task, tasks := fetch("/v1/schemas/task"), fetch("/v1/schemas/tasks")
+	doc, err := loadOpenAPI(fetch("/v1/openapi.json"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.doc = doc
 	key := string(task) + "\x00" + string(tasks)
 	if s, ok := compiledSchemas.Load(key); ok {
 		return s.(*schemas)
@@ -129,6 +134,11 @@ func (s *schemas) schemaFor(method, path string, r reply) (*jsonschema.Schema, s
 // nil when it conforms or no schema applies. It does not touch e.t, so that goroutines may
 // call it.
 func (e *env) conform(method, path string, r reply) error {
+	if e.doc != nil {
+		if err := e.doc.conformOpenAPI(method, path, r); err != nil {
+			return err
+		}
+	}
 	sch, name := e.schemas.schemaFor(method, path, r)
 	if sch == nil {
 		return nil

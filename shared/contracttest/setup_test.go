@@ -43,6 +43,7 @@ type env struct {
 	deps    *app.App
 	clock   *tasktest.Clock
 	schemas *schemas // what every response is validated against (schema_test.go)
+	doc     *apiDoc  // and the OpenAPI document (openapi_test.go)
 	stop    context.CancelFunc
 	stopped chan struct{}
 }
@@ -54,6 +55,8 @@ type options struct {
 	types    []task.Type                   // registered besides demo
 	// bodyTimeout is the server's BodyTimeout (0: its default).
 	bodyTimeout time.Duration
+	// backoff is the worker's BackoffBase (0: none).
+	backoff time.Duration
 }
 
 // eachBackend runs f as a parallel subtest per backend.
@@ -80,7 +83,7 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 	cfg := settings.Settings{
 		DataFile:     t.TempDir() + "/tasklane.db",
 		MarkerSecret: []byte("contract-test-secret"),
-		BackoffBase:  0,
+		BackoffBase:  o.backoff,
 	}
 	cfg.Claims.Tenant, cfg.Claims.Roles = "tenant", "roles"
 	wait := 20 * time.Millisecond

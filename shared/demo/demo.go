@@ -49,7 +49,17 @@ func Type() task.Type {
 		Run:         run,
 		Result:      result,
 		Canonical:   canonical,
+		Expect:      expect,
 	}
+}
+
+// expect is step i's durationMs.
+func expect(t *task.Task, i int) time.Duration {
+	steps, err := parse(t.Input)
+	if err != nil || i < 0 || i >= len(steps) {
+		return 0
+	}
+	return time.Duration(steps[i].DurationMs) * time.Millisecond
 }
 
 // canonical is the input with every default written out: the steps (the default ones when

@@ -26,6 +26,7 @@ import (
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/app"
 	"github.com/tasklane/tasklane/shared/auth"
+	"github.com/tasklane/tasklane/shared/function"
 	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
@@ -54,7 +55,8 @@ type Server struct {
 
 // Defaults of Server and HTTPServer.
 const (
-	// DefaultTimeout is the API functions' timeout in template.yaml (Globals).
+	// DefaultTimeout is the API functions' timeout in template.yaml (Globals); the get
+	// function's is apigw.GetTimeout.
 	DefaultTimeout = 10 * time.Second
 	// DefaultBodyTimeout: a local client sends a 256 KiB body in far less.
 	DefaultBodyTimeout = 10 * time.Second
@@ -120,7 +122,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Like Lambda, the function runs to its timeout whatever the client does: a client that
 	// half-closes or drops the connection must not cancel a create between its write and
 	// its message (the announcement would be left without its task) or turn it into a 500.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.timeout())
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.timeout(route.Function))
 	defer cancel()
 	resp, err := s.handlers[route.Function].Handle(ctx, ev)
 	if err != nil {
@@ -160,9 +162,12 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return io.ReadAll(io.LimitReader(r.Body, apigw.MaxBody+1))
 }
 
-func (s *Server) timeout() time.Duration {
+func (s *Server) timeout(fn string) time.Duration {
 	if s.Timeout > 0 {
 		return s.Timeout
+	}
+	if fn == function.Get {
+		return apigw.GetTimeout // long enough for a Prefer: wait
 	}
 	return DefaultTimeout
 }

@@ -46,6 +46,9 @@ type Type struct {
 	// Idempotency-Key replay that spells out a default, or omits it, is the same request.
 	// Nil: inputs are compared as parsed JSON (key order and whitespace aside).
 	Canonical func(input json.RawMessage) (json.RawMessage, error)
+	// Expect optionally estimates how long one attempt of subtask i of t works, for the
+	// Retry-After of a poll (see retryAfter in shared/apigw/get.go). Nil, or 0: unknown.
+	Expect func(t *Task, i int) time.Duration
 }
 
 // Step names a subtask as a type plans it.

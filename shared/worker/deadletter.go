@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tasklane/tasklane/shared/logscope"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -32,8 +33,9 @@ func (w *Worker) HandleDeadLetter(ctx context.Context, ev events.SQSEvent) (even
 	if lease <= 0 {
 		lease = DeadLetterLease
 	}
+	ctx = scope(ctx)
 	for _, rec := range ev.Records {
-		if !w.deadLetter(ctx, rec, lease) {
+		if !w.deadLetter(logscope.Start(ctx, "messageId", rec.MessageId), rec, lease) {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}
@@ -55,8 +57,12 @@ func (w *Worker) deadLetter(ctx context.Context, rec events.SQSMessage, lease ti
 		w.Log.ErrorContext(ctx, "dead letter without a task", "messageId", rec.MessageId, "body", truncate(rec.Body, 200))
 		return true
 	}
-	log := w.Log.With("taskId", m.TaskID, "messageId", rec.MessageId)
+	logscope.Add(ctx, logscope.TaskID, m.TaskID)
+	log := w.Log
 	t, err := w.Store.Get(ctx, m.TaskID, w.Now())
+	if err == nil {
+		logscope.Add(ctx, logscope.Tenant, t.Owner)
+	}
 	if errors.Is(err, task.ErrNotFound) {
 		return true
 	}

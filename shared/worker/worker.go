@@ -60,7 +60,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/tasklane/tasklane/shared/logscope"
+	"github.com/tasklane/tasklane/shared/metric"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -103,6 +106,18 @@ type Worker struct {
 	// Hooks are told of every change the worker and the dead-letter handler store (see
 	// task.Hook); set at wiring.
 	Hooks []task.Hook
+	// Metrics records what the stored changes do not show (messages handed back); nil
+	// records nothing.
+	Metrics *metric.Recorder
+}
+
+// scope starts the log scope of an invocation (shared/logscope): its Lambda request id,
+// when it has one. Each record adds its messageId, task id and tenant.
+func scope(ctx context.Context) context.Context {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return logscope.Start(ctx, logscope.RequestID, lc.AwsRequestID)
+	}
+	return logscope.Start(ctx)
 }
 
 // outcome is what becomes of one message; make one with done, redeliver or continueAfter.
@@ -156,11 +171,12 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	if dl, ok := ctx.Deadline(); ok && lease == 0 {
 		lease = time.Until(dl)
 	}
+	ctx = scope(ctx)
 	for _, rec := range ev.Records {
 		wg.Add(1)
 		go func(rec events.SQSMessage) {
 			defer wg.Done()
-			if w.handleRecord(ctx, rec, lease) {
+			if w.handleRecord(logscope.Start(ctx, "messageId", rec.MessageId), rec, lease) {
 				return
 			}
 			mu.Lock()
@@ -169,6 +185,7 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		}(rec)
 	}
 	wg.Wait()
+	w.Metrics.MessagesFailed(len(resp.BatchItemFailures))
 	return resp, nil
 }
 
@@ -225,7 +242,8 @@ func (w *Worker) process(ctx context.Context, rec events.SQSMessage, lease time.
 		w.Log.ErrorContext(ctx, "poison message", "messageId", rec.MessageId, "err", err)
 		return m, redeliver()
 	}
-	log := w.Log.With("taskId", m.TaskID, "run", m.Run, "messageId", rec.MessageId)
+	logscope.Add(ctx, logscope.TaskID, m.TaskID)
+	log := w.Log.With("run", m.Run)
 	out, err := w.advance(ctx, m, log, lease)
 	if err != nil {
 		log.ErrorContext(ctx, "task not advanced; the message will be redelivered", "err", err)
@@ -239,6 +257,9 @@ func (w *Worker) process(ctx context.Context, rec events.SQSMessage, lease time.
 // the delivery.
 func (w *Worker) advance(ctx context.Context, m queue.Message, log *slog.Logger, lease time.Duration) (outcome, error) {
 	t, err := w.Store.Get(ctx, m.TaskID, w.Now())
+	if err == nil {
+		logscope.Add(ctx, logscope.Tenant, t.Owner)
+	}
 	attempted := false // an attempt ran in this delivery
 	for err == nil {
 		var nx next
@@ -517,7 +538,7 @@ func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task,
 	}
 	d := w.backoff(attempt)
 	if i < len(typ.Steps) && typ.Steps[i].BackoffSeconds > 0 {
-		d = backoffFrom(time.Duration(typ.Steps[i].BackoffSeconds)*time.Second, attempt) // the type's own, for this step
+		d = Backoff(time.Duration(typ.Steps[i].BackoffSeconds)*time.Second, attempt) // the type's own, for this step
 	}
 	log.InfoContext(ctx, "subtask will be retried", "subTask", t.SubTasks[i].Name, "attempt", attempt, "delay", d)
 	return end(continueAfter(d)), -1, nil
@@ -637,11 +658,12 @@ func (w *Worker) result(typ *task.Type, t *task.Task) (res []byte, url string, e
 	return typ.Result(t)
 }
 
-// backoff is the delay after the attempt-th failed attempt: base·2^(attempt-1), capped.
-func (w *Worker) backoff(attempt int) time.Duration { return backoffFrom(w.BackoffBase, attempt) }
+// backoff is the delay after the attempt-th failed attempt (Backoff).
+func (w *Worker) backoff(attempt int) time.Duration { return Backoff(w.BackoffBase, attempt) }
 
-// backoffFrom is base·2^(attempt-1), capped at queue.MaxDelay.
-func backoffFrom(base time.Duration, attempt int) time.Duration {
+// Backoff is the delay after the attempt-th failed attempt: base·2^(attempt-1), capped at
+// SQS's longest delay. The API's Retry-After tells a poller the same (shared/apigw).
+func Backoff(base time.Duration, attempt int) time.Duration {
 	d := base
 	for i := 1; i < attempt && d < queue.MaxDelay; i++ {
 		d *= 2
