@@ -13,6 +13,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/settings"
+	"github.com/tasklane/tasklane/shared/task"
 )
 
 // TestEnvConfigReachesTheEmulators proves that the configuration Lambda builds use
@@ -40,7 +41,7 @@ func TestEnvConfigReachesTheEmulators(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Store.Get(ctx, "tsk_absent", time.Now()); err == nil {
+	if _, err := b.Store.Get(ctx, task.NewID(time.Now()), time.Now()); err == nil {
 		t.Error("Get on an absent table succeeded")
 	} else if !strings.Contains(err.Error(), "ResourceNotFound") {
 		t.Errorf("Get on an absent table: %v, want ResourceNotFoundException", err)
