@@ -20,19 +20,19 @@ const (
 // methods in transition.go, each of which returns a Change for a store to write
 // conditionally; nothing outside this package assigns Status.
 type Task struct {
-	ID              string          `json:"id"`
-	Type            string          `json:"type"`
-	Name            string          `json:"name,omitempty"`
-	Owner           string          `json:"owner"`
+	ID    string `json:"id"`
+	Type  string `json:"type"`
+	Name  string `json:"name,omitempty"`
+	Owner string `json:"owner"`
 	// User is who created the task: the token's subject (empty locally without a token).
 	User string `json:"user,omitempty"`
 	// ServiceNamespace names the outside service that creates and drives a service task
 	// (type external); empty for every other task. See shared/servicetask.
-	ServiceNamespace string `json:"serviceNamespace,omitempty"`
-	Status          Status          `json:"status"`
-	CancelRequested bool            `json:"cancelRequested,omitempty"`
-	Input           json.RawMessage `json:"input,omitempty"`
-	Result          json.RawMessage `json:"result,omitempty"`
+	ServiceNamespace string          `json:"serviceNamespace,omitempty"`
+	Status           Status          `json:"status"`
+	CancelRequested  bool            `json:"cancelRequested,omitempty"`
+	Input            json.RawMessage `json:"input,omitempty"`
+	Result           json.RawMessage `json:"result,omitempty"`
 	// ResultURL is the executor's own URL for what the task made, if it names one; the 303
 	// of a successful task points there instead of /v1/tasks/{id}/result.
 	ResultURL string     `json:"resultUrl,omitempty"`

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/servicetask"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -65,6 +66,9 @@ type CreateRequest struct {
 	// IdempotencyKey is optional; BodyHash identifies the request for it.
 	IdempotencyKey string
 	BodyHash       string
+	// Owner is the tenant a service principal creates a service task for (see
+	// checkServiceCreate); empty: the principal's own tenant.
+	Owner string
 }
 
 // Created is a create's outcome; Replayed is true when an Idempotency-Key matched an
@@ -79,7 +83,15 @@ type Created struct {
 // the sweeper re-sends messages for pending tasks that no worker claimed.
 func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (Created, error) {
 	now := s.Now()
-	t, err := s.Types.New(task.NewID(now), p.Tenant, req.Spec, now)
+	if err := checkServiceCreate(p, req); err != nil {
+		return Created{}, err
+	}
+	owner := p.Tenant
+	if req.Owner != "" {
+		owner = req.Owner
+	}
+	req.Spec.User = p.User
+	t, err := s.Types.New(task.NewID(now), owner, req.Spec, now)
 	if err != nil {
 		return Created{}, err
 	}
@@ -103,6 +115,9 @@ func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (C
 	}
 	if err != nil {
 		return Created{}, err
+	}
+	if t.Type == servicetask.TypeName {
+		t = s.startServiceStep(ctx, t) // the create answers the service with the first callback
 	}
 	s.announce(ctx, t)
 	return Created{Task: t}, nil
@@ -162,6 +177,9 @@ func (s *Service) Retry(ctx context.Context, p Principal, id string) (task.Task,
 	})
 	if err != nil {
 		return task.Task{}, err
+	}
+	if t.Type == servicetask.TypeName {
+		t = s.startServiceStep(ctx, t) // the failed step's callback starts again
 	}
 	s.announce(ctx, t)
 	return t, nil
