@@ -42,7 +42,7 @@ LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: `sam bui
 
 .PHONY: build deploy sizes print-lambda-flags build-CreateFunction build-GetFunction build-ListFunction \
 	build-RetryFunction build-CancelFunction build-WorkerFunction build-DeadLetterFunction \
-	build-SweeperFunction
+	build-SweeperFunction build-CallbackFunction
 
 build-CreateFunction:
 	$(LAMBDA_BUILD) ./functions/create
@@ -67,6 +67,9 @@ build-DeadLetterFunction:
 
 build-SweeperFunction:
 	$(LAMBDA_BUILD) ./functions/sweeper
+
+build-CallbackFunction:
+	$(LAMBDA_BUILD) ./functions/callback
 
 ## print-lambda-flags: LAMBDA_GOENV's words, a line "--", then LAMBDA_GOFLAGS' words, one a
 ## line, split as the shell splits them (for infra/lambdatest)

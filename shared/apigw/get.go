@@ -30,7 +30,7 @@ func (h *Handler) get(ctx context.Context, r *request) (*response, error) {
 		status = http.StatusSeeOther
 		headers["Location"] = resultURL(&t)
 	}
-	return &response{status: status, headers: headers, body: h.view(&t, true)}, nil
+	return &response{status: status, headers: headers, body: h.viewAs(r.principal, &t)}, nil
 }
 
 func (h *Handler) result(ctx context.Context, r *request) (*response, error) {

@@ -97,11 +97,13 @@ func (h *Handler) serve(ctx context.Context, ev *events.APIGatewayV2HTTPRequest)
 	if route.Path == FallbackPath {
 		return route.serve(h, ctx, r)
 	}
-	p, err := h.principal(ctx, ev)
-	if err != nil {
-		return nil, err
+	if !route.Public() {
+		p, err := h.principal(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		r.principal = p
 	}
-	r.principal = p
 	values, err := url.ParseQuery(ev.RawQueryString)
 	if err != nil {
 		return nil, &task.FieldError{In: task.InQuery, Field: "query", Reason: "malformed query string"}

@@ -175,7 +175,8 @@ type Uses struct {
 	API bool
 	// Queue: the function sends to the work queue (create, retry, the worker, the sweeper).
 	Queue bool
-	// Markers: the function seals or opens list page markers (list).
+	// Markers: the function seals or opens list page markers (list) or callback tokens
+	// (create, get, callback: shared/callback seals them with the same key).
 	Markers bool
 }
 
@@ -195,7 +196,7 @@ func (c Settings) Check(u Uses) error {
 		errs = append(errs, fmt.Errorf("%s must be set in Lambda: this function sends to the work queue", EnvQueueURL))
 	}
 	if u.Markers && len(c.MarkerSecret) < 16 {
-		errs = append(errs, fmt.Errorf("%s must be set in Lambda (at least 16 characters): this function seals list markers", EnvMarkerSecret))
+		errs = append(errs, fmt.Errorf("%s must be set in Lambda (at least 16 characters): this function seals list markers or callback tokens", EnvMarkerSecret))
 	}
 	return errors.Join(errs...)
 }
