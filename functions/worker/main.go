@@ -9,11 +9,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tasklane/tasklane/shared/awsbackend"
+	"github.com/tasklane/tasklane/shared/lambdainvoke"
 	"github.com/tasklane/tasklane/shared/settings"
 )
 
 func main() {
-	a, err := awsbackend.App(context.Background(), settings.Uses{Queue: true})
+	a, err := awsbackend.App(context.Background(), settings.Uses{Queue: true}, lambdainvoke.FromConfig)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -42,6 +42,7 @@ func TestBootstrapsStart(t *testing.T) {
 			{"apigw/create.json", http.StatusAccepted, ""},
 			{"localstack/create.json", http.StatusAccepted, ""},
 			{"apigw/create-bad-body.json", http.StatusBadRequest, "VALIDATION_FAILED"},
+			{"apigw/create-catalog-bad-input.json", http.StatusBadRequest, "VALIDATION_FAILED"},
 			{"apigw/create-unknown-type.json", http.StatusBadRequest, "UNKNOWN_TASK_TYPE"},
 			{"apigw/create-text.json", http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"},
 			{"apigw/create-no-claims.json", http.StatusUnauthorized, "UNAUTHENTICATED"},

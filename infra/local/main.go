@@ -24,7 +24,10 @@ import (
 
 	"github.com/tasklane/tasklane/shared/app"
 	"github.com/tasklane/tasklane/shared/awsbackend"
+	"github.com/tasklane/tasklane/shared/catalog"
 	"github.com/tasklane/tasklane/shared/embedded"
+	"github.com/tasklane/tasklane/shared/executor"
+	"github.com/tasklane/tasklane/shared/lambdainvoke"
 	"github.com/tasklane/tasklane/shared/localrun"
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/tasktypes"
@@ -83,7 +86,12 @@ func newApp(ctx context.Context, cfg settings.Settings, out io.Writer) (*app.App
 			_ = b.Closer.Close()
 		}
 	}
-	types, err := tasktypes.Registry()
+	rt, err := stepRuntime(ctx, cfg)
+	if err != nil {
+		closeBackends()
+		return nil, err
+	}
+	types, err := tasktypes.RegistryWith(rt)
 	if err != nil {
 		closeBackends()
 		return nil, err
@@ -94,6 +102,22 @@ func newApp(ctx context.Context, cfg settings.Settings, out io.Writer) (*app.App
 		return nil, err
 	}
 	return deps, nil
+}
+
+// stepRuntime is what the catalog's steps run with locally: http steps reach any address,
+// this machine's included; lambda steps have a client only when AWS_ENDPOINT_URL_LAMBDA names
+// a local stand-in (with the SDK's usual region and credentials, any values for a stand-in).
+func stepRuntime(ctx context.Context, s settings.Settings) (catalog.Runtime, error) {
+	rt := catalog.Runtime{HTTPClient: executor.NewHTTPClient(true), SigningSecret: s.StepSigningSecret}
+	if settings.LambdaEndpoint() == "" {
+		return rt, nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return rt, fmt.Errorf("aws config for lambda steps: %w", err)
+	}
+	rt.Lambda = lambdainvoke.FromConfig(cfg)
+	return rt, nil
 }
 
 // runWorkers runs the worker, the dead-letter handler and the sweeper of `make run` until ctx

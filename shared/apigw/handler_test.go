@@ -173,6 +173,12 @@ var handlerCases = []handlerCase{
 		}
 	}},
 	{"create-bad-body.json", function.Create, "", http.StatusBadRequest, "VALIDATION_FAILED", nil},
+	// The example catalog type of tasktypes.json, whose input schema wants pages >= 1.
+	{"create-catalog-bad-input.json", function.Create, "", http.StatusBadRequest, "VALIDATION_FAILED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		if d, _ := body(t, resp)["detail"].(string); !strings.Contains(d, "input.pages: must be >= 1") {
+			t.Errorf("detail %q, want it to name input.pages", d)
+		}
+	}},
 	{"create-unknown-type.json", function.Create, "", http.StatusBadRequest, "UNKNOWN_TASK_TYPE", nil},
 	{"create-text.json", function.Create, "", http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", nil},
 	{"create-no-claims.json", function.Create, "", http.StatusUnauthorized, "UNAUTHENTICATED", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {

@@ -20,7 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tasklane/tasklane/shared/app"
+	"github.com/tasklane/tasklane/shared/catalog"
 	"github.com/tasklane/tasklane/shared/dynamostore"
+	"github.com/tasklane/tasklane/shared/executor"
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/tasktypes"
@@ -29,7 +31,9 @@ import (
 // App is a Lambda function's start-up: it reads the settings (settings.FromEnv), checks them
 // for what the function uses (Settings.Check), and builds the application on the DynamoDB
 // store and, with u.Queue, the SQS work queue, from the function's environment (EnvConfig).
-func App(ctx context.Context, u settings.Uses) (*app.App, error) {
+// The worker, which runs the catalog's steps, passes the client of its lambda steps
+// (lambdainvoke.FromConfig); the other functions pass none and link none.
+func App(ctx context.Context, u settings.Uses, lambdaClient ...func(aws.Config) executor.Invoker) (*app.App, error) {
 	s, err := settings.FromEnv()
 	if err != nil {
 		return nil, err
@@ -45,7 +49,11 @@ func App(ctx context.Context, u settings.Uses) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	types, err := tasktypes.Registry()
+	rt := catalog.Runtime{SigningSecret: s.StepSigningSecret}
+	for _, c := range lambdaClient {
+		rt.Lambda = c(cfg)
+	}
+	types, err := tasktypes.RegistryWith(rt)
 	if err != nil {
 		return nil, err
 	}

@@ -21,8 +21,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/tasklane/tasklane/shared/executor"
 	"github.com/tasklane/tasklane/shared/task"
 )
@@ -87,11 +85,14 @@ type stepDef struct {
 // Parse checks a catalog and returns its task types, their steps run through rt. Every error
 // names where in the catalog it is, e.g. "taskTypes[1].steps[0]: ...".
 func Parse(doc []byte, rt Runtime) ([]task.Type, error) {
-	schema, err := compile("https://tasklane.invalid/schemas/catalog.schema.json", Schema)
+	if err := executorsNamed(doc); err != nil {
+		return nil, fmt.Errorf("task type catalog: %w", err)
+	}
+	schema, err := compile(Schema)
 	if err != nil {
 		return nil, fmt.Errorf("catalog schema: %w", err)
 	}
-	if err := validate(schema, "catalog", doc); err != nil {
+	if err := schema.validateCatalog(doc); err != nil {
 		return nil, fmt.Errorf("task type catalog: %w", err)
 	}
 	var f file
@@ -115,11 +116,38 @@ func Parse(doc []byte, rt Runtime) ([]task.Type, error) {
 	return types, nil
 }
 
+// executorsNamed checks, before the schema (whose oneOf would not say which step), that each
+// step names exactly one executor.
+func executorsNamed(doc []byte) error {
+	var f struct {
+		TaskTypes []struct {
+			Steps []map[string]json.RawMessage `json:"steps"`
+		} `json:"taskTypes"`
+	}
+	if json.Unmarshal(doc, &f) != nil {
+		return nil // the schema check says what is wrong
+	}
+	for i, t := range f.TaskTypes {
+		for j, st := range t.Steps {
+			n := 0
+			for _, k := range []string{"lambda", "http", "wait"} {
+				if _, ok := st[k]; ok {
+					n++
+				}
+			}
+			if n != 1 {
+				return fmt.Errorf("taskTypes[%d].steps[%d]: a step names exactly one executor, lambda, http or wait; this one names %d", i, j, n)
+			}
+		}
+	}
+	return nil
+}
+
 // build makes the task type def describes.
 func (def typeDef) build(rt Runtime) (task.Type, error) {
-	var input *jsonschema.Schema
+	var input *schema
 	if len(def.Input) > 0 {
-		s, err := compile("https://tasklane.invalid/types/"+def.Name+"/input.schema.json", def.Input)
+		s, err := compile(def.Input)
 		if err != nil {
 			return task.Type{}, fmt.Errorf("input: not a usable JSON Schema: %w", err)
 		}
@@ -162,7 +190,7 @@ func (def typeDef) build(rt Runtime) (task.Type, error) {
 		NoRetry:     def.Retryable != nil && !*def.Retryable,
 		Plan: func(in json.RawMessage) ([]task.Step, error) {
 			if input != nil {
-				if err := validate(input, "input", in); err != nil {
+				if err := input.validate("input", in); err != nil {
 					return nil, err
 				}
 			}

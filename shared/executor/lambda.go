@@ -8,17 +8,18 @@ import (
 	"net/http"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/tasklane/tasklane/shared/task"
 )
 
-// Invoker is the part of the SDK's Lambda client the lambda executor uses.
+// Invoker invokes a Lambda function synchronously (RequestResponse) and returns its payload
+// and, for a function error, the X-Amz-Function-Error value ("Unhandled", "Handled"). An
+// error that Lambda answered is a smithy.APIError with an HTTPStatusCode method (as the
+// SDK's are); any other error is taken for a network error. shared/lambdainvoke implements it
+// and is linked only by the worker and the local runner, which run steps.
 type Invoker interface {
-	Invoke(ctx context.Context, in *lambda.InvokeInput, opts ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+	Invoke(ctx context.Context, function string, payload []byte) (out []byte, functionError string, err error)
 }
 
 // Lambda invokes Function (a name or ARN; the template lets the worker invoke only the ARNs
@@ -58,20 +59,20 @@ func (l Lambda) Execute(ctx context.Context, a task.Attempt) (json.RawMessage, e
 	}
 	ictx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	out, err := l.Client.Invoke(ictx, &lambda.InvokeInput{FunctionName: &l.Function, Payload: body, InvocationType: types.InvocationTypeRequestResponse})
+	payload, fnErr, err := l.Client.Invoke(ictx, l.Function, body)
 	if err != nil {
 		return nil, l.invokeError(ctx, ictx, timeout, err)
 	}
-	if out.FunctionError != nil {
+	if fnErr != "" {
 		var fe functionError
-		_ = json.Unmarshal(out.Payload, &fe) // a payload that is not an error object is still an error
-		e := &task.CodedError{Code: "STEP_FUNCTION_ERROR", Message: fmt.Sprintf("function %s failed (%s): %s %s", l.Function, *out.FunctionError, fe.ErrorType, fe.ErrorMessage)}
+		_ = json.Unmarshal(payload, &fe) // a payload that is not an error object is still an error
+		e := &task.CodedError{Code: "STEP_FUNCTION_ERROR", Message: fmt.Sprintf("function %s failed (%s): %s %s", l.Function, fnErr, fe.ErrorType, fe.ErrorMessage)}
 		if fe.Retryable != nil && !*fe.Retryable {
 			return nil, e
 		}
 		return nil, task.Retryable(e)
 	}
-	return output(out.Payload)
+	return output(payload)
 }
 
 // invokeError maps an Invoke that did not reach or not run the function.
@@ -80,11 +81,10 @@ func (l Lambda) invokeError(ctx, ictx context.Context, timeout time.Duration, er
 		return task.Retryable(&task.CodedError{Code: "STEP_TIMED_OUT", Message: fmt.Sprintf("function %s did not answer within %s", l.Function, timeout)})
 	}
 	msg := fmt.Sprintf("invoke %s: %v", l.Function, err)
-	var throttled *types.TooManyRequestsException
-	var resp *awshttp.ResponseError
+	var resp interface{ HTTPStatusCode() int }
 	var api smithy.APIError
 	switch {
-	case errors.As(err, &throttled):
+	case errors.As(err, &api) && api.ErrorCode() == "TooManyRequestsException":
 		return task.Retryable(&task.CodedError{Code: "STEP_LAMBDA_THROTTLED", Message: msg})
 	case errors.As(err, &resp) && (resp.HTTPStatusCode() >= 500 || resp.HTTPStatusCode() == http.StatusTooManyRequests):
 		return task.Retryable(&task.CodedError{Code: "STEP_LAMBDA_UNAVAILABLE", Message: msg})

@@ -11,10 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tasklane/tasklane/shared/executor"
+	"github.com/tasklane/tasklane/shared/lambdainvoke"
 )
 
 const arn = "arn:aws:lambda:eu-west-1:123456789012:function:render"
@@ -26,6 +26,7 @@ type stubLambda struct {
 	srv      *httptest.Server
 	mu       sync.Mutex
 	paths    []string
+	auths    []string
 	payloads []string
 }
 
@@ -36,17 +37,14 @@ func newStubLambda(t *testing.T, answer func(w http.ResponseWriter, r *http.Requ
 		b, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		s.paths = append(s.paths, r.Method+" "+r.URL.EscapedPath())
+		s.auths = append(s.auths, r.Header.Get("Authorization"))
 		s.payloads = append(s.payloads, string(b))
 		s.mu.Unlock()
 		answer(w, r)
 	}))
 	t.Cleanup(s.srv.Close)
-	client := lambda.New(lambda.Options{
-		Region:           "eu-west-1",
-		BaseEndpoint:     aws.String(s.srv.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		RetryMaxAttempts: 1, // the worker retries, with its backoff
-	})
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	client := &lambdainvoke.Client{Config: cfg, Endpoint: s.srv.URL}
 	return s, executor.Lambda{Function: arn, Client: client}
 }
 
@@ -60,7 +58,7 @@ func lambdaAnswer(status int, headers map[string]string, body string) func(http.
 	}
 }
 
-// TestLambdaSuccess: the function is invoked with the step's document and its answer is the
+// TestLambdaSuccess: the function is invoked (through lambdainvoke's signed Invoke call) with the step's document and its answer is the
 // output.
 func TestLambdaSuccess(t *testing.T) {
 	t.Parallel()
@@ -74,6 +72,9 @@ func TestLambdaSuccess(t *testing.T) {
 	}
 	if want := "POST /2015-03-31/functions/" + strings.ReplaceAll(arn, ":", "%3A") + "/invocations"; len(s.paths) != 1 || s.paths[0] != want {
 		t.Errorf("requests %v, want %s", s.paths, want)
+	}
+	if !strings.HasPrefix(s.auths[0], "AWS4-HMAC-SHA256 Credential=AKID/") || !strings.Contains(s.auths[0], "/eu-west-1/lambda/aws4_request") {
+		t.Errorf("Authorization %q, want a SigV4 signature for lambda in eu-west-1", s.auths[0])
 	}
 	if d := cmp.Diff(wantDoc, strings.TrimSpace(s.payloads[0])); d != "" {
 		t.Errorf("payload (-want +got):\n%s", d)

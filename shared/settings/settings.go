@@ -11,6 +11,7 @@
 package settings
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,12 +43,14 @@ const (
 	EnvSweepInterval = "SWEEP_INTERVAL"
 	// EnvSweepBatch caps the tasks of each status that one sweep re-sends.
 	EnvSweepBatch = "SWEEP_BATCH"
+	// EnvStepSigningSecret signs the catalog's http step requests ("whsec_" + base64).
+	EnvStepSigningSecret = "STEP_SIGNING_SECRET"
 )
 
 // Vars is every variable the functions read, for the template drift test.
 var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
 	EnvTenantClaim, EnvRolesClaim, EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, EnvBackoffBase, EnvPendingAfter, EnvProcessingAfter,
-	EnvWorkerReserve, EnvLogLevel, EnvSweepInterval, EnvSweepBatch}
+	EnvWorkerReserve, EnvLogLevel, EnvSweepInterval, EnvSweepBatch, EnvStepSigningSecret}
 
 // Settings are the settings, read once.
 type Settings struct {
@@ -74,6 +77,9 @@ type Settings struct {
 	// runner's caller decides). SweepBatch is the sweeper's Batch (0: DefaultSweepBatch).
 	SweepInterval time.Duration
 	SweepBatch    int
+	// StepSigningSecret signs the requests of the catalog's http steps, as Standard Webhooks
+	// sign ("whsec_" + base64 key); empty: they are sent unsigned.
+	StepSigningSecret string
 }
 
 // JWT is the token issuer the API functions verify bearer tokens against (see auth.Settings,
@@ -127,7 +133,14 @@ func FromEnv() (Settings, error) {
 			Audiences: splitList(os.Getenv(EnvJWTAudience)),
 			JWKSURL:   strings.TrimSpace(os.Getenv(EnvJWKSURL)),
 		},
-		InLambda: InLambda(),
+		InLambda:          InLambda(),
+		StepSigningSecret: strings.TrimSpace(os.Getenv(EnvStepSigningSecret)),
+	}
+	if v := c.StepSigningSecret; v != "" {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v, "whsec_"))
+		if !strings.HasPrefix(v, "whsec_") || err != nil || len(key) < 16 {
+			return c, fmt.Errorf("%s must be whsec_ and the base64 of at least 16 bytes", EnvStepSigningSecret)
+		}
 	}
 	if c.JWT.Issuer == "" && (len(c.JWT.Audiences) > 0 || c.JWT.JWKSURL != "") {
 		return c, fmt.Errorf("%s and %s need %s", EnvJWTAudience, EnvJWKSURL, EnvJWTIssuer)
@@ -159,6 +172,10 @@ func FromEnv() (Settings, error) {
 	}
 	return c, nil
 }
+
+// LambdaEndpoint is the SDK's AWS_ENDPOINT_URL_LAMBDA: locally, the stand-in the catalog's
+// lambda steps are invoked on (without it `make run` has no Lambda client for them).
+func LambdaEndpoint() string { return strings.TrimSpace(os.Getenv("AWS_ENDPOINT_URL_LAMBDA")) }
 
 // InLambda reports whether the process runs as a Lambda function (the runtime sets
 // AWS_LAMBDA_FUNCTION_NAME), where a missing setting is an error rather than a local default.
