@@ -130,13 +130,13 @@ func executorsNamed(doc []byte) error {
 	for i, t := range f.TaskTypes {
 		for j, st := range t.Steps {
 			n := 0
-			for _, k := range []string{"lambda", "http", "wait"} {
+			for _, k := range []string{"lambda", "http", "wait", "callback"} {
 				if _, ok := st[k]; ok {
 					n++
 				}
 			}
 			if n != 1 {
-				return fmt.Errorf("taskTypes[%d].steps[%d]: a step names exactly one executor, lambda, http or wait; this one names %d", i, j, n)
+				return fmt.Errorf("taskTypes[%d].steps[%d]: a step names exactly one executor, lambda, http, wait or callback; this one names %d", i, j, n)
 			}
 		}
 	}

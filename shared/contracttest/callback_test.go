@@ -307,3 +307,35 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// The catalog's approval type (tasktypes.json): its callback step, started by the worker, is
+// shown to a service principal of the tenant and completed through its callback; the
+// task's result is the step's output.
+func TestCatalogCallbackStep(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, e *env) {
+		r := e.do("POST", "/v1/tasks", map[string]any{"type": "approval", "name": "deploy to prod"}, tenantA...)
+		if r.status != http.StatusAccepted {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		id := r.json(t)["id"].(string)
+		var got map[string]any
+		e.waitFor("the worker to start the callback step", func() bool {
+			got = e.do("GET", "/v1/tasks/"+id, nil, svcOfA...).json(t)
+			_, ok := got["subTasks"].([]any)[0].(map[string]any)["callback"]
+			return ok
+		})
+		url := callbackURL(t, got, 0)
+		cb := got["subTasks"].([]any)[0].(map[string]any)["callback"].(map[string]any)
+		if cb["heartbeatSeconds"] != float64(3600) || cb["attempt"] != float64(1) {
+			t.Errorf("callback %v, want the catalog's heartbeat and attempt 1", cb)
+		}
+		if r := e.report(url, map[string]any{"action": "succeed", "output": map[string]any{"approvedBy": "carol"}}); r.status != http.StatusOK {
+			t.Fatalf("succeed: %d %s", r.status, r.body)
+		}
+		e.waitStatus(id, "success", tenantA...)
+		if res := e.do("GET", "/v1/tasks/"+id+"/result", nil, tenantA...); !strings.Contains(string(res.body), `"approvedBy":"carol"`) {
+			t.Errorf("result %s, want the step's output", res.body)
+		}
+	})
+}
