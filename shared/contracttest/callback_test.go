@@ -270,8 +270,10 @@ func TestCallbackHeartbeatTimeout(t *testing.T) {
 	approval := task.Type{
 		Name:        "approval",
 		MaxAttempts: 2,
-		Plan:        func(json.RawMessage) ([]task.Step, error) { return []task.Step{{Name: "Approve", Executor: "callback"}}, nil },
-		Execute:     executor.Callback{Heartbeat: time.Second, Timeout: time.Hour}.Execute,
+		Plan: func(json.RawMessage) ([]task.Step, error) {
+			return []task.Step{{Name: "Approve", Executor: "callback"}}, nil
+		},
+		Execute: executor.Callback{Heartbeat: time.Second, Timeout: time.Hour}.Execute,
 	}
 	eachBackend(t, func(t *testing.T, e *env) {
 		r := e.do("POST", "/v1/tasks", map[string]any{"type": "approval"}, svcOfA...)

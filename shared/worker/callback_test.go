@@ -19,8 +19,10 @@ import (
 func TestCallbackStepTimesOutAfterItsLastHeartbeat(t *testing.T) {
 	t.Parallel()
 	deps, _ := isoDeps(t, task.Type{
-		Name:    "approval",
-		Plan:    func(json.RawMessage) ([]task.Step, error) { return []task.Step{{Name: "Approve", Executor: "callback"}}, nil },
+		Name: "approval",
+		Plan: func(json.RawMessage) ([]task.Step, error) {
+			return []task.Step{{Name: "Approve", Executor: "callback"}}, nil
+		},
 		Execute: executor.Callback{Heartbeat: 10 * time.Minute, Timeout: time.Hour}.Execute,
 	})
 	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
