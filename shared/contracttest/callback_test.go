@@ -310,13 +310,13 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-// The catalog's approval type (tasktypes.json): its callback step, started by the worker, is
+// The catalog's review type (tasktypes.json): its callback step, started by the worker, is
 // shown to a service principal of the tenant and completed through its callback; the
 // task's result is the step's output.
 func TestCatalogCallbackStep(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		r := e.do("POST", "/v1/tasks", map[string]any{"type": "approval", "name": "deploy to prod"}, tenantA...)
+		r := e.do("POST", "/v1/tasks", map[string]any{"type": "review", "name": "deploy to prod"}, tenantA...)
 		if r.status != http.StatusAccepted {
 			t.Fatalf("create: %d %s", r.status, r.body)
 		}
