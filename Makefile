@@ -41,7 +41,8 @@ LAMBDA_GOFLAGS = -trimpath -tags lambda.norpc -ldflags "-s -w"
 LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: `sam build` sets it; `make sizes` builds into bin/))$(LAMBDA_GOENV) GOARCH=arm64 $(GO) build $(LAMBDA_GOFLAGS) -o "$(ARTIFACTS_DIR)/bootstrap"
 
 .PHONY: build deploy sizes print-lambda-flags build-CreateFunction build-GetFunction build-ListFunction \
-	build-RetryFunction build-CancelFunction build-WorkerFunction build-DeadLetterFunction
+	build-RetryFunction build-CancelFunction build-WorkerFunction build-DeadLetterFunction \
+	build-CallbackFunction
 
 build-CreateFunction:
 	$(LAMBDA_BUILD) ./functions/create
@@ -77,6 +78,9 @@ build-IntakeFunction:
 .PHONY: build-PublishFunction
 build-PublishFunction:
 	$(LAMBDA_BUILD) ./functions/publish
+
+build-CallbackFunction:
+	$(LAMBDA_BUILD) ./functions/callback
 
 ## print-lambda-flags: LAMBDA_GOENV's words, a line "--", then LAMBDA_GOFLAGS' words, one a
 ## line, split as the shell splits them (for infra/lambdatest)

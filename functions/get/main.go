@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	a, err := awsbackend.App(context.Background(), settings.Uses{API: true})
+	a, err := awsbackend.App(context.Background(), settings.Uses{API: true, Markers: true})
 	if err != nil {
 		log.Fatal(err)
 	}

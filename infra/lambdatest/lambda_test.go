@@ -41,6 +41,10 @@ func TestBootstrapsStart(t *testing.T) {
 			{"apigw/create-unknown-type.json", http.StatusBadRequest, "UNKNOWN_TASK_TYPE"},
 			{"apigw/create-text.json", http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"},
 			{"apigw/create-no-claims.json", http.StatusUnauthorized, "UNAUTHENTICATED"},
+			{"apigw/create-service-task.json", http.StatusAccepted, ""},
+		},
+		"CallbackFunction": {
+			{"apigw/callback.json", http.StatusNotFound, "CALLBACK_NOT_FOUND"},
 		},
 		"GetFunction": {
 			{"apigw/get.json", http.StatusNotFound, "TASK_NOT_FOUND"},
@@ -183,6 +187,59 @@ func TestFlows(t *testing.T) {
 		}
 		if resp := s.call(t, ev); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"tasks":[{`) {
 			t.Fatalf("list next page: %d %s", resp.StatusCode, resp.Body)
+		}
+	})
+	t.Run("service task driven through the callback bootstrap", func(t *testing.T) {
+		t.Parallel()
+		s := newStack(t)
+		resp := s.call(t, apiEvent(t, "apigw/create-service-task.json", ""))
+		var created struct {
+			ID       string `json:"id"`
+			SubTasks []struct {
+				Callback *struct {
+					URL string `json:"url"`
+				} `json:"callback"`
+			} `json:"subTasks"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &created); err != nil || resp.StatusCode != http.StatusAccepted || created.SubTasks[0].Callback == nil {
+			t.Fatalf("create: %d %s (%v)", resp.StatusCode, resp.Body, err)
+		}
+		report := func(url, body string) events.APIGatewayV2HTTPResponse {
+			t.Helper()
+			ev := apiEvent(t, "apigw/callback.json", strings.TrimPrefix(url, "/v1/callbacks/"))
+			ev.Body = body
+			return s.call(t, ev)
+		}
+		// The create's token opens in the callback function: the template gives both the
+		// same MARKER_SECRET.
+		r := report(created.SubTasks[0].Callback.URL, `{"action":"succeed","output":{"snapshot":"snap-1"}}`)
+		var ans struct {
+			Status       string `json:"status"`
+			NextCallback *struct {
+				URL string `json:"url"`
+			} `json:"nextCallback"`
+		}
+		if err := json.Unmarshal([]byte(r.Body), &ans); err != nil || r.StatusCode != http.StatusOK || ans.Status != "success" || ans.NextCallback == nil {
+			t.Fatalf("succeed: %d %s (%v)", r.StatusCode, r.Body, err)
+		}
+		if r := report(created.SubTasks[0].Callback.URL, `{"action":"fail","error":{"errorCode":"LATE","message":"too late"}}`); r.StatusCode != http.StatusConflict {
+			t.Errorf("another outcome: %d %s, want 409", r.StatusCode, r.Body)
+		}
+		if r := report(ans.NextCallback.URL, `{"action":"succeed"}`); r.StatusCode != http.StatusOK {
+			t.Fatalf("second succeed: %d %s", r.StatusCode, r.Body)
+		}
+		// The callback function announced the task: the worker bootstrap ends it.
+		for round := 0; s.status(t, created.ID) != task.Success; round++ {
+			if round == 10 {
+				t.Fatalf("the service task did not succeed in 10 worker invocations: %s", s.status(t, created.ID))
+			}
+			ds := s.receive(t, 2*time.Second)
+			if len(ds) == 0 {
+				continue
+			}
+			var resp events.SQSEventResponse
+			s.function(t, "WorkerFunction").invoke(t, eventsource.Event(ds, s.queueARN, s.region), &resp)
+			s.delete(t, ds)
 		}
 	})
 	t.Run("dead letter fails the task with DELIVERY_FAILED", func(t *testing.T) {

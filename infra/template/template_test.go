@@ -512,19 +512,35 @@ var sdkVars = []string{"AWS_ENDPOINT_URL"}
 var (
 	// queueUsers send to the work queue (usecase.Service.announce, the worker) or change its
 	// messages' visibility (the worker); the others get the in-process queue, never used.
-	queueUsers = []string{function.Create, function.Retry, function.Worker, function.Intake}
+	queueUsers = []string{function.Create, function.Retry, function.Worker, function.Intake, function.Callback}
 	// markerUsers seal or open list page markers (settings.Uses.Markers); the key is given to
 	// no other function.
-	markerUsers = []string{function.List}
+	// Create, get and callback seal or open callback tokens (shared/callback) with the same key.
+	markerUsers = []string{function.List, function.Create, function.Get, function.Callback}
 	// localOnly are read by the local runner only: Lambda has no file store, and its event
 	// source mapping delivers the dead-letter queue.
 	localOnly = []string{settings.EnvDataFile, settings.EnvDeadLetterURL}
 )
 
+// authenticated lists the API functions that verify tokens: all but those whose every route
+// is public (the callbacks, whose token is their credential).
+func authenticated() []string {
+	var out []string
+	for _, f := range apigw.Functions() {
+		for _, r := range apigw.Routes() {
+			if r.Function == f && !r.Public() {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
+}
+
 func checkEnvironment(p *project) problems {
 	var ps problems
 	known := append(append([]string(nil), settings.Vars...), sdkVars...)
-	api := apigw.Functions()
+	api := authenticated()
 	for _, id := range p.functionIDs() {
 		name := functionName(id)
 		env := p.env(id)
@@ -548,7 +564,7 @@ func checkEnvironment(p *project) problems {
 		if slices.Contains(markerUsers, name) {
 			requireRef(settings.EnvMarkerSecret, "MarkerSecret") // Settings.Check requires it there
 		} else if _, ok := env[settings.EnvMarkerSecret]; ok {
-			ps.add("function %s: has MARKER_SECRET but never seals or opens a marker (only list does)", id)
+			ps.add("function %s: has MARKER_SECRET but never seals or opens a marker or callback token", id)
 		}
 		jwtVars := []string{settings.EnvJWTIssuer, settings.EnvJWTAudience, settings.EnvJWKSURL}
 		if slices.Contains(api, name) {
@@ -704,13 +720,14 @@ var needs = map[string][][2]string{
 	// record), announces them and sends refused messages to its dead-letter queue.
 	function.Webhook: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WebhookQueue"}, {"sqs:SendMessage", "WebhookDeadLetterQueue"}},
 	function.Intake:  {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}, {"sqs:SendMessage", "IntakeDeadLetterQueue"}},
+	function.Callback: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
 }
 
 var (
 	// senders are the only functions that may send to a queue: the API's create and retry
 	// (usecase.Service.announce) and the worker (a task's next, delayed message), the webhook
-	// deliverer (its retries) and the intake (its tasks' messages, its refused messages).
-	senders = []string{function.Create, function.Retry, function.Worker, function.Webhook, function.Intake}
+	// deliverer (its retries) the intake (its tasks' messages, its refused messages) and the callbacks (the next step's message).
+	senders = []string{function.Create, function.Retry, function.Worker, function.Webhook, function.Intake, function.Callback}
 	// readOnly functions must not write the table.
 	readOnly = []string{function.Get, function.List}
 	// storeActions are the DynamoDB actions behind dynamostore.API's methods; a function is

@@ -90,7 +90,7 @@ func emptyBody(r *request) error {
 // canonicalInput), encoded. So whitespace, key order, number spelling (100.0 for 100) and
 // omitted fields versus their defaults do not matter, as the contract says ("Omitted fields
 // and their defaults are the same body"); anything that makes another task does.
-func (h *Handler) specHash(s task.Spec) string {
+func (h *Handler) specHash(s task.Spec, owner string) string {
 	retention := s.Retention
 	if retention == 0 {
 		retention = task.DefaultRetention
@@ -105,9 +105,13 @@ func (h *Handler) specHash(s task.Spec) string {
 		Input            json.RawMessage `json:"input"`
 		Resources        []task.Resource `json:"resources"`
 		RetentionSeconds int64           `json:"retentionSeconds"`
+		// A service task's (absent for every other, so their hashes are as they were).
+		Owner            string      `json:"owner,omitempty"`
+		ServiceNamespace string      `json:"serviceNamespace,omitempty"`
+		SubTasks         []task.Step `json:"subTasks,omitempty"`
 		// omitempty: a body without callbackUrl hashes as it did before the field existed.
 		CallbackURL string `json:"callbackUrl,omitempty"`
-	}{s.Type, s.Name, h.canonicalInput(s.Type, s.Input), resources, int64(retention / time.Second), s.CallbackURL}
+	}{s.Type, s.Name, h.canonicalInput(s.Type, s.Input), resources, int64(retention / time.Second), owner, s.ServiceNamespace, s.SubTasks, s.CallbackURL}
 	raw, _ := json.Marshal(canon)
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tasklane/tasklane/shared/auth"
 	"github.com/tasklane/tasklane/shared/logscope"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
@@ -23,6 +24,17 @@ type createBody struct {
 	// CallbackURL receives the task's signed webhooks; the use case checks it
 	// (callbackurl.CheckURL), since whether http to loopback is allowed is a setting.
 	CallbackURL *string `json:"callbackUrl"`
+	// Owner, ServiceNamespace and SubTasks make a service task (type external, the service
+	// role only; see usecase's checkServiceCreate).
+	Owner            *string          `json:"owner"`
+	ServiceNamespace *string          `json:"serviceNamespace"`
+	SubTasks         []subTaskRequest `json:"subTasks"`
+}
+
+// subTaskRequest is one step of a service task.
+type subTaskRequest struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
 }
 
 func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
@@ -34,20 +46,60 @@ func (h *Handler) create(ctx context.Context, r *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	owner, err := b.serviceTask(&spec)
+	if err != nil {
+		return nil, err
+	}
 	key := header(r.ev, "Idempotency-Key")
 	if _, present := lookupHeader(r.ev, "Idempotency-Key"); present && (key == "" || len(key) > 255 || !printable(key)) {
 		return nil, &task.FieldError{In: task.InHeader, Field: "Idempotency-Key", Reason: "must be 1 to 255 printable ASCII characters"}
 	}
-	created, err := h.svc.Create(ctx, r.principal, usecase.CreateRequest{Spec: spec, IdempotencyKey: key, BodyHash: h.specHash(spec)})
+	created, err := h.svc.Create(ctx, r.principal, usecase.CreateRequest{Spec: spec, IdempotencyKey: key, BodyHash: h.specHash(spec, owner), Owner: owner})
 	if err != nil {
 		return nil, err
 	}
 	logscope.Add(ctx, logscope.TaskID, created.Task.ID)
 	resp := h.accepted(&created.Task)
+	resp.body = h.viewAs(r.principal, &created.Task) // a service task's first callback, to its service
 	if created.Replayed {
 		resp.headers["Idempotent-Replayed"] = "true"
 	}
 	return resp, nil
+}
+
+// serviceTask validates a service task's fields into s and returns the owner; who may give
+// them is the use case's to decide (403 for anyone but a service principal).
+func (b *createBody) serviceTask(s *task.Spec) (string, error) {
+	owner := ""
+	if b.Owner != nil {
+		if !auth.ValidTenant(*b.Owner) {
+			return "", &task.FieldError{Field: "owner", Reason: "must be a tenant: 1 to 128 characters of A-Z a-z 0-9 . _ : @ -"}
+		}
+		owner = *b.Owner
+	}
+	if b.ServiceNamespace != nil {
+		if *b.ServiceNamespace == "" {
+			return "", &task.FieldError{Field: "serviceNamespace", Reason: "must not be empty"}
+		}
+		s.ServiceNamespace = *b.ServiceNamespace
+	}
+	if b.SubTasks != nil && len(b.SubTasks) == 0 {
+		return "", &task.FieldError{Field: "subTasks", Reason: "must hold 1 to 50 steps"}
+	}
+	for i, st := range b.SubTasks {
+		if st.Name == nil || *st.Name == "" || len(*st.Name) > 100 {
+			return "", &task.FieldError{Field: fmt.Sprintf("subTasks[%d].name", i), Reason: "is required: 1 to 100 bytes"}
+		}
+		step := task.Step{Name: *st.Name}
+		if st.Description != nil {
+			if len(*st.Description) > 500 {
+				return "", &task.FieldError{Field: fmt.Sprintf("subTasks[%d].description", i), Reason: "must be at most 500 bytes"}
+			}
+			step.Description = *st.Description
+		}
+		s.SubTasks = append(s.SubTasks, step)
+	}
+	return owner, nil
 }
 
 // spec validates the body's fields.

@@ -62,7 +62,7 @@ func (h *Handler) get(ctx context.Context, r *request) (*response, error) {
 		status = http.StatusSeeOther
 		headers["Location"] = resultURL(&t)
 	}
-	return &response{status: status, headers: headers, body: h.view(&t, true)}, nil
+	return &response{status: status, headers: headers, body: h.viewAs(r.principal, &t)}, nil
 }
 
 // preferWait reads RFC 7240's wait preference from a Prefer header: wait=N, N whole seconds

@@ -104,12 +104,14 @@ func (h *Handler) serve(ctx context.Context, ev *events.APIGatewayV2HTTPRequest)
 	if route.Path == FallbackPath {
 		return route.serve(h, ctx, r)
 	}
-	p, err := h.principal(ctx, ev)
-	if err != nil {
-		return nil, err
+	if !route.Public() {
+		p, err := h.principal(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		r.principal = p
+		logscope.Add(ctx, logscope.Tenant, p.Tenant)
 	}
-	r.principal = p
-	logscope.Add(ctx, logscope.Tenant, p.Tenant)
 	if id := params["id"]; id != "" {
 		logscope.Add(ctx, logscope.TaskID, id)
 	}

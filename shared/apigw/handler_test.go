@@ -157,6 +157,16 @@ var handlerCases = []handlerCase{
 			t.Error("a first create says it was replayed")
 		}
 	}},
+	{"create-service-task.json", function.Create, "", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
+		b := body(t, resp)
+		sub, _ := b["subTasks"].([]any)[0].(map[string]any)
+		cb, _ := sub["callback"].(map[string]any)
+		if b["owner"] != "tenant-a" || b["serviceNamespace"] != "org.example.backup" || b["status"] != "processing" || cb == nil || !strings.HasPrefix(cb["url"].(string), "/v1/callbacks/") {
+			t.Errorf("created service task: %s", resp.Body)
+		}
+	}},
+	// A token that does not open (the placeholder's task id, unsealed): as if there were none.
+	{"callback.json", function.Callback, "", http.StatusNotFound, "CALLBACK_NOT_FOUND", nil},
 	{"create-base64.json", function.Create, "", http.StatusAccepted, "", func(t *testing.T, resp events.APIGatewayV2HTTPResponse, _ string) {
 		if b := body(t, resp); b["name"] != "Provision web-02" || len(b["subTasks"].([]any)) != 3 {
 			t.Errorf("created task: %s", resp.Body)

@@ -35,7 +35,7 @@ func TestBodyHash(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}
-		return h.specHash(spec)
+		return h.specHash(spec, "")
 	}
 	defaults := `{"steps":[{"name":"Validate"},{"name":"Allocate","durationMs":0},{"name":"Configure","durationMs":0.0,"transientFailures":0e5,"failUntilRetry":0}]}`
 	same := [][2]string{

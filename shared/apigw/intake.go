@@ -53,7 +53,7 @@ func DecodeIntake(svc *usecase.Service, body []byte) (IntakeMessage, error) {
 	if err != nil {
 		return IntakeMessage{}, err
 	}
-	req := usecase.CreateRequest{Spec: spec, BodyHash: (&Handler{svc: svc}).specHash(spec)}
+	req := usecase.CreateRequest{Spec: spec, BodyHash: (&Handler{svc: svc}).specHash(spec, "")}
 	if b.IdempotencyKey != nil {
 		k := *b.IdempotencyKey
 		if k == "" || len(k) > 255 || !printable(k) {

@@ -7,6 +7,9 @@ import (
 
 // TestIntakeBodyHasCreateFields: an intake message is a create body plus tenant and
 // idempotencyKey, field for field, so a field added to the create body must be added there.
+// The service-task fields are the exception: a service task needs a service principal, and
+// the intake's tenant is trusted, not a principal with roles (intake messages create the
+// tenant's own tasks).
 func TestIntakeBodyHasCreateFields(t *testing.T) {
 	t.Parallel()
 	tags := func(v any) map[string]reflect.Type {
@@ -18,6 +21,15 @@ func TestIntakeBodyHasCreateFields(t *testing.T) {
 		return out
 	}
 	create, intake := tags(createBody{}), tags(intakeBody{})
+	for _, serviceOnly := range []string{"owner", "serviceNamespace", "subTasks"} {
+		if _, ok := create[serviceOnly]; !ok {
+			t.Errorf("createBody has no %q: update this test's service-only fields", serviceOnly)
+		}
+		if _, ok := intake[serviceOnly]; ok {
+			t.Errorf("intakeBody has the service-only field %q", serviceOnly)
+		}
+		delete(create, serviceOnly)
+	}
 	for k, typ := range create {
 		if intake[k] != typ {
 			t.Errorf("intakeBody lacks create field %q (%v)", k, typ)

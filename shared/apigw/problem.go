@@ -75,6 +75,8 @@ func fieldIn(part task.RequestPart) func(error) bool {
 // INTERNAL whose body says nothing of the cause (the cause is logged with the request id).
 var problems = []problemRow{
 	{sentinel(task.ErrNotFound), http.StatusNotFound, "TASK_NOT_FOUND", "Task not found"},
+	{sentinel(task.ErrCallbackNotFound), http.StatusNotFound, "CALLBACK_NOT_FOUND", "Callback not found"},
+	{sentinel(task.ErrCallbackEnded), http.StatusConflict, "CALLBACK_ENDED", "Callback ended"},
 	{sentinel(task.ErrNotFinished), http.StatusConflict, "TASK_NOT_FINISHED", "Task not finished"},
 	{sentinel(task.ErrNotRetryable), http.StatusConflict, "TASK_NOT_RETRYABLE", "Task not retryable"},
 	{sentinel(task.ErrNotCancellable), http.StatusConflict, "TASK_NOT_CANCELLABLE", "Task not cancellable"},

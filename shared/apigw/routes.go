@@ -12,6 +12,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/tasklane/tasklane/shared/callback"
 	"github.com/tasklane/tasklane/shared/function"
 )
 
@@ -34,6 +35,10 @@ const (
 	jsonBody                 // a JSON media type (else 415); the operation decodes it
 	noBody                   // none, or an empty JSON object
 )
+
+// public reports whether the route takes no credentials: the callbacks, whose token is the
+// credential (shared/callback), so that an outside service needs nothing but the URL.
+func (r Route) Public() bool { return r.Path == callback.Path }
 
 // Key is the route key API Gateway puts in the event ("GET /v1/tasks/{id}").
 func (r Route) Key() string { return r.Method + " " + r.Path }
@@ -61,6 +66,7 @@ func init() {
 		{"GET", "/v1/schemas/tasks", function.List, anyBody, (*Handler).schemaTasks},
 		{"GET", "/v1/task-types", function.List, anyBody, (*Handler).taskTypes},
 		{"GET", "/v1/openapi.json", function.List, anyBody, (*Handler).openapi},
+		{"POST", callback.Path, function.Callback, jsonBody, (*Handler).callback},
 		{"ANY", FallbackPath, function.Get, anyBody, (*Handler).fallback},
 	}
 }

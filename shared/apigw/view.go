@@ -26,31 +26,34 @@ func (t Time) MarshalJSON() ([]byte, error) {
 
 // TaskView is a task as clients read it (the contract's task document).
 type TaskView struct {
-	ID              string           `json:"id"`
-	Self            string           `json:"self"`
-	Schema          string           `json:"schema"`
-	Type            string           `json:"type"`
-	Name            string           `json:"name"`
-	Status          task.Status      `json:"status"`
-	CancelRequested bool             `json:"cancelRequested"`
-	Owner           string           `json:"owner"`
-	Input           *json.RawMessage `json:"input,omitempty"`
-	Result          *json.RawMessage `json:"result,omitempty"`
-	Message         string           `json:"message"`
-	Progress        int              `json:"progress"`
-	SubTasks        []SubTaskView    `json:"subTasks"`
-	Errors          []ErrorView      `json:"errors"`
-	Resources       []task.Resource  `json:"resources"`
-	CallbackURL     string           `json:"callbackUrl,omitempty"`
-	IsCancellable   bool             `json:"isCancellable"`
-	IsRetryable     bool             `json:"isRetryable"`
-	RetryCount      int              `json:"retryCount"`
-	CreatedAt       Time             `json:"createdAt"`
-	UpdatedAt       Time             `json:"updatedAt"`
-	StartedAt       Time             `json:"startedAt"`
-	FinishedAt      Time             `json:"finishedAt"`
-	ExpiresAt       Time             `json:"expiresAt"`
-	Links           []Link           `json:"links"`
+	ID              string      `json:"id"`
+	Self            string      `json:"self"`
+	Schema          string      `json:"schema"`
+	Type            string      `json:"type"`
+	Name            string      `json:"name"`
+	Status          task.Status `json:"status"`
+	CancelRequested bool        `json:"cancelRequested"`
+	Owner           string      `json:"owner"`
+	// User is who created it (the token's subject); ServiceNamespace a service task's service.
+	User             string           `json:"user,omitempty"`
+	ServiceNamespace string           `json:"serviceNamespace,omitempty"`
+	Input            *json.RawMessage `json:"input,omitempty"`
+	Result           *json.RawMessage `json:"result,omitempty"`
+	Message          string           `json:"message"`
+	Progress         int              `json:"progress"`
+	SubTasks         []SubTaskView    `json:"subTasks"`
+	Errors           []ErrorView      `json:"errors"`
+	Resources        []task.Resource  `json:"resources"`
+	CallbackURL      string           `json:"callbackUrl,omitempty"`
+	IsCancellable    bool             `json:"isCancellable"`
+	IsRetryable      bool             `json:"isRetryable"`
+	RetryCount       int              `json:"retryCount"`
+	CreatedAt        Time             `json:"createdAt"`
+	UpdatedAt        Time             `json:"updatedAt"`
+	StartedAt        Time             `json:"startedAt"`
+	FinishedAt       Time             `json:"finishedAt"`
+	ExpiresAt        Time             `json:"expiresAt"`
+	Links            []Link           `json:"links"`
 }
 
 // SubTaskView is a subtask as clients read it; times not reached are left out.
@@ -65,6 +68,8 @@ type SubTaskView struct {
 	WaitUntil *Time `json:"waitUntil,omitempty"`
 	// Output is what the subtask's step returned; full views only, as input and result.
 	Output *json.RawMessage `json:"output,omitempty"`
+	// Callback is a running callback step's callback, shown to service principals only.
+	Callback *CallbackView `json:"callback,omitempty"`
 }
 
 // ErrorView is one entry of a task's errors.
@@ -100,6 +105,7 @@ func view(t *task.Task, full bool) TaskView {
 	v := TaskView{
 		ID: t.ID, Self: TaskURL(t.ID), Schema: "/v1/schemas/task", Type: t.Type, Name: t.Name,
 		Status: t.Status, CancelRequested: t.CancelRequested, Owner: t.Owner,
+		User: t.User, ServiceNamespace: t.ServiceNamespace,
 		Message: t.Message, Progress: t.Progress,
 		SubTasks:      make([]SubTaskView, len(t.SubTasks)),
 		Errors:        make([]ErrorView, len(t.Errors)),

@@ -76,6 +76,10 @@ type stepDef struct {
 	Wait *struct {
 		Seconds int `json:"seconds"`
 	} `json:"wait"`
+	Callback *struct {
+		TimeoutSeconds   int `json:"timeoutSeconds"`
+		HeartbeatSeconds int `json:"heartbeatSeconds"`
+	} `json:"callback"`
 }
 
 // Parse checks a catalog and returns its task types, their steps run through rt. Every error
@@ -126,13 +130,13 @@ func executorsNamed(doc []byte) error {
 	for i, t := range f.TaskTypes {
 		for j, st := range t.Steps {
 			n := 0
-			for _, k := range []string{"lambda", "http", "wait"} {
+			for _, k := range []string{"lambda", "http", "wait", "callback"} {
 				if _, ok := st[k]; ok {
 					n++
 				}
 			}
 			if n != 1 {
-				return fmt.Errorf("taskTypes[%d].steps[%d]: a step names exactly one executor, lambda, http or wait; this one names %d", i, j, n)
+				return fmt.Errorf("taskTypes[%d].steps[%d]: a step names exactly one executor, lambda, http, wait or callback; this one names %d", i, j, n)
 			}
 		}
 	}
@@ -215,7 +219,9 @@ func (sd stepDef) executor(rt Runtime) (string, executor.Executor) {
 		return "lambda", executor.Lambda{Function: sd.Lambda.Function, Timeout: timeout, Client: rt.Lambda}
 	case sd.HTTP != nil:
 		return "http", executor.HTTP{URL: strings.TrimSpace(sd.HTTP.URL), Timeout: timeout, Client: rt.HTTPClient, Secret: rt.SigningSecret, Now: rt.Now}
-	default: // the catalog's schema allows exactly one of the three
+	case sd.Callback != nil:
+		return "callback", executor.Callback{Heartbeat: time.Duration(sd.Callback.HeartbeatSeconds) * time.Second, Timeout: time.Duration(sd.Callback.TimeoutSeconds) * time.Second}
+	default: // the catalog's schema allows exactly one of the four
 		return "wait", executor.Wait{Seconds: sd.Wait.Seconds}
 	}
 }

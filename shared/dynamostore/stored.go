@@ -38,16 +38,29 @@ type storedTask struct {
 	FinishedAt      *int64           `json:"fa,omitempty"`
 	ExpiresAt       *int64           `json:"ea,omitempty"`
 	WriteID         string           `json:"w,omitempty"`
+	// User and ServiceNamespace: who created the task, and a service task's service.
+	User             string `json:"us,omitempty"`
+	ServiceNamespace string `json:"sn,omitempty"`
 }
 
 type storedSubTask struct {
-	Name        string      `json:"n"`
-	Description string      `json:"d,omitempty"`
-	Status      task.Status `json:"st"`
-	Attempts    int         `json:"a,omitempty"`
-	StartedAt   *int64      `json:"sa,omitempty"`
-	FinishedAt  *int64      `json:"fa,omitempty"`
-	WaitUntil   *int64      `json:"wu,omitempty"`
+	Name        string          `json:"n"`
+	Description string          `json:"d,omitempty"`
+	Status      task.Status     `json:"st"`
+	Attempts    int             `json:"a,omitempty"`
+	StartedAt   *int64          `json:"sa,omitempty"`
+	FinishedAt  *int64          `json:"fa,omitempty"`
+	WaitUntil   *int64          `json:"wu,omitempty"`
+	Callback    *storedCallback `json:"cb,omitempty"`
+}
+
+// storedCallback is a callback step's attempt (task.Callback).
+type storedCallback struct {
+	Attempt   int           `json:"a"`
+	Heartbeat time.Duration `json:"h"`
+	TimeoutAt *int64        `json:"t,omitempty"`
+	Progress  int           `json:"p,omitempty"`
+	Ended     string        `json:"e,omitempty"`
 }
 
 // storedError keeps Causes without omitempty: a task's empty list of causes is shown as []
@@ -167,6 +180,8 @@ func newStoredTask(t task.Task) (storedTask, error) {
 		FinishedAt:      atPtr(t.FinishedAt),
 		ExpiresAt:       atPtr(t.ExpiresAt),
 		WriteID:         t.WriteID,
+
+		User: t.User, ServiceNamespace: t.ServiceNamespace,
 	}
 	if t.SubTasks != nil {
 		s.SubTasks = make([]storedSubTask, len(t.SubTasks))
@@ -174,6 +189,9 @@ func newStoredTask(t task.Task) (storedTask, error) {
 			s.SubTasks[i] = storedSubTask{
 				Name: st.Name, Description: st.Description, Status: st.Status, Attempts: st.Attempts,
 				StartedAt: atPtr(st.StartedAt), FinishedAt: atPtr(st.FinishedAt), WaitUntil: atPtr(st.WaitUntil),
+			}
+			if cb := st.Callback; cb != nil {
+				s.SubTasks[i].Callback = &storedCallback{Attempt: cb.Attempt, Heartbeat: cb.Heartbeat, TimeoutAt: at(cb.TimeoutAt), Progress: cb.Progress, Ended: cb.Ended}
 			}
 		}
 	}
@@ -218,6 +236,8 @@ func (s storedTask) task(id string, status task.Status, typ string) task.Task {
 		ExpiresAt:       fromNanosPtr(base, s.ExpiresAt),
 		Version:         s.Version,
 		WriteID:         s.WriteID,
+
+		User: s.User, ServiceNamespace: s.ServiceNamespace,
 	}
 	if s.SubTasks != nil {
 		t.SubTasks = make([]task.SubTask, len(s.SubTasks))
@@ -225,6 +245,9 @@ func (s storedTask) task(id string, status task.Status, typ string) task.Task {
 			t.SubTasks[i] = task.SubTask{
 				Name: st.Name, Description: st.Description, Status: st.Status, Attempts: st.Attempts,
 				StartedAt: fromNanosPtr(base, st.StartedAt), FinishedAt: fromNanosPtr(base, st.FinishedAt), WaitUntil: fromNanosPtr(base, st.WaitUntil),
+			}
+			if cb := st.Callback; cb != nil {
+				t.SubTasks[i].Callback = &task.Callback{Attempt: cb.Attempt, Heartbeat: cb.Heartbeat, TimeoutAt: fromNanos(base, cb.TimeoutAt), Progress: cb.Progress, Ended: cb.Ended}
 			}
 		}
 	}

@@ -25,14 +25,14 @@ func ptr(t time.Time) *time.Time { return &t }
 // fullTask has every field of a task set, in status st.
 func fullTask(st task.Status) task.Task {
 	return task.Task{
-		ID: "01JF0000000000000000000000", Type: "demo", Name: "Provision <web-01> & more", Owner: "tenant#a",
+		ID: "01JF0000000000000000000000", Type: "demo", Name: "Provision <web-01> & more", Owner: "tenant#a", User: "alice", ServiceNamespace: "org.example.backup",
 		Status: st, CancelRequested: true,
 		Input: json.RawMessage(`{"steps":[1]}`), Result: json.RawMessage(`{"steps":3}`),
 		ResultURL: "https://example.com/r?a=1&b=2", Message: "half way", Progress: 50,
 		CallbackURL: "https://hooks.example.com/tasklane?x=1&y=<2>",
 		SubTasks: []task.SubTask{
 			{Name: "Validate", Description: "Demo step 1 of 2", Status: task.Success, Attempts: 2, StartedAt: ptr(at(1)), FinishedAt: ptr(at(2)), Output: json.RawMessage(`{"size":1}`)},
-			{Name: "Allocate", Status: task.Pending, WaitUntil: ptr(at(7))},
+			{Name: "Allocate", Status: task.Pending, WaitUntil: ptr(at(7)), Callback: &task.Callback{Attempt: 2, Heartbeat: time.Minute, TimeoutAt: at(8), Progress: 40, Ended: "abc"}},
 		},
 		Errors: []task.Error{
 			{ErrorCode: "DEMO_TRANSIENT", ErrorType: task.ErrorTypeWarning, Message: "transient", SubTask: "Validate", Causes: []string{"a", "b"}, At: at(3)},

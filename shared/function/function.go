@@ -11,6 +11,9 @@ const (
 	List   = "list"
 	Retry  = "retry"
 	Cancel = "cancel"
+	// Callback serves the callbacks of callback steps (POST /v1/callbacks/{token}): the one
+	// API function that takes no token, only the callback's own.
+	Callback = "callback"
 )
 
 // The background functions.
@@ -32,4 +35,4 @@ const (
 )
 
 // All is every function, in the order of the tables above.
-var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Webhook, Intake, Publish}
+var All = []string{Create, Get, List, Retry, Cancel, Worker, DeadLetter, Webhook, Intake, Publish, Callback}

@@ -206,7 +206,8 @@ type Uses struct {
 	API bool
 	// Queue: the function sends to the work queue (create, retry, the worker).
 	Queue bool
-	// Markers: the function seals or opens list page markers (list).
+	// Markers: the function seals or opens list page markers (list) or callback tokens
+	// (create, get, callback: shared/callback seals them with the same key).
 	Markers bool
 	// Webhooks: the function delivers webhooks (webhook): it signs with WEBHOOK_SECRET and
 	// re-sends to WEBHOOK_QUEUE_URL.
@@ -232,7 +233,7 @@ func (c Settings) Check(u Uses) error {
 		errs = append(errs, fmt.Errorf("%s must be set in Lambda: this function sends to the work queue", EnvQueueURL))
 	}
 	if u.Markers && len(c.MarkerSecret) < 16 {
-		errs = append(errs, fmt.Errorf("%s must be set in Lambda (at least 16 characters): this function seals list markers", EnvMarkerSecret))
+		errs = append(errs, fmt.Errorf("%s must be set in Lambda (at least 16 characters): this function seals list markers or callback tokens", EnvMarkerSecret))
 	}
 	if u.Webhooks && (c.Webhooks.Secret == "" || c.Webhooks.QueueURL == "") {
 		errs = append(errs, fmt.Errorf("%s and %s must be set in Lambda: this function delivers webhooks", EnvWebhookSecret, EnvWebhookQueueURL))

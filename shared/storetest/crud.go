@@ -45,6 +45,13 @@ func fullTask(t *testing.T) task.Task {
 	tk.ExpiresAt = &expires
 	tk.Version = 7
 	tk.WriteID = "0123456789abcdef0123456789abcdef"
+	tk.User = "alice@example.test"
+	tk.ServiceNamespace = "org.example.backup"
+	// What a suspended or callback attempt and a step's output leave on a subtask.
+	wait, timeout := tasktest.At(6*time.Second), tasktest.At(7*time.Second+1*time.Millisecond)
+	tk.SubTasks[1].Output = json.RawMessage(`{"host":"h-1","tags":["a"]}`)
+	tk.SubTasks[1].WaitUntil = &wait
+	tk.SubTasks[1].Callback = &task.Callback{Attempt: 3, Heartbeat: 90 * time.Second, TimeoutAt: timeout, Progress: 40, Ended: "0f1e2d3c4b5a69788796a5b4c3d2e1f0"}
 	return tk
 }
 

@@ -20,14 +20,19 @@ const (
 // methods in transition.go, each of which returns a Change for a store to write
 // conditionally; nothing outside this package assigns Status.
 type Task struct {
-	ID              string          `json:"id"`
-	Type            string          `json:"type"`
-	Name            string          `json:"name,omitempty"`
-	Owner           string          `json:"owner"`
-	Status          Status          `json:"status"`
-	CancelRequested bool            `json:"cancelRequested,omitempty"`
-	Input           json.RawMessage `json:"input,omitempty"`
-	Result          json.RawMessage `json:"result,omitempty"`
+	ID    string `json:"id"`
+	Type  string `json:"type"`
+	Name  string `json:"name,omitempty"`
+	Owner string `json:"owner"`
+	// User is who created the task: the token's subject (empty locally without a token).
+	User string `json:"user,omitempty"`
+	// ServiceNamespace names the outside service that creates and drives a service task
+	// (type external); empty for every other task. See shared/servicetask.
+	ServiceNamespace string          `json:"serviceNamespace,omitempty"`
+	Status           Status          `json:"status"`
+	CancelRequested  bool            `json:"cancelRequested,omitempty"`
+	Input            json.RawMessage `json:"input,omitempty"`
+	Result           json.RawMessage `json:"result,omitempty"`
 	// ResultURL is the executor's own URL for what the task made, if it names one; the 303
 	// of a successful task points there instead of /v1/tasks/{id}/result.
 	ResultURL string     `json:"resultUrl,omitempty"`
@@ -77,6 +82,10 @@ type SubTask struct {
 	// WaitUntil is set while the subtask's attempt is suspended (see Suspend): it waits,
 	// running nowhere, until then, and the worker resumes it by a delayed message.
 	WaitUntil *time.Time `json:"waitUntil,omitempty"`
+	// Callback is the callback of the subtask's latest callback attempt (a callback step:
+	// see callback.go), kept after it ended so that a repeated report is recognised; nil for
+	// a subtask that never waited for one in this run.
+	Callback *Callback `json:"callback,omitempty"`
 }
 
 // Waiting reports whether the subtask's attempt is suspended (see Suspend).
@@ -140,6 +149,10 @@ func (t Task) Clone() Task {
 		s.FinishedAt = cloneTime(s.FinishedAt)
 		s.Output = cloneBytes(s.Output)
 		s.WaitUntil = cloneTime(s.WaitUntil)
+		if s.Callback != nil {
+			cb := *s.Callback
+			s.Callback = &cb
+		}
 		c.SubTasks[i] = s
 	}
 	if t.Errors != nil {

@@ -34,6 +34,11 @@ const (
 	OpConfirmCancel Op = "confirm cancel"
 	OpRetry         Op = "retry"
 	OpSuspend       Op = "suspend attempt"
+	// The callback transitions (callback.go).
+	OpStartCallback   Op = "start callback"
+	OpHeartbeat       Op = "heartbeat"
+	OpSucceedCallback Op = "succeed callback"
+	OpFailCallback    Op = "fail callback"
 	// The folded transitions: two of the above in one stored change (see fold).
 	OpClaimAndStart          Op = "claim and start attempt"
 	OpFinishAndStart         Op = "finish subtask and start attempt"
@@ -432,11 +437,14 @@ func (t *Task) progress() int {
 	}
 	done := 0
 	for _, s := range t.SubTasks {
-		if s.Status == Success {
-			done++
+		switch {
+		case s.Status == Success:
+			done += 100
+		case s.Status == Processing && s.Callback != nil && s.Callback.Ended == "":
+			done += s.Callback.Progress // the step's own report (Heartbeat)
 		}
 	}
-	return done * 100 / len(t.SubTasks)
+	return done / len(t.SubTasks)
 }
 
 // MaxErrors bounds a task's error history: the newest are kept. Errors accumulate across

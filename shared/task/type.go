@@ -41,6 +41,10 @@ type Type struct {
 	// Result builds the result document once every subtask succeeded, and optionally the
 	// URL of what the task made (the 303 goes there). Nil means an empty result.
 	Result func(t *Task) (result json.RawMessage, resultURL string, err error)
+	// External marks a service task's type (shared/servicetask): its steps are not planned
+	// from the input but given by the create (Spec.SubTasks), and an outside service drives
+	// each through its callback.
+	External bool
 	// Canonical optionally writes an input (nil when the create had none) as the type reads
 	// it, defaults filled in, so that inputs meaning the same are the same bytes: an
 	// Idempotency-Key replay that spells out a default, or omits it, is the same request.
@@ -85,7 +89,10 @@ func (t *Type) Perform(ctx context.Context, a Attempt) (json.RawMessage, error) 
 }
 
 // suspendError asks the worker to suspend the attempt (see Suspend).
-type suspendError struct{ d time.Duration }
+type suspendError struct {
+	d        time.Duration
+	callback *callbackWait // set by AwaitCallback
+}
 
 func (e suspendError) Error() string { return fmt.Sprintf("attempt suspended for %s", e.d) }
 
@@ -93,7 +100,27 @@ func (e suspendError) Error() string { return fmt.Sprintf("attempt suspended for
 // step, and later a callback step): the worker records the wait (Task.Suspend) and continues
 // the task in a delayed message, chained past SQS's 15-minute delay; once d has passed it
 // calls the step again with Attempt.Resumed set, which then ends the attempt.
-func Suspend(d time.Duration) error { return suspendError{d} }
+func Suspend(d time.Duration) error { return suspendError{d: d} }
+
+// AwaitCallback is what a callback step returns (shared/executor's Callback): its attempt
+// waits, running nowhere, for an outside service to report through the attempt's callback
+// (Task.StartCallback records it), heartbeat apart at most and within timeout in all. For the
+// worker it is a Suspend until the first of the two deadlines; called again once that has
+// passed (Attempt.Resumed), the step fails the attempt as timed out.
+func AwaitCallback(heartbeat, timeout time.Duration) error {
+	return suspendError{d: min(heartbeat, timeout), callback: &callbackWait{heartbeat, timeout}}
+}
+
+type callbackWait struct{ heartbeat, timeout time.Duration }
+
+// AwaitsCallback reports whether err is an AwaitCallback, and with which heartbeat and timeout.
+func AwaitsCallback(err error) (heartbeat, timeout time.Duration, ok bool) {
+	var s suspendError
+	if errors.As(err, &s) && s.callback != nil {
+		return s.callback.heartbeat, s.callback.timeout, true
+	}
+	return 0, 0, false
+}
 
 // SuspendedFor reports whether err is a Suspend, and for how long.
 func SuspendedFor(err error) (time.Duration, bool) {
@@ -200,6 +227,12 @@ type Spec struct {
 	Retention time.Duration
 	// CallbackURL receives the task's webhooks (see Task.CallbackURL); empty: none.
 	CallbackURL string
+	// User is who asks (the token's subject), shown as the task's user.
+	User string
+	// ServiceNamespace and SubTasks are a service task's (a type with External): the service
+	// that drives it and its steps. For any other type SubTasks must be empty.
+	ServiceNamespace string
+	SubTasks         []Step
 }
 
 // New makes a pending task of a registered type for owner, with its subtasks planned from
@@ -220,9 +253,17 @@ func (r *Registry) New(id, owner string, spec Spec, now time.Time) (Task, error)
 	if len(spec.Input) > 0 && string(spec.Input) != "null" {
 		input = spec.Input
 	}
-	steps, err := typ.Plan(input)
-	if err != nil {
-		return Task{}, err
+	var steps []Step
+	var err error
+	switch {
+	case typ.External:
+		steps = spec.SubTasks
+	case len(spec.SubTasks) > 0:
+		return Task{}, &FieldError{Field: "subTasks", Reason: "is only for service tasks (type external); other types plan their own steps"}
+	default:
+		if steps, err = typ.Plan(input); err != nil {
+			return Task{}, err
+		}
 	}
 	if len(steps) == 0 {
 		return Task{}, &FieldError{Field: "input", Reason: "the task has no steps"}
@@ -237,6 +278,7 @@ func (r *Registry) New(id, owner string, spec Spec, now time.Time) (Task, error)
 		Type:        typ.Name,
 		Name:        spec.Name,
 		Owner:       owner,
+		User:        spec.User,
 		Status:      Pending,
 		Input:       input,
 		SubTasks:    subs,
@@ -248,5 +290,7 @@ func (r *Registry) New(id, owner string, spec Spec, now time.Time) (Task, error)
 		UpdatedAt:   now,
 		Version:     1,
 		WriteID:     NewWriteID(),
+
+		ServiceNamespace: spec.ServiceNamespace,
 	}, nil
 }

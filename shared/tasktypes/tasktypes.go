@@ -14,6 +14,7 @@ import (
 	"github.com/tasklane/tasklane"
 	"github.com/tasklane/tasklane/shared/catalog"
 	"github.com/tasklane/tasklane/shared/demo"
+	"github.com/tasklane/tasklane/shared/servicetask"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -21,6 +22,7 @@ import (
 func goTypes() []task.Type {
 	return []task.Type{
 		demo.Type(),
+		servicetask.Type(),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/tasklane/tasklane/shared/callbackurl"
 	"github.com/tasklane/tasklane/shared/marker"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/servicetask"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -69,6 +70,9 @@ type CreateRequest struct {
 	// IdempotencyKey is optional; BodyHash identifies the request for it.
 	IdempotencyKey string
 	BodyHash       string
+	// Owner is the tenant a service principal creates a service task for (see
+	// checkServiceCreate); empty: the principal's own tenant.
+	Owner string
 }
 
 // Created is a create's outcome; Replayed is true when an Idempotency-Key matched an
@@ -97,7 +101,15 @@ func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (C
 		}
 	}
 	now := s.Now()
-	t, err := s.Types.New(task.NewID(now), p.Tenant, req.Spec, now)
+	if err := checkServiceCreate(p, req); err != nil {
+		return Created{}, err
+	}
+	owner := p.Tenant
+	if req.Owner != "" {
+		owner = req.Owner
+	}
+	req.Spec.User = p.User
+	t, err := s.Types.New(task.NewID(now), owner, req.Spec, now)
 	if err != nil {
 		return Created{}, err
 	}
@@ -126,6 +138,9 @@ func (s *Service) Create(ctx context.Context, p Principal, req CreateRequest) (C
 		// The message is on its way for a task that may never be stored: the worker drops
 		// it after StoreGrace (or runs the task, if the write landed after all).
 		return Created{}, err
+	}
+	if t.Type == servicetask.TypeName {
+		t = s.startServiceStep(ctx, t) // the create answers the service with the first callback
 	}
 	return Created{Task: t}, nil
 }
@@ -185,7 +200,7 @@ func (s *Service) Cancel(ctx context.Context, p Principal, id string) (task.Task
 // another run.
 func (s *Service) Retry(ctx context.Context, p Principal, id string) (task.Task, error) {
 	announced := -1 // the run whose message was sent
-	return s.transition(ctx, p, id, func(t task.Task, now time.Time) (task.Change, error) {
+	t, err := s.transition(ctx, p, id, func(t task.Task, now time.Time) (task.Change, error) {
 		ch, err := t.Retry(now, s.Types.RetryAllowed(t.Type))
 		if err != nil || ch.Task.RetryCount == announced {
 			return ch, err
@@ -196,6 +211,13 @@ func (s *Service) Retry(ctx context.Context, p Principal, id string) (task.Task,
 		announced = ch.Task.RetryCount
 		return ch, nil
 	})
+	if err != nil {
+		return task.Task{}, err
+	}
+	if t.Type == servicetask.TypeName {
+		t = s.startServiceStep(ctx, t) // the failed step's callback starts again
+	}
+	return t, nil
 }
 
 // transition reads a task the principal may see and writes the change step makes of it,

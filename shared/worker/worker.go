@@ -367,6 +367,10 @@ func (w *Worker) step(ctx context.Context, m queue.Message, t *task.Task, log *s
 // queue.MaxDelay); after it, the attempt is resumed: the step is called again to end it.
 func (w *Worker) waiting(ctx context.Context, typ *task.Type, t *task.Task, log *slog.Logger, i int, attempted *bool) (next, error) {
 	switch left := t.SubTasks[i].WaitUntil.Sub(w.Now()); {
+	case t.CancelRequested && t.SubTasks[i].Callback != nil && left > 0:
+		// A callback step ends cancelled when its service reports or its deadline passes
+		// (the contract's "Callbacks"), not at a stray message.
+		return end(continueAfter(min(left, queue.MaxDelay))), nil
 	case t.CancelRequested:
 		return w.change(ctx, t, log, func(t task.Task) (task.Change, error) { return t.ConfirmCancel(w.Now()) })
 	case left > 0:
@@ -492,7 +496,7 @@ func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task,
 	ours := func(t task.Task) bool {
 		return t.Status == task.Processing && t.RetryCount == run && i < len(t.SubTasks) &&
 			t.SubTasks[i].Status == task.Processing && t.SubTasks[i].Attempts == attempt &&
-			t.SubTasks[i].Waiting() == resumed
+			t.SubTasks[i].Waiting() == resumed && (!resumed || !t.SubTasks[i].WaitUntil.After(w.Now()))
 	}
 	// The outcome to record: finished (with the step that follows, see finish), retried
 	// after a backoff, or failed for good.
@@ -502,6 +506,9 @@ func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task,
 	switch {
 	case suspend:
 		record = func(t task.Task) (task.Change, error) { return t.Suspend(i, w.Now().Add(wait), w.Now()) }
+		if hb, to, callback := task.AwaitsCallback(runErr); callback {
+			record = func(t task.Task) (task.Change, error) { return t.StartCallback(i, hb, to, w.Now()) }
+		}
 	case runErr == nil:
 		record = func(t task.Task) (task.Change, error) {
 			ch, j, err := w.finish(ctx, typ, t.WithOutput(i, output), i)
@@ -524,6 +531,9 @@ func (w *Worker) runAndRecord(ctx context.Context, typ *task.Type, t *task.Task,
 	switch {
 	case err != nil:
 		return next{}, -1, err
+	case v == task.Stopped && resumed && t.Status == task.Processing && t.SubTasks[i].Waiting():
+		// Its wait was extended meanwhile (a callback's heartbeat): wait again.
+		return decideAgain(), -1, nil
 	case v == task.Stopped:
 		return movedOn(ctx, t, log), -1, nil
 	case t.Status.Terminal():

@@ -1,0 +1,73 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/tasklane/tasklane/shared/executor"
+	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/usecase"
+)
+
+// TestCallbackStepTimesOutAfterItsLastHeartbeat: the worker starts a callback step's callback
+// (waiting until the heartbeat deadline), a heartbeat moves the deadline, the message that
+// wakes at the old deadline waits again instead of timing the attempt out, and the one after
+// the new deadline fails the attempt with CALLBACK_TIMED_OUT, retryable: the next attempt
+// starts a new callback.
+func TestCallbackStepTimesOutAfterItsLastHeartbeat(t *testing.T) {
+	t.Parallel()
+	deps, _ := isoDeps(t, task.Type{
+		Name: "approval",
+		Plan: func(json.RawMessage) ([]task.Step, error) {
+			return []task.Step{{Name: "Approve", Executor: "callback"}}, nil
+		},
+		Execute: executor.Callback{Heartbeat: 10 * time.Minute, Timeout: time.Hour}.Execute,
+	})
+	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	now := start
+	deps.Now = func() time.Time { return now }
+	svc := deps.Service()
+	c, err := svc.Create(context.Background(), usecase.Principal{Tenant: tdTenant}, usecase.CreateRequest{Spec: task.Spec{Type: "approval"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := c.Task.ID
+	deliver := func() {
+		t.Helper()
+		resp, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "message.json", id, 0))
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("Handle: %+v %v", resp, err)
+		}
+	}
+	deliver()
+	got := tdGet(t, deps, id)
+	ref, ok := got.RunningCallback()
+	if !ok || !got.SubTasks[0].WaitUntil.Equal(start.Add(10*time.Minute)) {
+		t.Fatalf("after the first delivery: %+v, want the callback waiting until +10m", got.SubTasks[0])
+	}
+	now = start.Add(5 * time.Minute)
+	if _, err := svc.Callback(context.Background(), svc.CallbackToken(id, ref), usecase.Report{Action: usecase.ActionHeartbeat}); err != nil {
+		t.Fatal(err)
+	}
+	now = start.Add(10 * time.Minute)
+	deliver() // the message of the old deadline
+	if got := tdGet(t, deps, id); got.SubTasks[0].Status != task.Processing || got.SubTasks[0].Attempts != 1 || len(got.Errors) != 0 {
+		t.Fatalf("at the old deadline: %+v, errors %v; want still waiting", got.SubTasks[0], got.Errors)
+	}
+	now = start.Add(15 * time.Minute)
+	deliver()
+	got = tdGet(t, deps, id)
+	if len(got.Errors) != 1 || got.Errors[0].ErrorCode != "CALLBACK_TIMED_OUT" || got.Errors[0].ErrorType != task.ErrorTypeWarning {
+		t.Fatalf("after the new deadline: errors %+v, want one CALLBACK_TIMED_OUT warning", got.Errors)
+	}
+	if _, err := svc.Callback(context.Background(), svc.CallbackToken(id, ref), usecase.Report{Action: usecase.ActionSucceed}); err != task.ErrCallbackNotFound {
+		t.Errorf("the timed-out attempt's report: %v, want ErrCallbackNotFound", err)
+	}
+	deliver() // the retry, after its backoff (zero here)
+	got = tdGet(t, deps, id)
+	if next, ok := got.RunningCallback(); !ok || next.Attempt != 2 {
+		t.Errorf("the next attempt's callback: %+v %v, want attempt 2 waiting", next, ok)
+	}
+}
