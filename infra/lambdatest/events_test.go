@@ -80,13 +80,7 @@ func (s *stack) condition(c any) (bool, error) {
 func testPublishBootstrap(t *testing.T, s *stack) {
 	cfg := awstest.Config(t, "EVENTBRIDGE", "SQS")
 	eb := eventbridge.NewFromConfig(cfg)
-	url, err := eventbus.BindQueue(t.Context(), eb, s.sqs, s.eventBus, awstest.Name("lambdatest-events"), eventbus.RulePattern)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = s.sqs.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(url)})
-	})
+	url := bindQueue(t, eb, s, awstest.Name("lambdatest-events"), eventbus.RulePattern)
 	var ev events.DynamoDBEvent
 	readEvent(t, "localstack/publish.json", "", &ev)
 	var resp events.DynamoDBEventResponse
@@ -116,4 +110,31 @@ func testPublishBootstrap(t *testing.T, s *stack) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("events on the stack's bus (-want +got):\n%s", diff)
 	}
+}
+
+// bindQueue binds a new queue named name to the stack's bus by a rule of pattern, and removes
+// the rule before the queue when the test ends: the stack's subtests share the bus, and moto
+// refuses a PutEvents whose rule targets a queue that is gone (AWS would drop the target's
+// copy and accept it), so a rule left behind would fail the other subtests' events.
+func bindQueue(t *testing.T, eb *eventbridge.Client, s *stack, name, pattern string) string {
+	t.Helper()
+	url, err := eventbus.BindQueue(t.Context(), eb, s.sqs, s.eventBus, name, pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if ts, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name), EventBusName: aws.String(s.eventBus)}); err == nil {
+			var ids []string
+			for _, tg := range ts.Targets {
+				ids = append(ids, aws.ToString(tg.Id))
+			}
+			if len(ids) > 0 {
+				_, _ = eb.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: aws.String(name), EventBusName: aws.String(s.eventBus), Ids: ids})
+			}
+		}
+		_, _ = eb.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String(name), EventBusName: aws.String(s.eventBus)})
+		_, _ = s.sqs.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(url)})
+	})
+	return url
 }

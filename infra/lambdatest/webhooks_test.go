@@ -17,7 +17,6 @@ import (
 	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/event"
-	"github.com/tasklane/tasklane/shared/eventbus"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/webhook"
@@ -160,14 +159,8 @@ func testWebhookBootstrap(t *testing.T, s *stack) {
 // dead-letter queue and is announced on the stack's bus as tasklane.task.rejected.
 func testIntakeBootstrap(t *testing.T, s *stack) {
 	cfg := awstest.Config(t, "EVENTBRIDGE", "SQS")
-	rejected, err := eventbus.BindQueue(t.Context(), eventbridge.NewFromConfig(cfg), s.sqs, s.eventBus, awstest.Name("lambdatest-rejected"),
+	rejected := bindQueue(t, eventbridge.NewFromConfig(cfg), s, awstest.Name("lambdatest-rejected"),
 		`{"source": ["tasklane"], "detail": {"type": ["`+event.Rejected+`"]}}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = s.sqs.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(rejected)})
-	})
 	var ev events.SQSEvent
 	readEvent(t, "localstack/intake.json", "", &ev)
 	var resp events.SQSEventResponse

@@ -34,7 +34,7 @@ type outboxStore interface {
 //     with the template's filter, into the publish function's handler, to the EventBridge bus
 //     EVENT_BUS_NAME and the log and sinks; without EVENT_BUS_NAME, no events.
 func startEvents(ctx context.Context, deps *app.App, sinks ...event.Sink) (func(context.Context), error) {
-	local := append(event.Sinks{event.LogSink{Log: deps.Log}}, sinks...)
+	local := deps.CallbackURLs(append(event.Sinks{event.LogSink{Log: deps.Log}}, sinks...))
 	if deps.Settings.TableName == "" {
 		s, ok := deps.Store.(outboxStore)
 		if !ok {
@@ -59,7 +59,7 @@ func startEvents(ctx context.Context, deps *app.App, sinks ...event.Sink) (func(
 	if err != nil {
 		return nil, err
 	}
-	pub := deps.Publisher(append(event.Sinks{awsbackend.EventBus(cfg, e.Bus)}, local...))
+	pub := deps.Publisher(event.Sinks{awsbackend.EventBus(cfg, e.Bus), local})
 	stream, err := eventsource.NewStream(dynamodbstreams.NewFromConfig(cfg), pub.Handle, eventsource.StreamOptions{
 		StreamARN: arn, Filter: dynamostore.EventFilterPattern, Log: deps.Log,
 	})

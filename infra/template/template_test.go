@@ -515,8 +515,9 @@ var (
 	queueUsers = []string{function.Create, function.Retry, function.Worker, function.Intake, function.Callback}
 	// markerUsers seal or open list page markers (settings.Uses.Markers); the key is given to
 	// no other function.
-	// Create, get and callback seal or open callback tokens (shared/callback) with the same key.
-	markerUsers = []string{function.List, function.Create, function.Get, function.Callback}
+	// Create, get, callback and publish (a callback step's event) seal or open callback tokens
+	// (shared/callback) with the same key.
+	markerUsers = []string{function.List, function.Create, function.Get, function.Callback, function.Publish}
 	// localOnly are read by the local runner only: Lambda has no file store, and its event
 	// source mapping delivers the dead-letter queue.
 	localOnly = []string{settings.EnvDataFile, settings.EnvDeadLetterURL}

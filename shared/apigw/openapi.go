@@ -90,6 +90,10 @@ var operations = map[string]operation{
 		replies: []reply{{status: http.StatusOK, schema: "TaskTypes"}}},
 	"GET /v1/openapi.json": {id: "getOpenAPI", summary: "This OpenAPI document",
 		replies: []reply{{status: http.StatusOK, schema: "OpenAPI"}}},
+	"POST /v1/callbacks/{token}": {id: "reportCallback", summary: "Report a callback step (heartbeat, succeed, fail); the token is the only credential",
+		body:     "CallbackReport",
+		replies:  []reply{{status: http.StatusOK, schema: "CallbackAnswer"}},
+		problems: []int{http.StatusConflict}},
 }
 
 var (
@@ -97,10 +101,15 @@ var (
 	getOptional = []string{"Retry-After", "Expires", "Preference-Applied"}
 )
 
-// parameterDefs are the request headers and the path parameter, as OpenAPI parameters.
+// pathParams are the routes' path parameters (each in parameterDefs).
+var pathParams = []string{"id", "token"}
+
+// parameterDefs are the request headers and the path parameters, as OpenAPI parameters.
 var parameterDefs = map[string]map[string]any{
 	"id": {"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"},
 		"description": "The task's id (a ULID); anything else is a 404"},
+	"token": {"name": "token", "in": "path", "required": true, "schema": map[string]any{"type": "string"},
+		"description": "The callback's sealed token (from the callback's url); a forged or ended one is a 404"},
 	"Idempotency-Key": {"name": "Idempotency-Key", "in": "header",
 		"schema":      map[string]any{"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$"},
 		"description": "The same key with the same body within 24 h replays the original task; with another body it is a 422"},
@@ -150,6 +159,42 @@ var otherSchemas = map[string]any{
 			"subTasks":    map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "The names of the default plan's subtasks"},
 			"maxAttempts": map[string]any{"type": "integer", "minimum": 1},
 			"retryable":   map[string]any{"type": "boolean"},
+			// A catalog type's (TaskTypeView): its steps and the schema its input is checked
+			// against.
+			"steps": map[string]any{"type": "array", "items": map[string]any{"type": "object", "additionalProperties": false,
+				"required": []any{"name", "executor"},
+				"properties": map[string]any{
+					"name":           map[string]any{"type": "string"},
+					"description":    map[string]any{"type": "string"},
+					"executor":       map[string]any{"type": "string", "enum": []any{"lambda", "http", "callback", "wait"}},
+					"timeoutSeconds": map[string]any{"type": "integer", "minimum": 1},
+					"backoffSeconds": map[string]any{"type": "integer", "minimum": 0},
+				}}},
+			"inputSchema": map[string]any{"$ref": "#/components/schemas/JSONSchema"},
+		}},
+	// CallbackReport is callbackBody; CallbackAnswer is CallbackAnswer (shared/apigw/callback.go).
+	"CallbackReport": map[string]any{"type": "object", "additionalProperties": false, "required": []any{"action"},
+		"properties": map[string]any{
+			"action":   map[string]any{"enum": []any{"heartbeat", "succeed", "fail"}},
+			"progress": map[string]any{"type": "integer", "minimum": 0, "maximum": 100},
+			"message":  map[string]any{"type": "string", "maxLength": 1000},
+			"output":   map[string]any{"description": "The step's output (succeed)"},
+			"error": map[string]any{"type": "object", "additionalProperties": false,
+				"properties": map[string]any{"errorCode": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}, "retryable": map[string]any{"type": "boolean"}}},
+		}},
+	"CallbackAnswer": map[string]any{"type": "object", "additionalProperties": false, "required": []any{"name", "status", "attempts", "index", "task"},
+		"properties": map[string]any{
+			"name": map[string]any{"type": "string"}, "description": map[string]any{"type": "string"},
+			"status":    map[string]any{"enum": []any{"pending", "processing", "success", "failure", "cancelled"}},
+			"attempts":  map[string]any{"type": "integer", "minimum": 0},
+			"startedAt": map[string]any{"type": "string"}, "finishedAt": map[string]any{"type": "string"}, "waitUntil": map[string]any{"type": "string"},
+			"output":   map[string]any{"description": "What the step returned"},
+			"callback": map[string]any{"type": "object", "description": "The attempt's callback, while it runs"},
+			"index":    map[string]any{"type": "integer", "minimum": 0},
+			"task": map[string]any{"type": "object", "additionalProperties": false, "required": []any{"id", "status", "cancelRequested", "progress"},
+				"properties": map[string]any{"id": map[string]any{"type": "string"}, "status": map[string]any{"type": "string"},
+					"cancelRequested": map[string]any{"type": "boolean"}, "progress": map[string]any{"type": "integer", "minimum": 0, "maximum": 100}}},
+			"nextCallback": map[string]any{"type": "object", "description": "The next step's callback (a service task), when the report started it"},
 		}},
 	"TaskTypes": map[string]any{"type": "object", "additionalProperties": false, "required": []any{"taskTypes"},
 		"properties": map[string]any{"taskTypes": map[string]any{"type": "array", "items": map[string]any{"$ref": "#/components/schemas/TaskType"}}}},
@@ -277,8 +322,10 @@ func queryParams() []queryParam {
 // document is the operation object of route r.
 func (op operation) document(r Route) map[string]any {
 	var params []any
-	if strings.Contains(r.Path, "{id}") {
-		params = append(params, ref("parameters", "id"))
+	for _, p := range pathParams {
+		if strings.Contains(r.Path, "{"+p+"}") {
+			params = append(params, ref("parameters", p))
+		}
 	}
 	for _, h := range op.headers {
 		params = append(params, ref("parameters", h))
@@ -324,8 +371,10 @@ func (op operation) document(r Route) map[string]any {
 // problemsOf is every problem status route r can answer.
 func (op operation) problemsOf(r Route) []int {
 	out := append(slices.Clone(commonProblems), op.problems...)
-	if strings.Contains(r.Path, "{id}") {
-		out = append(out, http.StatusNotFound)
+	for _, p := range pathParams {
+		if strings.Contains(r.Path, "{"+p+"}") {
+			out = append(out, http.StatusNotFound) // an unknown task, or a forged or ended callback
+		}
 	}
 	if r.body == jsonBody {
 		out = append(out, http.StatusUnsupportedMediaType)

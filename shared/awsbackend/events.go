@@ -18,7 +18,8 @@ func Publisher(ctx context.Context) (*publisher.Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := App(ctx, settings.Uses{})
+	// Markers: a callback step's event carries its callback URL, sealed as the API seals it.
+	a, err := App(ctx, settings.Uses{Markers: true})
 	if err != nil {
 		return nil, err
 	}

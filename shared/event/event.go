@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -91,11 +92,7 @@ func Of(before *task.Task, after task.Task) []Event {
 	if len(types) == 0 {
 		return nil
 	}
-	data, err := strictjson.Marshal(apigw.ListedView(&after))
-	if err != nil {
-		// A task's view is plain data; it always marshals.
-		panic(fmt.Sprintf("event: task %s does not marshal: %v", after.ID, err))
-	}
+	data := marshal(after, apigw.ListedView(&after))
 	out := make([]Event, len(types))
 	for i, typ := range types {
 		out[i] = Event{
@@ -103,8 +100,77 @@ func Of(before *task.Task, after task.Task) []Event {
 			Type: typ, Subject: after.ID, Time: after.UpdatedAt.UTC().Format(apigw.TimeFormat),
 			Tenant: after.Owner, DataContentType: DataContentType, Data: data,
 		}
+		if typ == CallbackStarted {
+			ref, _ := after.RunningCallback()
+			out[i].Data = marshal(after, callbackData{TaskView: apigw.ListedView(&after), Callback: Callback{
+				SubTask: after.SubTasks[ref.Index].Name, Index: ref.Index, Attempt: ref.Attempt, Run: ref.Run}})
+		}
 	}
 	return out
+}
+
+// Callback is what a callbackStarted event's data adds to the task: the step and attempt
+// whose callback started and, once a CallbackURLs sink has sealed it, the callback's URL. The
+// URL is sealed on the way out, not stored with the event, so that the file store's outbox
+// and the table's stream hold no token (see shared/callback).
+type Callback struct {
+	SubTask string `json:"subTask"`
+	Index   int    `json:"index"`
+	Attempt int    `json:"attempt"`
+	Run     int    `json:"run"`
+	URL     string `json:"url,omitempty"`
+}
+
+// callbackData is a callbackStarted event's data: the task as listed, plus the callback.
+type callbackData struct {
+	apigw.TaskView
+	Callback Callback `json:"callback"`
+}
+
+// marshal renders an event's data.
+func marshal(t task.Task, v any) json.RawMessage {
+	data, err := strictjson.Marshal(v)
+	if err != nil {
+		// A task's view is plain data; it always marshals.
+		panic(fmt.Sprintf("event: task %s does not marshal: %v", t.ID, err))
+	}
+	return data
+}
+
+// CallbackURLs is a Sink that fills in the URL of every callbackStarted event's callback,
+// sealed by URL (usecase.Service's CallbackToken made into a URL), and hands the events on
+// to Sink. Every place that publishes events wraps its sinks in it (app.App.EventSinks).
+type CallbackURLs struct {
+	Sink Sink
+	URL  func(taskID string, ref task.CallbackRef) string
+}
+
+func (c CallbackURLs) Publish(ctx context.Context, evs []Event) error {
+	out := evs
+	for i, e := range evs {
+		if e.Type != CallbackStarted {
+			continue
+		}
+		var d map[string]json.RawMessage
+		var cb Callback
+		if json.Unmarshal(e.Data, &d) != nil || json.Unmarshal(d["callback"], &cb) != nil {
+			continue // not one Of made: passed on as it is
+		}
+		cb.URL = c.URL(e.Subject, task.CallbackRef{Index: cb.Index, Attempt: cb.Attempt, Run: cb.Run})
+		raw, err := strictjson.Marshal(cb)
+		if err != nil {
+			return err
+		}
+		d["callback"] = raw
+		if e.Data, err = strictjson.Marshal(d); err != nil {
+			return err
+		}
+		if len(out) > 0 && &out[0] == &evs[0] {
+			out = append([]Event(nil), evs...) // the caller's events stay as they were
+		}
+		out[i] = e
+	}
+	return c.Sink.Publish(ctx, out)
 }
 
 // Types returns the types of the events a stored change makes, in order, without rendering
@@ -122,6 +188,9 @@ func Types(before *task.Task, after task.Task) []string {
 		if t := statusType(before.Status, after.Status); t != "" {
 			types = append(types, t)
 		}
+	}
+	if _, started := task.CallbackStarted(before, after); started {
+		types = append(types, CallbackStarted)
 	}
 	return types
 }
@@ -143,7 +212,14 @@ func ChangeTypes(c task.Change) []string {
 	if c.Op == task.OpCancel && c.FromStatus == c.Task.Status {
 		before.CancelRequested = false
 	}
-	return Types(&before, c.Task)
+	types := Types(&before, c.Task) // before has no subtasks: every running callback looks new
+	if c.Op != task.OpStartCallback {
+		types = slices.DeleteFunc(types, func(t string) bool { return t == CallbackStarted })
+	}
+	if len(types) == 0 {
+		return nil
+	}
+	return types
 }
 
 // statusType is the event of a status change from → to.

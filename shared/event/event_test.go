@@ -1,8 +1,11 @@
 package event_test
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,3 +155,64 @@ func TestIDsAreStablePerChange(t *testing.T) {
 		t.Errorf("ids of different (task, version, type) collide: %v", ids)
 	}
 }
+
+// TestCallbackStartedEvent: a callback step's start is its own event, whose data adds the
+// callback; a heartbeat of the same attempt makes none; CallbackURLs seals the callback's URL
+// on the way out and leaves the other events as they are.
+func TestCallbackStartedEvent(t *testing.T) {
+	t.Parallel()
+	walk(t, []step{
+		{name: "claim", do: claim, want: []string{event.Processing}},
+		{name: "start", do: start, want: nil},
+		{name: "callback", do: func(x task.Task) (task.Change, error) {
+			return x.StartCallback(0, time.Hour, 24*time.Hour, at(3*time.Second))
+		}, want: []string{event.CallbackStarted}},
+		{name: "heartbeat", do: func(x task.Task) (task.Change, error) {
+			ref, _ := x.RunningCallback()
+			return x.Heartbeat(ref, nil, "still going", at(4*time.Second))
+		}, want: nil},
+	})
+
+	tk := tasktest.New(t, "acme", tasktest.TypeBeta, tasktest.Base)
+	before := tk
+	c, _, err := tk.StartCallbackStep(time.Hour, 24*time.Hour, at(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := event.Of(&before, c.Task)
+	var types []string
+	for _, e := range evs {
+		types = append(types, e.Type)
+	}
+	if want := []string{event.Processing, event.CallbackStarted}; !cmp.Equal(types, want) {
+		t.Fatalf("a service step's start: types %v, want %v", types, want)
+	}
+	var sealed []event.Event
+	sink := event.CallbackURLs{
+		Sink: sinkFunc(func(evs []event.Event) { sealed = evs }),
+		URL: func(id string, ref task.CallbackRef) string {
+			return "/v1/callbacks/" + id + "." + strconv.Itoa(ref.Index) + "." + strconv.Itoa(ref.Attempt) + "." + strconv.Itoa(ref.Run)
+		},
+	}
+	if err := sink.Publish(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	var data struct {
+		ID       string         `json:"id"`
+		Callback event.Callback `json:"callback"`
+	}
+	if err := json.Unmarshal(sealed[1].Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	want := event.Callback{SubTask: c.Task.SubTasks[0].Name, Index: 0, Attempt: 1, Run: 0, URL: "/v1/callbacks/" + tk.ID + ".0.1.0"}
+	if data.ID != tk.ID || data.Callback != want {
+		t.Errorf("callbackStarted data: id %q callback %+v, want %q %+v", data.ID, data.Callback, tk.ID, want)
+	}
+	if string(sealed[0].Data) != string(evs[0].Data) || strings.Contains(string(evs[1].Data), `"url"`) {
+		t.Errorf("CallbackURLs changed another event or the caller's events")
+	}
+}
+
+type sinkFunc func([]event.Event)
+
+func (f sinkFunc) Publish(_ context.Context, evs []event.Event) error { f(evs); return nil }
