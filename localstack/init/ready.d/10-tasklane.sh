@@ -87,8 +87,29 @@ redrive="{\\\"deadLetterTargetArn\\\": \\\"$dlq_arn\\\", \\\"maxReceiveCount\\\"
 queue_url=$(cli sqs create-queue --queue-name "$queue" --query QueueUrl --output text \
 	--attributes "{\"VisibilityTimeout\": \"720\", \"SqsManagedSseEnabled\": \"true\", \"RedrivePolicy\": \"$redrive\"}")
 
-echo "tasklane: ready: table $table, queue $queue_url, dead-letter queue $dlq_url" >&2
+# ---- the webhook and intake queues: template.yaml's WebhookQueue, IntakeQueue and their
+# dead-letter queues (redrive after 5 receives, 6 x their functions' 30 s Timeout)
+# body_queue NAME: creates NAME-dlq and NAME, and prints NAME's URL and its DLQ's.
+body_queue() {
+	local dl_url dl_arn rd url
+	dl_url=$(cli sqs create-queue --queue-name "$1-dlq" --query QueueUrl --output text \
+		--attributes '{"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}')
+	dl_arn=$(cli sqs get-queue-attributes --queue-url "$dl_url" --attribute-names QueueArn \
+		--query Attributes.QueueArn --output text)
+	rd="{\\\"deadLetterTargetArn\\\": \\\"$dl_arn\\\", \\\"maxReceiveCount\\\": 5}"
+	url=$(cli sqs create-queue --queue-name "$1" --query QueueUrl --output text \
+		--attributes "{\"VisibilityTimeout\": \"180\", \"SqsManagedSseEnabled\": \"true\", \"RedrivePolicy\": \"$rd\"}")
+	echo "$url $dl_url"
+}
+read -r webhook_url webhook_dlq_url <<<"$(body_queue "$queue-webhooks")"
+read -r intake_url intake_dlq_url <<<"$(body_queue "$queue-intake")"
+
+echo "tasklane: ready: table $table, queue $queue_url, dead-letter queue $dlq_url, webhooks $webhook_url, intake $intake_url" >&2
 # For scripts: the variables the functions read (see localstack/env.json).
 echo "TABLE_NAME=$table"
 echo "QUEUE_URL=$queue_url"
 echo "DEAD_LETTER_QUEUE_URL=$dlq_url"
+echo "WEBHOOK_QUEUE_URL=$webhook_url"
+echo "WEBHOOK_DEAD_LETTER_QUEUE_URL=$webhook_dlq_url"
+echo "INTAKE_QUEUE_URL=$intake_url"
+echo "INTAKE_DEAD_LETTER_QUEUE_URL=$intake_dlq_url"
