@@ -8,11 +8,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/tasklane/tasklane/shared/awsbackend"
+	"github.com/tasklane/tasklane/shared/awsevents"
 )
 
 func main() {
-	a, err := awsbackend.Intake(context.Background())
+	a, err := awsevents.Intake(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

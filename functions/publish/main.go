@@ -8,11 +8,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/tasklane/tasklane/shared/awsbackend"
+	"github.com/tasklane/tasklane/shared/awsevents"
 )
 
 func main() {
-	p, err := awsbackend.Publisher(context.Background())
+	p, err := awsevents.Publisher(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/tasklane/tasklane/shared/app"
-	"github.com/tasklane/tasklane/shared/awsbackend"
+	"github.com/tasklane/tasklane/shared/awsevents"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/event"
 	"github.com/tasklane/tasklane/shared/localrun/eventsource"
@@ -59,7 +59,7 @@ func startEvents(ctx context.Context, deps *app.App, sinks ...event.Sink) (func(
 	if err != nil {
 		return nil, err
 	}
-	pub := deps.Publisher(event.Sinks{awsbackend.EventBus(cfg, e.Bus), local})
+	pub := deps.Publisher(event.Sinks{awsevents.EventBus(cfg, e.Bus), local})
 	stream, err := eventsource.NewStream(dynamodbstreams.NewFromConfig(cfg), pub.Handle, eventsource.StreamOptions{
 		StreamARN: arn, Filter: dynamostore.EventFilterPattern, Log: deps.Log,
 	})

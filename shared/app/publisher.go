@@ -8,7 +8,7 @@ import (
 )
 
 // Publisher is the table stream's publisher, publishing to sink (shared/eventbus deployed;
-// awsbackend.Publisher opens it), with callback URLs sealed (CallbackURLs).
+// awsevents.Publisher opens it), with callback URLs sealed (CallbackURLs).
 func (a *App) Publisher(sink event.Sink) *publisher.Publisher {
 	return &publisher.Publisher{Sink: a.CallbackURLs(sink), Log: a.Log}
 }

@@ -70,7 +70,7 @@ func Open(cfg aws.Config, s settings.Settings, u settings.Uses) (app.Backends, e
 	}
 	// Every write that makes lifecycle events is marked for the stream's publisher (see
 	// dynamostore.WithEventMarks).
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg, serviceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName, dynamostore.WithEventMarks())
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg, ServiceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName, dynamostore.WithEventMarks())
 	b := app.Backends{Store: store}
 	openBodyQueues(cfg, s, &b, store)
 	if !u.Queue {
@@ -79,7 +79,7 @@ func Open(cfg aws.Config, s settings.Settings, u settings.Uses) (app.Backends, e
 	if s.QueueURL == "" {
 		return app.Backends{}, fmt.Errorf("%s must be set for the SQS work queue", settings.EnvQueueURL)
 	}
-	client := sqs.NewFromConfig(cfg, serviceEndpoint("SQS", func(o *sqs.Options, u *string) { o.BaseEndpoint = u }))
+	client := sqs.NewFromConfig(cfg, ServiceEndpoint("SQS", func(o *sqs.Options, u *string) { o.BaseEndpoint = u }))
 	b.Queue = sqsqueue.New(client, s.QueueURL)
 	if s.DeadLetterURL != "" {
 		b.DeadLetter = sqsqueue.New(client, s.DeadLetterURL)
@@ -97,7 +97,7 @@ func openBodyQueues(cfg aws.Config, s settings.Settings, b *app.Backends, store 
 			return nil
 		}
 		if client == nil {
-			client = sqs.NewFromConfig(cfg, serviceEndpoint("SQS", func(o *sqs.Options, u *string) { o.BaseEndpoint = u }))
+			client = sqs.NewFromConfig(cfg, ServiceEndpoint("SQS", func(o *sqs.Options, u *string) { o.BaseEndpoint = u }))
 		}
 		return sqsqueue.New(client, url)
 	}
@@ -137,10 +137,10 @@ func EnvConfig() (aws.Config, error) {
 	return cfg, nil
 }
 
-// serviceEndpoint applies AWS_ENDPOINT_URL_<SERVICE>, the SDK's standard service-specific
+// ServiceEndpoint applies AWS_ENDPOINT_URL_<SERVICE>, the SDK's standard service-specific
 // endpoint variable, to a client's options. LoadDefaultConfig would too; EnvConfig needs
 // it done here. Either way the value is the same.
-func serviceEndpoint[O any](service string, set func(*O, *string)) func(*O) {
+func ServiceEndpoint[O any](service string, set func(*O, *string)) func(*O) {
 	return func(o *O) {
 		if u := os.Getenv("AWS_ENDPOINT_URL_" + service); u != "" {
 			set(o, aws.String(u))

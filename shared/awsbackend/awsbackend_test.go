@@ -26,11 +26,11 @@ func TestEnvConfigReachesTheEmulators(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	ddb := dynamodb.NewFromConfig(cfg, serviceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u }))
+	ddb := dynamodb.NewFromConfig(cfg, ServiceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u }))
 	if _, err := ddb.ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
 		t.Errorf("DynamoDB: %v", err)
 	}
-	q := sqs.NewFromConfig(cfg, serviceEndpoint("SQS", func(o *sqs.Options, u *string) { o.BaseEndpoint = u }))
+	q := sqs.NewFromConfig(cfg, ServiceEndpoint("SQS", func(o *sqs.Options, u *string) { o.BaseEndpoint = u }))
 	if _, err := q.ListQueues(ctx, &sqs.ListQueuesInput{}); err != nil {
 		t.Errorf("SQS: %v", err)
 	}

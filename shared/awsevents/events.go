@@ -1,4 +1,8 @@
-package awsbackend
+// Package awsevents is the EventBridge side of the AWS wiring: the start-ups of the publish
+// and intake functions, the only ones that put events on a bus. It is kept apart from
+// shared/awsbackend so that the other functions link no EventBridge client: the SDK client
+// is most of a megabyte, and every bootstrap has 10 MiB (infra/sizes.sh).
+package awsevents
 
 import (
 	"context"
@@ -6,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/tasklane/tasklane/shared/awsbackend"
 	"github.com/tasklane/tasklane/shared/eventbus"
 	"github.com/tasklane/tasklane/shared/publisher"
 	"github.com/tasklane/tasklane/shared/settings"
@@ -19,11 +24,11 @@ func Publisher(ctx context.Context) (*publisher.Publisher, error) {
 		return nil, err
 	}
 	// Markers: a callback step's event carries its callback URL, sealed as the API seals it.
-	a, err := App(ctx, settings.Uses{Markers: true})
+	a, err := awsbackend.App(ctx, settings.Uses{Markers: true})
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := EnvConfig()
+	cfg, err := awsbackend.EnvConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -32,6 +37,6 @@ func Publisher(ctx context.Context) (*publisher.Publisher, error) {
 
 // EventBus is the sink on EventBridge bus bus, on cfg and AWS_ENDPOINT_URL_EVENTBRIDGE.
 func EventBus(cfg aws.Config, bus string) *eventbus.Sink {
-	client := eventbridge.NewFromConfig(cfg, serviceEndpoint("EVENTBRIDGE", func(o *eventbridge.Options, u *string) { o.BaseEndpoint = u }))
+	client := eventbridge.NewFromConfig(cfg, awsbackend.ServiceEndpoint("EVENTBRIDGE", func(o *eventbridge.Options, u *string) { o.BaseEndpoint = u }))
 	return eventbus.New(client, bus)
 }

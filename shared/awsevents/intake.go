@@ -1,9 +1,10 @@
-package awsbackend
+package awsevents
 
 import (
 	"context"
 
 	"github.com/tasklane/tasklane/shared/app"
+	"github.com/tasklane/tasklane/shared/awsbackend"
 	"github.com/tasklane/tasklane/shared/settings"
 )
 
@@ -16,12 +17,12 @@ func Intake(ctx context.Context) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := App(ctx, settings.Uses{Queue: true, Intake: true})
+	a, err := awsbackend.App(ctx, settings.Uses{Queue: true, Intake: true})
 	if err != nil {
 		return nil, err
 	}
 	if e.Bus != "" {
-		cfg, err := EnvConfig()
+		cfg, err := awsbackend.EnvConfig()
 		if err != nil {
 			return nil, err
 		}
