@@ -19,7 +19,6 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/tasklane/tasklane/shared/apigw"
 	"github.com/tasklane/tasklane/shared/event"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/sqsbatch"
 	"github.com/tasklane/tasklane/shared/strictjson"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
@@ -59,28 +59,10 @@ type Rejection struct {
 const maxRejectedBody = 8 << 10
 
 // Handle is the Lambda handler of the intake queue (ReportBatchItemFailures). The records of
-// a batch are handled concurrently; two copies of one message racing each other are one
+// a batch are handled concurrently (sqsbatch); two copies of one message racing each other are one
 // create and one replay.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var (
-		mu   sync.Mutex
-		resp events.SQSEventResponse
-		wg   sync.WaitGroup
-	)
-	for _, rec := range ev.Records {
-		wg.Add(1)
-		go func(rec events.SQSMessage) {
-			defer wg.Done()
-			if h.record(ctx, rec) {
-				return
-			}
-			mu.Lock()
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-			mu.Unlock()
-		}(rec)
-	}
-	wg.Wait()
-	return resp, nil
+	return sqsbatch.Handle(ctx, ev, h.record), nil
 }
 
 // record handles one message and reports whether it may be deleted.

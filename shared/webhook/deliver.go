@@ -16,6 +16,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/callbackurl"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/sqsbatch"
 )
 
 // DefaultSchedule is the wait before each retry, from the attempt before it: Standard
@@ -84,27 +85,10 @@ func NewClient(local bool) *http.Client {
 	}
 }
 
-// Handle is the Lambda handler of the webhook queue.
+// Handle is the Lambda handler of the webhook queue: its records at once (see sqsbatch), so
+// that a slow receiver does not hold up the others.
 func (d *Deliverer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var (
-		mu   sync.Mutex
-		resp events.SQSEventResponse
-		wg   sync.WaitGroup
-	)
-	for _, rec := range ev.Records {
-		wg.Add(1)
-		go func(rec events.SQSMessage) {
-			defer wg.Done()
-			if d.record(ctx, rec) {
-				return
-			}
-			mu.Lock()
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-			mu.Unlock()
-		}(rec)
-	}
-	wg.Wait()
-	return resp, nil
+	return sqsbatch.Handle(ctx, ev, d.record), nil
 }
 
 // record handles one delivery and reports whether its message may be deleted. A panic fails

@@ -56,7 +56,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -65,6 +64,7 @@ import (
 	"github.com/tasklane/tasklane/shared/logscope"
 	"github.com/tasklane/tasklane/shared/metric"
 	"github.com/tasklane/tasklane/shared/queue"
+	"github.com/tasklane/tasklane/shared/sqsbatch"
 	"github.com/tasklane/tasklane/shared/task"
 )
 
@@ -162,29 +162,13 @@ func end(out outcome) next { return next{out: out} }
 // Messages are processed concurrently (each names its own task); only those to be seen
 // again are listed in BatchItemFailures, so that the rest are deleted.
 func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var (
-		mu   sync.Mutex
-		resp events.SQSEventResponse
-		wg   sync.WaitGroup
-	)
 	lease := w.Lease
 	if dl, ok := ctx.Deadline(); ok && lease == 0 {
 		lease = time.Until(dl)
 	}
-	ctx = scope(ctx)
-	for _, rec := range ev.Records {
-		wg.Add(1)
-		go func(rec events.SQSMessage) {
-			defer wg.Done()
-			if w.handleRecord(logscope.Start(ctx, "messageId", rec.MessageId), rec, lease) {
-				return
-			}
-			mu.Lock()
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-			mu.Unlock()
-		}(rec)
-	}
-	wg.Wait()
+	resp := sqsbatch.Handle(scope(ctx), ev, func(ctx context.Context, rec events.SQSMessage) bool {
+		return w.handleRecord(logscope.Start(ctx, "messageId", rec.MessageId), rec, lease)
+	})
 	w.Metrics.MessagesFailed(len(resp.BatchItemFailures))
 	return resp, nil
 }
