@@ -3,16 +3,12 @@ package executor
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +16,7 @@ import (
 	"encoding/json"
 
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/whsec"
 )
 
 // DefaultTimeout is a lambda or http step's time limit when the catalog gives none.
@@ -66,13 +63,13 @@ func (h HTTP) Execute(ctx context.Context, a task.Attempt) (json.RawMessage, err
 			now = h.Now
 		}
 		id := fmt.Sprintf("%s-%d-%d-%d", a.Task.ID, a.Index, a.Task.RetryCount, a.Attempt)
-		sig, err := sign(h.Secret, id, now(), body)
+		secret, err := whsec.ParseSecret(h.Secret)
 		if err != nil {
 			return nil, &task.CodedError{Code: "STEP_SIGNING_FAILED", Message: err.Error()}
 		}
-		req.Header.Set("webhook-id", id)
-		req.Header.Set("webhook-timestamp", strconv.FormatInt(now().Unix(), 10))
-		req.Header.Set("webhook-signature", sig)
+		for k, v := range secret.SignedHeaders(id, now(), body) { // one timestamp, signed and sent
+			req.Header.Set(k, v)
+		}
 	}
 	client := h.Client
 	if client == nil {
@@ -120,23 +117,6 @@ func excerpt(body []byte) string {
 		s = s[:200] + "…"
 	}
 	return ": " + s
-}
-
-// sign is the webhook-signature header of Standard Webhooks (standardwebhooks.com): "v1,"
-// and the base64 HMAC-SHA256, keyed with the secret's bytes (the base64 after "whsec_"), of
-// "id.timestamp.body".
-//
-// For the integrator: shared/webhook's signer (branch webhooks) implements the same spec;
-// once it is merged this function is replaced by it.
-func sign(secret, id string, at time.Time, body []byte) (string, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		return "", fmt.Errorf("signing secret: not whsec_ and base64: %w", err)
-	}
-	mac := hmac.New(sha256.New, key)
-	fmt.Fprintf(mac, "%s.%d.", id, at.Unix())
-	mac.Write(body)
-	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
 }
 
 // AddressRefusedError is a connection the http executor's client would not open.

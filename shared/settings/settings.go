@@ -11,7 +11,6 @@
 package settings
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tasklane/tasklane/shared/whsec"
 )
 
 // Environment variable names. Vars lists them all.
@@ -160,9 +161,8 @@ func FromEnv() (Settings, error) {
 		Intake: Intake{QueueURL: os.Getenv(EnvIntakeQueueURL), DeadLetterURL: os.Getenv(EnvIntakeDeadLetterURL)},
 	}
 	if v := c.StepSigningSecret; v != "" {
-		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v, "whsec_"))
-		if !strings.HasPrefix(v, "whsec_") || err != nil || len(key) < 16 {
-			return c, fmt.Errorf("%s must be whsec_ and the base64 of at least 16 bytes", EnvStepSigningSecret)
+		if _, err := whsec.ParseSecret(v); err != nil || !strings.HasPrefix(v, whsec.SecretPrefix) {
+			return c, fmt.Errorf("%s must be whsec_ and the base64 of at least %d bytes", EnvStepSigningSecret, whsec.MinKeyBytes)
 		}
 	}
 	if c.JWT.Issuer == "" && (len(c.JWT.Audiences) > 0 || c.JWT.JWKSURL != "") {

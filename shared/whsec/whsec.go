@@ -1,4 +1,8 @@
-package webhook
+// Package whsec is Standard Webhooks' signing (standardwebhooks.com): the deployment's
+// "whsec_" secret and the webhook-signature of a message. The webhooks (shared/webhook) and
+// the catalog's http steps (shared/executor) sign with it, so that a receiver verifies both
+// with the same library.
+package whsec
 
 import (
 	"crypto/hmac"
