@@ -23,6 +23,7 @@ import (
 
 	"github.com/tasklane/tasklane/shared/executor"
 	"github.com/tasklane/tasklane/shared/task"
+	"github.com/tasklane/tasklane/shared/whsec"
 )
 
 // Schema is the JSON Schema of a catalog.
@@ -37,8 +38,8 @@ type Runtime struct {
 	// HTTPClient sends http steps' requests; nil: executor.NewHTTPClient(false), which
 	// reaches public addresses only.
 	HTTPClient *http.Client
-	// SigningSecret signs http steps' requests ("whsec_" + base64); empty: unsigned.
-	SigningSecret string
+	// SigningSecret signs http steps' requests; the zero Secret: unsigned.
+	SigningSecret whsec.Secret
 	// Now stamps the signatures; nil: time.Now.
 	Now func() time.Time
 	// Wrap, when set, wraps each step's executor: how tests inject faults (fault.Executor).

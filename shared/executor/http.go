@@ -33,8 +33,9 @@ type HTTP struct {
 	Timeout time.Duration
 	// Client sends the requests: NewHTTPClient's, which refuses private addresses.
 	Client *http.Client
-	// Secret is the signing key, "whsec_" + base64; empty: requests are not signed.
-	Secret string
+	// Secret is the signing key (settings parses STEP_SIGNING_SECRET at start-up); the zero
+	// Secret: requests are not signed.
+	Secret whsec.Secret
 	// Now stamps the signature (webhook-timestamp).
 	Now func() time.Time
 }
@@ -57,17 +58,13 @@ func (h HTTP) Execute(ctx context.Context, a task.Attempt) (json.RawMessage, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Tasklane")
-	if h.Secret != "" {
+	if h.Secret.Valid() {
 		now := time.Now
 		if h.Now != nil {
 			now = h.Now
 		}
 		id := fmt.Sprintf("%s-%d-%d-%d", a.Task.ID, a.Index, a.Task.RetryCount, a.Attempt)
-		secret, err := whsec.ParseSecret(h.Secret)
-		if err != nil {
-			return nil, &task.CodedError{Code: "STEP_SIGNING_FAILED", Message: err.Error()}
-		}
-		for k, v := range secret.SignedHeaders(id, now(), body) { // one timestamp, signed and sent
+		for k, v := range h.Secret.SignedHeaders(id, now(), body) { // one timestamp, signed and sent
 			req.Header.Set(k, v)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tasklane/tasklane/shared/executor"
+	"github.com/tasklane/tasklane/shared/whsec"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -46,7 +47,7 @@ func setup(t *testing.T, handle func(w http.ResponseWriter, r *http.Request)) *r
 }
 
 func (rc *receiver) step(timeout time.Duration) executor.HTTP {
-	return executor.HTTP{URL: rc.srv.URL + "/render", Timeout: timeout, Client: executor.NewHTTPClient(true), Secret: secret,
+	return executor.HTTP{URL: rc.srv.URL + "/render", Timeout: timeout, Client: executor.NewHTTPClient(true), Secret: mustSecret(secret),
 		Now: func() time.Time { return time.Unix(1700000000, 0) }}
 }
 
@@ -171,4 +172,13 @@ func TestHTTPStopsWithItsContext(t *testing.T) {
 	if time.Since(start) > 2*time.Second {
 		t.Errorf("the request outlived its context by %v", time.Since(start))
 	}
+}
+
+// mustSecret is the parsed secret, as settings hands it to the executors.
+func mustSecret(s string) whsec.Secret {
+	sec, err := whsec.ParseSecret(s)
+	if err != nil {
+		panic(err)
+	}
+	return sec
 }

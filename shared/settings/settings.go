@@ -75,8 +75,9 @@ type Settings struct {
 	WorkerReserve time.Duration
 	LogLevel      slog.Level
 	// StepSigningSecret signs the requests of the catalog's http steps, as Standard Webhooks
-	// sign ("whsec_" + base64 key); empty: they are sent unsigned.
-	StepSigningSecret string
+	// sign: STEP_SIGNING_SECRET ("whsec_" + base64 key) parsed once here; the zero Secret
+	// (unset): they are sent unsigned.
+	StepSigningSecret whsec.Secret
 	// Local is set by the local runner (infra/local) and its tests, never by the
 	// environment: a create may then give an http callbackUrl to a loopback host, and
 	// webhooks may be delivered to private addresses (see callbackurl.CheckURL). A deployed
@@ -151,8 +152,7 @@ func FromEnv() (Settings, error) {
 			Audiences: splitList(os.Getenv(EnvJWTAudience)),
 			JWKSURL:   strings.TrimSpace(os.Getenv(EnvJWKSURL)),
 		},
-		InLambda:          InLambda(),
-		StepSigningSecret: strings.TrimSpace(os.Getenv(EnvStepSigningSecret)),
+		InLambda: InLambda(),
 		Webhooks: Webhooks{
 			Secret:        strings.TrimSpace(os.Getenv(EnvWebhookSecret)),
 			QueueURL:      os.Getenv(EnvWebhookQueueURL),
@@ -160,10 +160,12 @@ func FromEnv() (Settings, error) {
 		},
 		Intake: Intake{QueueURL: os.Getenv(EnvIntakeQueueURL), DeadLetterURL: os.Getenv(EnvIntakeDeadLetterURL)},
 	}
-	if v := c.StepSigningSecret; v != "" {
-		if _, err := whsec.ParseSecret(v); err != nil || !strings.HasPrefix(v, whsec.SecretPrefix) {
+	if v := strings.TrimSpace(os.Getenv(EnvStepSigningSecret)); v != "" {
+		sec, err := whsec.ParseSecret(v)
+		if err != nil || !strings.HasPrefix(v, whsec.SecretPrefix) {
 			return c, fmt.Errorf("%s must be whsec_ and the base64 of at least %d bytes", EnvStepSigningSecret, whsec.MinKeyBytes)
 		}
+		c.StepSigningSecret = sec
 	}
 	if c.JWT.Issuer == "" && (len(c.JWT.Audiences) > 0 || c.JWT.JWKSURL != "") {
 		return c, fmt.Errorf("%s and %s need %s", EnvJWTAudience, EnvJWKSURL, EnvJWTIssuer)
