@@ -45,6 +45,7 @@ func Type() task.Type {
 		Name:        TypeName,
 		Description: "A service task: created and driven by an outside service (the service role) through callbacks, one per step; the steps are the create's subTasks.",
 		External:    true,
+		Callbacks:   &task.CallbackLimits{Heartbeat: Heartbeat, Timeout: Timeout},
 		Plan: func(json.RawMessage) ([]task.Step, error) {
 			return nil, nil // the steps are the create's (task.Spec.SubTasks)
 		},

@@ -45,6 +45,12 @@ type Type struct {
 	// from the input but given by the create (Spec.SubTasks), and an outside service drives
 	// each through its callback.
 	External bool
+	// Callbacks, set for a type whose every step is a callback step (shared/servicetask's),
+	// are those callbacks' limits. The worker then starts each attempt with its callback in
+	// one change (Task.StartCallbackStep), as the API does: no reader sees such a step
+	// started without its callback (a service task's create answer would miss it), and a
+	// start is one write, not two. Execute still ends a timed-out attempt (Attempt.Resumed).
+	Callbacks *CallbackLimits
 	// Canonical optionally writes an input (nil when the create had none) as the type reads
 	// it, defaults filled in, so that inputs meaning the same are the same bytes: an
 	// Idempotency-Key replay that spells out a default, or omits it, is the same request.
@@ -54,6 +60,9 @@ type Type struct {
 	// Retry-After of a poll (see retryAfter in shared/apigw/get.go). Nil, or 0: unknown.
 	Expect func(t *Task, i int) time.Duration
 }
+
+// CallbackLimits are a callback step's heartbeat and timeout (see AwaitCallback).
+type CallbackLimits struct{ Heartbeat, Timeout time.Duration }
 
 // Step names a subtask as a type plans it.
 type Step struct {

@@ -156,7 +156,8 @@ func (s *Service) Callback(ctx context.Context, token string, r Report) (Reporte
 // startServiceStep starts the callback of a service task's next step (StartCallbackStep), so
 // that the create or the report that made the step next answers the service with its
 // callback. It leaves the task alone when it is not for starting one (ended, cancel
-// requested, a callback under way, the worker mid-way) or the budget is spent (the worker
+// requested, a callback under way: the worker starts a service task's steps with their
+// callbacks in one change too, see task.Type.Callbacks) or the budget is spent (the worker
 // fails it); a failed write is only logged: the worker starts the step as any callback step.
 func (s *Service) startServiceStep(ctx context.Context, t task.Task) task.Task {
 	fresh, _, err := s.writer().UpdateFrom(ctx, t, func(t task.Task) (task.Decision, error) {

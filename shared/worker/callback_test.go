@@ -71,3 +71,48 @@ func TestCallbackStepTimesOutAfterItsLastHeartbeat(t *testing.T) {
 		t.Errorf("the next attempt's callback: %+v %v, want attempt 2 waiting", next, ok)
 	}
 }
+
+// TestCallbackTypeStartsEachAttemptInOneWrite: for a type of callback steps only
+// (task.Type.Callbacks, as a service task's), the worker starts each attempt with its
+// callback in one stored change, so that no reader sees the step started without it; the
+// message then waits for the deadline, which times the attempt out, and the next attempt
+// starts the same way.
+func TestCallbackTypeStartsEachAttemptInOneWrite(t *testing.T) {
+	t.Parallel()
+	limits := task.CallbackLimits{Heartbeat: 10 * time.Minute, Timeout: time.Hour}
+	deps, _ := isoDeps(t, task.Type{
+		Name: "approval",
+		Plan: func(json.RawMessage) ([]task.Step, error) {
+			return []task.Step{{Name: "Approve", Executor: "callback"}}, nil
+		},
+		Execute:   executor.Callback{Heartbeat: limits.Heartbeat, Timeout: limits.Timeout}.Execute,
+		Callbacks: &limits,
+	})
+	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	now := start
+	deps.Now = func() time.Time { return now }
+	c, err := deps.Service().Create(context.Background(), usecase.Principal{Tenant: tdTenant}, usecase.CreateRequest{Spec: task.Spec{Type: "approval"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := c.Task.ID
+	deliver := func() {
+		t.Helper()
+		resp, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "message.json", id, 0))
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("Handle: %+v %v", resp, err)
+		}
+	}
+	deliver()
+	got := tdGet(t, deps, id)
+	if ref, ok := got.RunningCallback(); !ok || ref.Attempt != 1 || got.Version != c.Task.Version+1 || !got.SubTasks[0].WaitUntil.Equal(start.Add(10*time.Minute)) {
+		t.Fatalf("after the first delivery: version %d (created %d), %+v; want attempt 1's callback, waiting until +10m, in one write", got.Version, c.Task.Version, got.SubTasks[0])
+	}
+	now = start.Add(10 * time.Minute)
+	deliver() // the deadline: the attempt times out; the retry's backoff is zero here
+	deliver()
+	got = tdGet(t, deps, id)
+	if ref, ok := got.RunningCallback(); !ok || ref.Attempt != 2 || len(got.Errors) != 1 || got.Errors[0].ErrorCode != "CALLBACK_TIMED_OUT" {
+		t.Fatalf("after the deadline: %+v, errors %+v; want attempt 2's callback after one CALLBACK_TIMED_OUT", got.SubTasks[0], got.Errors)
+	}
+}

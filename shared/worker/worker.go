@@ -319,7 +319,7 @@ func (w *Worker) step(ctx context.Context, m queue.Message, t *task.Task, log *s
 		// The claim rides with the first attempt's start: a claimed task always starts
 		// its next subtask at once.
 		*attempted = true
-		return w.attempt(ctx, typ, t, log, func(t task.Task) (task.Change, int, error) { return t.ClaimAndStart(w.Now()) })
+		return w.attempt(ctx, typ, t, log, w.starter(typ, task.Task.ClaimAndStart))
 	case t.Status == task.Pending:
 		return w.change(ctx, t, log, func(t task.Task) (task.Change, error) { return t.Claim(w.Now()) })
 	case t.CancelRequested && t.NextSubTask() >= 0:
@@ -341,8 +341,20 @@ func (w *Worker) step(ctx context.Context, m queue.Message, t *task.Task, log *s
 		return end(continueAfter(0)), nil
 	default:
 		*attempted = true
-		return w.attempt(ctx, typ, t, log, func(t task.Task) (task.Change, int, error) { return t.StartAttempt(w.Now()) })
+		return w.attempt(ctx, typ, t, log, w.starter(typ, task.Task.StartAttempt))
 	}
+}
+
+// starter is how the worker starts the next attempt of a task of typ: with start (ClaimAndStart
+// or StartAttempt), or, for a type of callback steps only, with its callback in the same
+// change (see task.Type.Callbacks).
+func (w *Worker) starter(typ *task.Type, start func(task.Task, time.Time) (task.Change, int, error)) func(task.Task) (task.Change, int, error) {
+	if cb := typ.Callbacks; cb != nil {
+		return func(t task.Task) (task.Change, int, error) {
+			return t.StartCallbackStep(cb.Heartbeat, cb.Timeout, w.Now())
+		}
+	}
+	return func(t task.Task) (task.Change, int, error) { return start(t, w.Now()) }
 }
 
 // waiting is the step for a task whose subtask i is suspended (task.Suspend): nothing runs
@@ -449,6 +461,8 @@ func (w *Worker) attempt(ctx context.Context, typ *task.Type, t *task.Task, log 
 		return decideAgain(), nil // lost a race: decide again from the fresh state
 	case t.Status.Terminal():
 		return end(done()), nil // failed: the budget was spent
+	case t.SubTasks[i].Waiting():
+		return decideAgain(), nil // its callback started with it: the step waits (see waiting)
 	}
 	for {
 		nx, j, err := w.runAndRecord(ctx, typ, t, log, i, false)
