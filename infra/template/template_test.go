@@ -719,8 +719,8 @@ var needs = map[string][][2]string{
 	// The webhook deliverer reads and records gone URLs, re-sends failed attempts and gives up
 	// to its dead-letter queue; the intake creates tasks (a transaction with the idempotency
 	// record), announces them and sends refused messages to its dead-letter queue.
-	function.Webhook: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WebhookQueue"}, {"sqs:SendMessage", "WebhookDeadLetterQueue"}},
-	function.Intake:  {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}, {"sqs:SendMessage", "IntakeDeadLetterQueue"}},
+	function.Webhook:  {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WebhookQueue"}, {"sqs:SendMessage", "WebhookDeadLetterQueue"}},
+	function.Intake:   {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}, {"sqs:SendMessage", "IntakeDeadLetterQueue"}},
 	function.Callback: {{"dynamodb:GetItem", "TasksTable"}, {"dynamodb:PutItem", "TasksTable"}, {"sqs:SendMessage", "WorkQueue"}},
 }
 
