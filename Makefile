@@ -13,7 +13,7 @@ run:
 run-aws:
 	infra/run-aws.sh
 
-## test: everything CI runs: emulators, go vet, go test -race, SAM checks, size budget
+## test: everything CI runs: emulators, gofmt, go vet, go test -race, SAM checks, size budget
 test:
 	infra/test.sh
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: starts the AWS emulators (installing them on first use), runs go vet and every
-# Go test with the race detector against them, then the deployment checks, and stops the
+# `make test`: starts the AWS emulators (installing them on first use), checks gofmt, runs go vet and
+# every Go test with the race detector against them, then the deployment checks, and stops the
 # emulators whatever happens. A failure anywhere fails the run; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,13 @@ export AWS_CLI
 TASKLANE_RIE=$(infra/rie.sh)
 export TASKLANE_RIE
 
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-ed (run gofmt -w on them):" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
 echo "== go vet"
 go vet ./...
 echo "== go test (embedded backends and emulators)"
