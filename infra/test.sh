@@ -21,7 +21,7 @@ TASKLANE_RIE=$(infra/rie.sh)
 export TASKLANE_RIE
 
 echo "== gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go'))
+unformatted=$(find . -name '*.go' -not -path './.tools/*' -not -path './.git/*' -not -path './.aws-sam/*' -print0 | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then
 	echo "not gofmt-ed (run gofmt -w on them):" >&2
 	echo "$unformatted" >&2
