@@ -19,6 +19,7 @@ import (
 	"github.com/tasklane/tasklane/shared/demo"
 	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/function"
+	"github.com/tasklane/tasklane/shared/metric"
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/worker"
@@ -1070,9 +1071,12 @@ func checkOperations(p *project) problems {
 		}
 	}
 
-	var workerErrors, queueAge bool
+	var workerErrors, queueAge, late bool
 	for _, id := range p.resourcesOfType("AWS::CloudWatch::Alarm") {
 		props := mapAt(p.resource(id), "Properties")
+		if strAt(props, "Namespace") == metric.Namespace && strAt(props, "MetricName") == metric.OldestMessageAge && strAt(props, "Statistic") == "Maximum" {
+			late = true
+		}
 		for _, d := range listAt(props, "Dimensions") {
 			switch {
 			case strAt(props, "MetricName") == "Errors" && strAt(d, "Name") == "FunctionName" && isRef(at(d, "Value"), "WorkerFunction"):
@@ -1087,6 +1091,9 @@ func checkOperations(p *project) problems {
 	}
 	if !queueAge {
 		ps.add("no alarm on the work queue's ApproximateAgeOfOldestMessage")
+	}
+	if !late {
+		ps.add("no alarm on the Maximum of the worker's %s", metric.OldestMessageAge)
 	}
 	return ps
 }

@@ -81,6 +81,7 @@ type message struct {
 	id           string
 	body         string
 	sentAt       time.Time
+	dueAt        time.Time // sentAt plus the send's delay (queue.Delivery.DueAt)
 	visibleAt    time.Time // delay or visibility timeout: hidden before this instant
 	receiveCount int
 	handle       string // of the latest receive; "" if never received
@@ -114,6 +115,9 @@ func (q *Queue) Send(ctx context.Context, m queue.Message, delay time.Duration) 
 
 func (q *Queue) add(m *message, delay time.Duration) {
 	m.visibleAt = time.Now().Add(clamp(delay, queue.MaxDelay))
+	if m.dueAt.IsZero() {
+		m.dueAt = m.sentAt.Add(clamp(delay, queue.MaxDelay))
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.msgs = append(q.msgs, m)
@@ -198,15 +202,16 @@ func (q *Queue) take(n int, visibility time.Duration) (ds []queue.Delivery, next
 			Body:          m.body,
 			ReceiveCount:  m.receiveCount,
 			SentAt:        m.sentAt,
+			DueAt:         m.dueAt,
 		})
 	}
 	return ds, next, q.changed
 }
 
 // redrive adds a message moved from a source queue, keeping its ID, body, send time and
-// receive count as SQS does, visible at once.
+// receive count (and due time: SQS keeps message attributes) as SQS does, visible at once.
 func (q *Queue) redrive(m *message) {
-	moved := &message{id: m.id, body: m.body, sentAt: m.sentAt, receiveCount: m.receiveCount}
+	moved := &message{id: m.id, body: m.body, sentAt: m.sentAt, dueAt: m.dueAt, receiveCount: m.receiveCount}
 	q.add(moved, 0)
 }
 

@@ -8,7 +8,7 @@
 // Tasklane's metrics (namespace Tasklane): what the hook (Hook) sees in every stored change,
 // tasks created by type, finished by type and status, each finished subtask's duration and
 // attempts, failed attempts; and what other parts report through the Recorder's methods:
-// webhook and event delivery failures and the age of the work queue's oldest message.
+// webhook and event delivery failures and how late the work queue's messages are taken.
 package metric
 
 import (
@@ -43,7 +43,7 @@ const (
 	AttemptsFailed   = "AttemptsFailed"   // Count by Type: failed attempts that will be retried
 	WebhookFailures  = "WebhookFailures"  // Count by Reason
 	EventFailures    = "EventFailures"    // Count by Reason
-	OldestMessageAge = "OldestMessageAge" // Seconds: the work queue's oldest message
+	OldestMessageAge = "OldestMessageAge" // Seconds: how late a worker batch's most overdue message was taken (shared/worker's lateness)
 	MessagesFailed   = "MessagesFailed"   // Count: work-queue messages the worker gave back to SQS
 )
 
@@ -126,7 +126,8 @@ func (r *Recorder) EventFailure(reason string) {
 	r.Record(map[string]string{"Reason": reason}, Value{EventFailures, Count, 1})
 }
 
-// QueueAge records the age of the work queue's oldest message.
+// QueueAge records how late past its due time a worker took the most overdue message of a
+// batch: the work queue's backlog, as the worker sees it.
 func (r *Recorder) QueueAge(age time.Duration) {
 	r.Record(nil, Value{OldestMessageAge, Seconds, age.Seconds()})
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -60,6 +61,11 @@ type Delivery struct {
 	// ReceiveCount is how many times the message was received, this time included.
 	ReceiveCount int
 	SentAt       time.Time
+	// DueAt is when the message first became visible: its send plus the delay it was sent
+	// with. How long past it a worker takes the message is how late the queue runs, which
+	// SentAt alone cannot tell for the delayed messages of backoffs and waits. Zero for a
+	// message sent without it (by hand, or by another sender): read SentAt then.
+	DueAt time.Time
 }
 
 // Queue is the whole queue: sending, and the receive side that Lambda's event source mapping
@@ -98,4 +104,22 @@ type BodySender interface {
 type BodyQueue interface {
 	Queue
 	BodySender
+}
+
+// DueAttribute is the SQS message attribute that carries Delivery.DueAt, in epoch
+// milliseconds by the sender's clock (SentTimestamp is SQS's own; the two are close enough
+// for a lateness measured in seconds). Lambda hands message attributes to the worker in its
+// event, so the worker reads it there too.
+const DueAttribute = "dueAt"
+
+// FormatDue writes t as a DueAttribute's value.
+func FormatDue(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+// ParseDue reads a DueAttribute's value.
+func ParseDue(v string) (time.Time, error) {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("message attribute %s %q: %w", DueAttribute, v, err)
+	}
+	return time.UnixMilli(ms).UTC(), nil
 }

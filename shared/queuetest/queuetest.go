@@ -49,15 +49,17 @@ func Run(t *testing.T, newQueue func(t *testing.T) queue.Queue) {
 //
 // What it asserts:
 //   - RoundTrip: a sent message is received once with its body, a message ID, a receipt
-//     handle, ReceiveCount 1 and its send time; Delete removes it for good and succeeds
+//     handle, ReceiveCount 1, its send time and its due time; Delete removes it for good and succeeds
 //     again for the same handle (SQS deletes idempotently); ChangeVisibility of a deleted
 //     message fails.
 //   - RedeliveredAfterVisibility: a message not deleted comes back, not before its
-//     visibility timeout, with the same message ID, ReceiveCount 2 and a new receipt handle.
+//     visibility timeout, with the same message ID and due time, ReceiveCount 2 and a new
+//     receipt handle.
 //   - ChangeVisibilityZero: ChangeVisibility(0) makes a hidden message visible at once.
 //   - ChangeVisibilityShortens and ChangeVisibilityExtends: ChangeVisibility(d) hides the
 //     message for d from the call, whatever the receive asked for.
-//   - Delay: a message sent with a delay is not received before the delay is over.
+//   - Delay: a message sent with a delay is not received before the delay is over, and is
+//     due (DueAt) when it ends.
 //   - Batch: more than ten messages are all received, over several calls of at most ten,
 //     none lost and none handed out twice while hidden.
 //   - LongPollWakesOnSend: a waiting Receive returns a message sent during the wait.
@@ -202,6 +204,10 @@ func (s suite) roundTrip(t *testing.T, q queue.Queue) {
 	if r.SentAt.Before(before.Add(-skew)) || r.SentAt.After(after.Add(skew)) {
 		t.Fatalf("SentAt = %v, want between %v and %v", r.SentAt, before, after)
 	}
+	// The due time comes from the sender's clock, this one, to the millisecond.
+	if r.DueAt.Before(before.Truncate(time.Millisecond)) || r.DueAt.After(after) {
+		t.Fatalf("DueAt = %v, want between %v and %v (sent without delay)", r.DueAt, before, after)
+	}
 	if err := q.Delete(ctx, r.ReceiptHandle); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
@@ -226,6 +232,9 @@ func (s suite) redelivered(t *testing.T, q queue.Queue) {
 	}
 	if second.ReceiveCount != 2 {
 		t.Fatalf("redelivered ReceiveCount = %d, want 2", second.ReceiveCount)
+	}
+	if !second.DueAt.Equal(first.DueAt) {
+		t.Fatalf("redelivered DueAt = %v, want the message's %v", second.DueAt, first.DueAt)
 	}
 	if second.ReceiptHandle == first.ReceiptHandle {
 		t.Fatalf("redelivery reused receipt handle %q, want a fresh one", first.ReceiptHandle)
@@ -279,8 +288,14 @@ func (s suite) changeVisibilityExtends(t *testing.T, q queue.Queue) {
 
 func (s suite) delay(t *testing.T, q queue.Queue) {
 	m, start := send(t, q, 2*s.u)
+	sent := time.Now()
 	r := s.next(t, q, long)
 	notBefore(t, r, start, 2*s.u, "delay")
+	// Due when the delay ends, by the sender's clock to the millisecond (SQS rounds a delay
+	// up to a second).
+	if due := r.DueAt.Add(-2 * s.u); due.Before(start.Truncate(time.Millisecond)) || due.After(sent.Add(time.Second)) {
+		t.Fatalf("DueAt = %v, want the send (%v to %v) plus the delay %v", r.DueAt, start, sent, 2*s.u)
+	}
 	checkBody(t, r.Delivery, m)
 	if r.ReceiveCount != 1 {
 		t.Fatalf("ReceiveCount = %d, want 1", r.ReceiveCount)

@@ -94,15 +94,7 @@ func (q *Queue) URL() string { return q.url }
 
 // Send sends m, visible after delay (rounded up to whole seconds, at most queue.MaxDelay).
 func (q *Queue) Send(ctx context.Context, m queue.Message, delay time.Duration) error {
-	_, err := q.api.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:     aws.String(q.url),
-		MessageBody:  aws.String(m.Encode()),
-		DelaySeconds: seconds(delay, queue.MaxDelay),
-	})
-	if err != nil {
-		return fmt.Errorf("sqs send message: %w", err)
-	}
-	return nil
+	return q.SendBody(ctx, m.Encode(), delay)
 }
 
 // Receive long-polls for up to wait (rounded up to whole seconds, at most 20 s; zero is a
@@ -119,6 +111,7 @@ func (q *Queue) Receive(ctx context.Context, n int, visibility, wait time.Durati
 			types.MessageSystemAttributeNameApproximateReceiveCount,
 			types.MessageSystemAttributeNameSentTimestamp,
 		},
+		MessageAttributeNames: []string{queue.DueAttribute},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqs receive message: %w", err)
@@ -143,6 +136,13 @@ func (q *Queue) Receive(ctx context.Context, n int, visibility, wait time.Durati
 				return nil, fmt.Errorf("sqs receive message: SentTimestamp %q: %w", v, err)
 			}
 			d.SentAt = time.UnixMilli(ms).UTC()
+		}
+		if v, ok := m.MessageAttributes[queue.DueAttribute]; ok {
+			due, err := queue.ParseDue(aws.ToString(v.StringValue))
+			if err != nil {
+				return nil, fmt.Errorf("sqs receive message: %w", err)
+			}
+			d.DueAt = due
 		}
 		ds = append(ds, d)
 	}
@@ -268,10 +268,15 @@ func QueueARN(ctx context.Context, api AdminAPI, queueURL string) (string, error
 // SendBody sends body as is (see queue.BodySender), visible after delay (rounded up to whole
 // seconds, at most queue.MaxDelay).
 func (q *Queue) SendBody(ctx context.Context, body string, delay time.Duration) error {
+	d := seconds(delay, queue.MaxDelay)
+	due := time.Now().Add(time.Duration(d) * time.Second)
 	_, err := q.api.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:     aws.String(q.url),
 		MessageBody:  aws.String(body),
-		DelaySeconds: seconds(delay, queue.MaxDelay),
+		DelaySeconds: d,
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			queue.DueAttribute: {DataType: aws.String("Number"), StringValue: aws.String(queue.FormatDue(due))},
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("sqs send message: %w", err)

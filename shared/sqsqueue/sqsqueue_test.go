@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -206,9 +207,11 @@ func TestDurationsRoundUpAndCap(t *testing.T) {
 	} {
 		r := &recorder{}
 		q := sqsqueue.New(r, "https://sqs.example/q")
+		before := time.Now().Truncate(time.Millisecond)
 		if err := q.Send(ctx, queue.Message{TaskID: "t"}, tc.d); err != nil {
 			t.Fatal(err)
 		}
+		after := time.Now()
 		if err := q.ChangeVisibility(ctx, "h", tc.d); err != nil {
 			t.Fatal(err)
 		}
@@ -220,6 +223,13 @@ func TestDurationsRoundUpAndCap(t *testing.T) {
 		}
 		if got := aws.ToString(r.send[0].MessageBody); got != (queue.Message{TaskID: "t"}).Encode() {
 			t.Errorf("body %s", got)
+		}
+		// Due when the rounded delay ends, not the asked one.
+		attr := r.send[0].MessageAttributes[queue.DueAttribute]
+		due, err := queue.ParseDue(aws.ToString(attr.StringValue))
+		wait := time.Duration(tc.delay) * time.Second
+		if err != nil || aws.ToString(attr.DataType) != "Number" || due.Before(before.Add(wait)) || due.After(after.Add(wait)) {
+			t.Errorf("Send(delay %v): due attribute %+v (%v, %v), want a Number %v after the send", tc.d, attr, due, err, wait)
 		}
 	}
 }
@@ -234,6 +244,9 @@ func TestReceiveRequestAndDeliveries(t *testing.T) {
 		Attributes: map[string]string{
 			"ApproximateReceiveCount": "4",
 			"SentTimestamp":           "1795336200123",
+		},
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			queue.DueAttribute: {DataType: aws.String("Number"), StringValue: aws.String("1795336205123")},
 		},
 	}}}}
 	q := sqsqueue.New(r, "https://sqs.example/q")
@@ -252,7 +265,10 @@ func TestReceiveRequestAndDeliveries(t *testing.T) {
 	if !names[types.MessageSystemAttributeNameApproximateReceiveCount] || !names[types.MessageSystemAttributeNameSentTimestamp] {
 		t.Errorf("MessageSystemAttributeNames %v, want ApproximateReceiveCount and SentTimestamp", in.MessageSystemAttributeNames)
 	}
-	want := queue.Delivery{MessageID: "m1", ReceiptHandle: "h1", Body: `{"taskId":"t","run":1}`, ReceiveCount: 4, SentAt: sent}
+	if !slices.Equal(in.MessageAttributeNames, []string{queue.DueAttribute}) {
+		t.Errorf("MessageAttributeNames %v, want [%s]", in.MessageAttributeNames, queue.DueAttribute)
+	}
+	want := queue.Delivery{MessageID: "m1", ReceiptHandle: "h1", Body: `{"taskId":"t","run":1}`, ReceiveCount: 4, SentAt: sent, DueAt: sent.Add(5 * time.Second)}
 	if len(ds) != 1 || ds[0] != want {
 		t.Fatalf("deliveries %+v, want [%+v]", ds, want)
 	}
@@ -264,6 +280,10 @@ func TestReceiveRequestAndDeliveries(t *testing.T) {
 		t.Errorf("request %+v: want 1 message, the queue's visibility, a short poll", in)
 	}
 
+	r.out.Messages[0].MessageAttributes[queue.DueAttribute] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String("soon")}
+	if _, err := q.Receive(ctx, 1, time.Second, 0); err == nil {
+		t.Error("Receive with a malformed due time succeeded")
+	}
 	r.out.Messages[0].Attributes["ApproximateReceiveCount"] = "x"
 	if _, err := q.Receive(ctx, 1, time.Second, 0); err == nil {
 		t.Error("Receive with a malformed ApproximateReceiveCount succeeded")

@@ -56,6 +56,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -170,7 +171,38 @@ func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 		return w.handleRecord(logscope.Start(ctx, "messageId", rec.MessageId), rec, lease)
 	})
 	w.Metrics.MessagesFailed(len(resp.BatchItemFailures))
+	if late, ok := lateness(ev, w.Now()); ok && late >= LateMetricFloor {
+		w.Metrics.QueueAge(late)
+	}
 	return resp, nil
+}
+
+// LateMetricFloor is the lateness below which a batch records no OldestMessageAge: a queue
+// that keeps up (Lambda's pollers take a message within a second or so of it being due) then
+// writes no metric line per invocation, and the metric, with its alarm, shows only a backlog.
+const LateMetricFloor = time.Second
+
+// lateness is how long past its due time the most overdue message of ev was taken (the
+// metric OldestMessageAge): the due time is the message's send plus its delay
+// (queue.DueAttribute) or, for a message sent without one, its SentTimestamp. It reports
+// false when no record carries either. A redelivered message counts from its first due
+// time: the visibility timeouts it waited out are lateness too.
+func lateness(ev events.SQSEvent, now time.Time) (time.Duration, bool) {
+	var late time.Duration
+	found := false
+	for _, rec := range ev.Records {
+		var due time.Time
+		if a, ok := rec.MessageAttributes[queue.DueAttribute]; ok && a.StringValue != nil {
+			due, _ = queue.ParseDue(*a.StringValue) // a malformed one is no time: ignored
+		}
+		if ms, err := strconv.ParseInt(rec.Attributes["SentTimestamp"], 10, 64); due.IsZero() && err == nil {
+			due = time.UnixMilli(ms)
+		}
+		if !due.IsZero() {
+			late, found = max(late, now.Sub(due)), true
+		}
+	}
+	return late, found
 }
 
 // handleRecord processes one record of a batch and reports whether it may be deleted. A

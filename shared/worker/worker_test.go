@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/tasklane/tasklane/shared/app"
 	"github.com/tasklane/tasklane/shared/apptest"
+	"github.com/tasklane/tasklane/shared/metric"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/usecase"
 )
@@ -244,5 +246,46 @@ func TestEventDeadLetterOfUnknownTask(t *testing.T) {
 	resp, err = deps.Worker().HandleDeadLetter(tdCtx(t), tdEvent(t, "poison.json", "01JDK6Q8W7C2N3X9RT0V5M4B1A", 0))
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Errorf("poison dead letters: %v %v, want acknowledged (logged)", resp, err)
+	}
+}
+
+// TestEventLatenessMetric: a batch records how late its most overdue message was taken: the
+// first record was sent with a minute's delay (its dueAt), so it is 90 s late, not 150; the
+// second, sent by hand without a dueAt, counts from its SentTimestamp: 120 s. A batch taken
+// on time records nothing.
+func TestEventLatenessMetric(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		now  int64 // epoch ms
+		want []float64
+	}{
+		{"backlog", 1795336350123, []float64{120}},
+		{"on time", 1795336230623, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			deps := apptest.OpenEmbedded(t)
+			var out bytes.Buffer
+			deps.Metrics = metric.New(&out, nil)
+			deps.Now = func() time.Time { return time.UnixMilli(tc.now) }
+			resp, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "late.json", "", 0))
+			if err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("Handle: %+v %v", resp, err)
+			}
+			var got []float64
+			for line := range strings.Lines(out.String()) {
+				var doc map[string]any
+				if err := json.Unmarshal([]byte(line), &doc); err != nil {
+					t.Fatalf("metric line %q: %v", line, err)
+				}
+				if v, ok := doc[metric.OldestMessageAge].(float64); ok {
+					got = append(got, v)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s values (-want +got):\n%s", metric.OldestMessageAge, diff)
+			}
+		})
 	}
 }

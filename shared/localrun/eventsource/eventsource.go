@@ -247,8 +247,8 @@ func invoke(ctx context.Context, handler Handler, ev events.SQSEvent, timeout ti
 
 // Event builds the SQS event Lambda delivers for ds: one record per message, with the
 // system attributes a Delivery carries (ApproximateReceiveCount, SentTimestamp in epoch
-// milliseconds), the body's MD5, no message attributes, eventSource "aws:sqs", queueARN
-// and region. Tests of the worker use it to build events from a queue's deliveries.
+// milliseconds), its due time as the message attribute queue.DueAttribute, the body's MD5,
+// eventSource "aws:sqs", queueARN and region. Tests of the worker use it to build events from a queue's deliveries.
 func Event(ds []queue.Delivery, queueARN, region string) events.SQSEvent {
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, 0, len(ds))}
 	for _, d := range ds {
@@ -259,13 +259,18 @@ func Event(ds []queue.Delivery, queueARN, region string) events.SQSEvent {
 		if !d.SentAt.IsZero() {
 			attrs["SentTimestamp"] = strconv.FormatInt(d.SentAt.UnixMilli(), 10)
 		}
+		msgAttrs := map[string]events.SQSMessageAttribute{}
+		if !d.DueAt.IsZero() {
+			due := queue.FormatDue(d.DueAt)
+			msgAttrs[queue.DueAttribute] = events.SQSMessageAttribute{DataType: "Number", StringValue: &due}
+		}
 		ev.Records = append(ev.Records, events.SQSMessage{
 			MessageId:         d.MessageID,
 			ReceiptHandle:     d.ReceiptHandle,
 			Body:              d.Body,
 			Md5OfBody:         hex.EncodeToString(sum[:]),
 			Attributes:        attrs,
-			MessageAttributes: map[string]events.SQSMessageAttribute{},
+			MessageAttributes: msgAttrs,
 			EventSourceARN:    queueARN,
 			EventSource:       "aws:sqs",
 			AWSRegion:         region,

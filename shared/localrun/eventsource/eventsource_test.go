@@ -110,8 +110,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestEventRecordsAsLambda(t *testing.T) {
 	sent := time.UnixMilli(1795336200123)
-	ev := eventsource.Event([]queue.Delivery{{MessageID: "m1", ReceiptHandle: "h1", Body: `{"taskId":"t","run":0}`, ReceiveCount: 2, SentAt: sent}}, arn, "eu-west-1")
-	if len(ev.Records) != 1 {
+	ev := eventsource.Event([]queue.Delivery{
+		{MessageID: "m1", ReceiptHandle: "h1", Body: `{"taskId":"t","run":0}`, ReceiveCount: 2, SentAt: sent, DueAt: sent.Add(time.Minute)},
+		{MessageID: "m2", ReceiptHandle: "h2", Body: `{"taskId":"u","run":0}`, ReceiveCount: 1},
+	}, arn, "eu-west-1")
+	if len(ev.Records) != 2 {
 		t.Fatalf("records %+v", ev.Records)
 	}
 	r := ev.Records[0]
@@ -122,6 +125,12 @@ func TestEventRecordsAsLambda(t *testing.T) {
 		r.Attributes["ApproximateReceiveCount"] != "2" || r.Attributes["SentTimestamp"] != "1795336200123" ||
 		r.MessageAttributes == nil {
 		t.Fatalf("record %+v", r)
+	}
+	if due := r.MessageAttributes[queue.DueAttribute]; due.DataType != "Number" || due.StringValue == nil || *due.StringValue != "1795336260123" {
+		t.Errorf("due attribute %+v, want the Number 1795336260123", due)
+	}
+	if r := ev.Records[1]; r.MessageAttributes == nil || len(r.MessageAttributes) != 0 || r.Attributes["SentTimestamp"] != "" {
+		t.Errorf("a delivery without send and due times: %+v, want neither attribute", r)
 	}
 }
 
