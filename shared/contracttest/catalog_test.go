@@ -15,7 +15,7 @@ import (
 )
 
 // testCatalog is a catalog type with an input schema, an http step against a receiver and a
-// wait step; "{{receiver}}" stands for the receiver's URL.
+// wait step, and one that waits an hour; "{{receiver}}" stands for the receiver's URL.
 const testCatalog = `{"taskTypes": [{
   "name": "report", "description": "Render a report, let it settle", "maxAttempts": 2, "retryable": false,
   "input": {"type": "object", "additionalProperties": false, "required": ["title", "pages"],
@@ -25,6 +25,9 @@ const testCatalog = `{"taskTypes": [{
     {"name": "Settle", "wait": {"seconds": 1}}
   ],
   "result": {"report": "{{Render.url}}"}
+}, {
+  "name": "hold", "description": "Wait an hour, then settle",
+  "steps": [{"name": "Hold", "wait": {"seconds": 3600}}, {"name": "Settle", "wait": {"seconds": 1}}]
 }]}`
 
 // withCatalog registers testCatalog's types, their http steps posting to a local receiver.
@@ -124,6 +127,39 @@ func TestCatalogTypeThroughTheAPI(t *testing.T) {
 		list := e.do("GET", "/v1/tasks?limit=5", nil)
 		if strings.Contains(string(list.body), `"output"`) {
 			t.Errorf("a listed task shows outputs: %s", list.body)
+		}
+	}, withCatalog(t))
+}
+
+// TestCancelDuringAWaitStep: a cancel while a wait step waits answers the task cancelled at
+// once, the waiting subtask and the next with it (docs/api.md, "Waiting without compute"),
+// and it stays so.
+func TestCancelDuringAWaitStep(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, e *env) {
+		r := e.do("POST", "/v1/tasks", map[string]any{"type": "hold"})
+		if r.status != http.StatusAccepted {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		id := r.json(t)["id"].(string)
+		e.waitFor("the wait step to wait", func() bool {
+			sub := e.do("GET", "/v1/tasks/"+id, nil).json(t)["subTasks"].([]any)[0].(map[string]any)
+			return sub["status"] == "processing" && sub["waitUntil"] != nil
+		})
+		c := e.do("DELETE", "/v1/tasks/"+id, nil)
+		got := c.json(t)
+		if c.status != http.StatusAccepted || got["status"] != "cancelled" || got["cancelRequested"] != true {
+			t.Fatalf("cancel during the wait: %d %s, want 202 with the task cancelled", c.status, c.body)
+		}
+		var statuses []any
+		for _, s := range got["subTasks"].([]any) {
+			statuses = append(statuses, s.(map[string]any)["status"])
+		}
+		if diff := cmp.Diff([]any{"cancelled", "cancelled"}, statuses); diff != "" {
+			t.Errorf("subtask statuses (-want +got):\n%s", diff)
+		}
+		if again := e.do("GET", "/v1/tasks/"+id+"?redirect=false", nil).json(t); again["status"] != "cancelled" {
+			t.Errorf("read after the cancel: %v", again["status"])
 		}
 	}, withCatalog(t))
 }

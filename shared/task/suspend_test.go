@@ -60,3 +60,52 @@ func fixtureNamed(t *testing.T, name string) task.Task {
 	t.Fatalf("no fixture %s", name)
 	return task.Task{}
 }
+
+// A cancel while an attempt is suspended until later ends the task at once, the suspended
+// subtask cancelled with it (nothing runs it, nothing will report it). Once the suspension
+// is over a worker may be resuming the step, and a callback's service is still to report:
+// then the cancel is only requested, as for a running attempt.
+func TestCancelOfASuspendedAttempt(t *testing.T) {
+	t.Parallel()
+	f := fixtureNamed(t, "processing/running")
+	now := f.UpdatedAt.Add(time.Second)
+	wait, err := f.Suspend(1, now.Add(20*time.Minute), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback, err := f.StartCallback(1, 20*time.Minute, time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		in     task.Task
+		at     time.Time
+		status task.Status
+	}{
+		{"wait under way", wait.Task, now.Add(time.Minute), task.Cancelled},
+		{"wait over", wait.Task, now.Add(20 * time.Minute), task.Processing},
+		{"callback", callback.Task, now.Add(time.Minute), task.Processing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := tc.in.Cancel(tc.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := c.Task.SubTasks[1]
+			if c.Task.Status != tc.status || !c.Task.CancelRequested {
+				t.Fatalf("status %s, cancelRequested %v; want %s with the cancel requested", c.Task.Status, c.Task.CancelRequested, tc.status)
+			}
+			switch tc.status {
+			case task.Cancelled:
+				if s.Status != task.Cancelled || s.WaitUntil != nil || s.FinishedAt == nil || !s.FinishedAt.Equal(tc.at) || c.Task.SubTasks[2].Status != task.Cancelled {
+					t.Errorf("subtasks %+v, want the suspended one and the next cancelled at %v", c.Task.SubTasks, tc.at)
+				}
+			default:
+				if !s.Waiting() {
+					t.Errorf("subtask %+v, want it still waiting", s)
+				}
+			}
+		})
+	}
+}

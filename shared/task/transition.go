@@ -193,22 +193,27 @@ func (t Task) Succeed(result json.RawMessage, resultURL string, now time.Time) (
 //   - processing with no subtask running (just claimed, or waiting to retry an attempt):
 //     cancelled at once too, with cancelRequested set; a worker's next conditional write
 //     loses and it stops.
-//   - processing with a subtask running: cancelRequested is set; the running subtask may
-//     finish and the worker ends the task cancelled before the next one (ConfirmCancel).
-//     Asking again changes nothing and is accepted, unless the subtask has stopped
-//     meanwhile (it failed and waits to be retried): then the task is cancelled at once.
+//   - processing with an attempt suspended until later (Suspend: a wait step), nothing
+//     running it and nothing to report it: cancelled at once as well, that subtask too, so
+//     that a cancel does not wait out the wait's delayed message (up to 15 minutes).
+//   - processing with a subtask running, or waiting for its callback (whose service
+//     reports, or times out, as the contract's "Callbacks" says): cancelRequested is set;
+//     the running subtask may finish and the worker ends the task cancelled before the
+//     next one (ConfirmCancel). Asking again changes nothing and is accepted, unless the
+//     subtask has stopped meanwhile (it failed and waits to be retried): then the task is
+//     cancelled at once.
 //   - success, failure, cancelled: refused with ErrNotCancellable.
 func (t Task) Cancel(now time.Time) (Change, error) {
 	if !t.Cancellable() {
 		return t.refuse(OpCancel, ErrNotCancellable)
 	}
-	if t.Status == Processing && t.CancelRequested && t.running() {
+	if t.Status == Processing && t.CancelRequested && t.running(now) {
 		return Change{Task: t.Clone(), FromStatus: t.Status, FromVersion: t.Version, Op: OpCancel}, nil
 	}
 	c := t.begin(OpCancel, now)
 	if t.Status == Processing {
 		c.Task.CancelRequested = true
-		if t.running() {
+		if t.running(now) {
 			return c, nil
 		}
 	}
@@ -225,14 +230,6 @@ func (t Task) ConfirmCancel(now time.Time) (Change, error) {
 		return t.refuse(OpConfirmCancel, ErrInvalidTransition)
 	}
 	c := t.begin(OpConfirmCancel, now)
-	for i := range c.Task.SubTasks {
-		if s := &c.Task.SubTasks[i]; s.Status == Processing {
-			s.Status = Cancelled
-			s.WaitUntil = nil
-			at := c.Task.UpdatedAt
-			s.FinishedAt = &at
-		}
-	}
 	c.Task.cancel()
 	return c, nil
 }
@@ -389,20 +386,30 @@ type attemptsSpent struct{}
 
 func (*attemptsSpent) Error() string { return "attempt budget spent" }
 
-// running reports whether a subtask is mid-attempt.
-func (t *Task) running() bool {
+// running reports whether a subtask is mid-attempt at now: its attempt runs somewhere, or
+// waits for its callback, or its suspension is over and a worker may be resuming it. An
+// attempt suspended until after now is not: no worker resumes it before then.
+func (t *Task) running(now time.Time) bool {
 	for _, s := range t.SubTasks {
-		if s.Status == Processing {
+		if s.Status == Processing && (s.Callback != nil || s.WaitUntil == nil || !s.WaitUntil.After(now)) {
 			return true
 		}
 	}
 	return false
 }
 
+// cancel ends the task cancelled: its pending subtasks, and any still processing (an attempt
+// suspended, or one whose worker died: see Cancel and ConfirmCancel), end cancelled too.
 func (t *Task) cancel() {
 	for i := range t.SubTasks {
-		if t.SubTasks[i].Status == Pending {
-			t.SubTasks[i].Status = Cancelled
+		switch s := &t.SubTasks[i]; s.Status {
+		case Pending:
+			s.Status = Cancelled
+		case Processing:
+			s.Status = Cancelled
+			s.WaitUntil = nil
+			at := t.UpdatedAt
+			s.FinishedAt = &at
 		}
 	}
 	if t.Message == "" {

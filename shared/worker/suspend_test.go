@@ -85,9 +85,9 @@ func TestSuspendedAttemptWaitsWithoutCompute(t *testing.T) {
 	}
 }
 
-// TestCancelEndsASuspendedAttempt: a cancel of a task whose attempt waits sets
-// cancelRequested (nothing runs to stop), and the next delivery ends it cancelled at once,
-// without resuming the step.
+// TestCancelEndsASuspendedAttempt: a cancel of a task whose attempt waits ends it cancelled
+// at once (nothing runs to stop: task.Task.Cancel), not at the wait's delayed message; that
+// message, when it comes, is dropped without resuming the step.
 func TestCancelEndsASuspendedAttempt(t *testing.T) {
 	t.Parallel()
 	resumed := false
@@ -109,17 +109,22 @@ func TestCancelEndsASuspendedAttempt(t *testing.T) {
 	if _, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "message.json", id, 0)); err != nil {
 		t.Fatal(err)
 	}
+	if got := tdGet(t, deps, id); !got.SubTasks[0].Waiting() {
+		t.Fatalf("after the first delivery: %+v, want the attempt waiting", got.SubTasks[0])
+	}
 	if _, err := deps.Service().Cancel(context.Background(), usecase.Principal{Tenant: tdTenant}, id); err != nil {
 		t.Fatal(err)
 	}
-	if got := tdGet(t, deps, id); got.Status != task.Processing || !got.CancelRequested {
-		t.Fatalf("after cancel: %s cancelRequested=%v, want processing with the cancel requested", got.Status, got.CancelRequested)
-	}
-	if _, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "message.json", id, 0)); err != nil {
-		t.Fatal(err)
-	}
 	got := tdGet(t, deps, id)
-	if got.Status != task.Cancelled || got.SubTasks[0].Status != task.Cancelled || resumed {
-		t.Errorf("after the next delivery: %s, subtasks %v, resumed %v; want cancelled without resuming", got.Status, statusesOf(got), resumed)
+	if got.Status != task.Cancelled || !got.CancelRequested || got.SubTasks[0].Status != task.Cancelled || got.SubTasks[1].Status != task.Cancelled {
+		t.Fatalf("after cancel: %s cancelRequested=%v, subtasks %v; want cancelled at once", got.Status, got.CancelRequested, statusesOf(got))
+	}
+	deps.Now = func() time.Time { return time.Now().Add(2 * time.Hour) } // the wait's message
+	resp, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "message.json", id, 0))
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("Handle: %+v %v", resp, err)
+	}
+	if after := tdGet(t, deps, id); after.Version != got.Version || resumed {
+		t.Errorf("the wait's message changed the task (version %d to %d) or resumed the step (%v)", got.Version, after.Version, resumed)
 	}
 }
