@@ -210,6 +210,7 @@ func TestLocalStackHookQueueSettings(t *testing.T) {
 		{`\"VisibilityTimeout\": \"720\"`, `\"VisibilityTimeout\": \"600\"`},
 		{`"VisibilityTimeout": "180"`, `"VisibilityTimeout": "30"`},
 		{`"MessageRetentionPeriod": "1209600"`, `"MessageRetentionPeriod": "345600"`},
+		{`\"MessageRetentionPeriod\": \"864000\"`, `\"MessageRetentionPeriod\": \"345600\"`},
 		{`\\\"maxReceiveCount\\\": 5}`, `\\\"maxReceiveCount\\\": 3}`},
 	} {
 		mutated := strings.Replace(string(b), m[0], m[1], 1)
@@ -241,6 +242,7 @@ func hookQueueProblems(hook string) []string {
 		{"dead-letter queue", dlqAttrs, "VisibilityTimeout", int(sqsqueue.DeadLetterVisibility / time.Second)},
 		{"dead-letter queue", dlqAttrs, "MessageRetentionPeriod", int(sqsqueue.DeadLetterRetention / time.Second)},
 		{"work queue", workAttrs, "VisibilityTimeout", int(sqsqueue.WorkVisibility / time.Second)},
+		{"work queue", workAttrs, "MessageRetentionPeriod", int(sqsqueue.WorkRetention / time.Second)},
 	} {
 		m := regexp.MustCompile(`\\?"` + c.attr + `\\?": \\?"(\d+)\\?"`).FindStringSubmatch(c.text)
 		if m == nil || m[1] != strconv.Itoa(c.want) {

@@ -112,7 +112,8 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"dead-letter retention shortened", "queues", []mutation{{"template", "MessageRetentionPeriod: 1209600", "MessageRetentionPeriod: 1209000"}}},
 		{"worker timeout raised alone", "queues", []mutation{{"template", "      Timeout: 120\n", "      Timeout: 180\n"}}},
 		{"no partial batch failures", "queues", []mutation{{"template", "FunctionResponseTypes: [ReportBatchItemFailures]\n            ScalingConfig:\n              MaximumConcurrency: !Ref", "FunctionResponseTypes: []\n            ScalingConfig:\n              MaximumConcurrency: !Ref"}}},
-		{"no SSE on the work queue", "queues", []mutation{{"template", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: true", "VisibilityTimeout: 720 # 6 x WorkerFunction's Timeout\n      SqsManagedSseEnabled: false"}}},
+		{"no SSE on the work queue", "queues", []mutation{{"template", "(sqsqueue.WorkRetention)\n      SqsManagedSseEnabled: true", "(sqsqueue.WorkRetention)\n      SqsManagedSseEnabled: false"}}},
+		{"work queue retention differs from sqsqueue's", "queues", []mutation{{"template", "MessageRetentionPeriod: 864000", "MessageRetentionPeriod: 345600"}}},
 		{"authorizer back on the API", "api", []mutation{{"template", "      FailOnWarnings: true\n", "      FailOnWarnings: true\n      Auth:\n        DefaultAuthorizer: JwtAuthorizer\n"}}},
 		{"JwksUrl without a default", "api", []mutation{{"template", "  JwksUrl:\n    Type: String\n    Default: \"\"\n", "  JwksUrl:\n    Type: String\n"}}},
 		{"API function without JWT_ISSUER", "environment", []mutation{{"template", "          JWT_ISSUER: !Ref JwtIssuer\n", ""}}},
@@ -838,6 +839,7 @@ func checkQueues(p *project) problems {
 	}{
 		{"WorkQueue: RedrivePolicy.maxReceiveCount", work, []string{"RedrivePolicy", "maxReceiveCount"}, sqsqueue.MaxReceiveCount},
 		{"WorkQueue: VisibilityTimeout", work, []string{"VisibilityTimeout"}, int(sqsqueue.WorkVisibility / time.Second)},
+		{"WorkQueue: MessageRetentionPeriod", work, []string{"MessageRetentionPeriod"}, int(sqsqueue.WorkRetention / time.Second)},
 		{"DeadLetterQueue: VisibilityTimeout", dlq, []string{"VisibilityTimeout"}, int(sqsqueue.DeadLetterVisibility / time.Second)},
 		{"DeadLetterQueue: MessageRetentionPeriod", dlq, []string{"MessageRetentionPeriod"}, int(sqsqueue.DeadLetterRetention / time.Second)},
 	} {

@@ -53,9 +53,15 @@ const (
 	// DeadLetterVisibility is the dead-letter queue's: six times DeadLetterFunction's
 	// Timeout (30 s), for the same reason.
 	DeadLetterVisibility = 180 * time.Second
+	// WorkRetention is how long the work queue keeps a message: 10 days, not SQS's default
+	// of 4. Work not yet done lives only as messages (no sweeper: "No task without a
+	// message" in shared/worker), so a worker stopped longer than this (a broken deploy, a
+	// disabled mapping) would leave its tasks unfinished for good. It stays under
+	// DeadLetterRetention, which must exceed it.
+	WorkRetention = 10 * 24 * time.Hour
 	// DeadLetterRetention is how long the dead-letter queue keeps a message: 14 days, SQS's
-	// maximum. A message moved there keeps its first enqueue time, so this must exceed the
-	// work queue's retention (4 days by default) or a dead letter could expire unseen.
+	// maximum. A message moved there keeps its first enqueue time, so this must exceed
+	// WorkRetention or a dead letter could expire unseen.
 	DeadLetterRetention = 14 * 24 * time.Hour
 )
 
@@ -196,19 +202,19 @@ func seconds(d, limit time.Duration) int32 {
 // inspected. Tests and local tooling use it; the deployed queues come from the template.
 // Like CreateQueue it is idempotent for the same arguments.
 func CreateQueues(ctx context.Context, api AdminAPI, name string, maxReceiveCount int, visibility time.Duration) (queueURL, dlqURL string, err error) {
-	return createQueues(ctx, api, name, maxReceiveCount, visibility, 0)
+	return createQueues(ctx, api, name, maxReceiveCount, visibility, 0, 0)
 }
 
 // CreateDeployedQueues creates the queues CreateQueues does with the deployed settings
-// (MaxReceiveCount, WorkVisibility, DeadLetterVisibility, DeadLetterRetention), as
+// (MaxReceiveCount, WorkVisibility, WorkRetention, DeadLetterVisibility, DeadLetterRetention), as
 // template.yaml declares them: for local tooling and tests that run the real functions.
 func CreateDeployedQueues(ctx context.Context, api AdminAPI, name string) (queueURL, dlqURL string, err error) {
-	return createQueues(ctx, api, name, MaxReceiveCount, WorkVisibility, DeadLetterVisibility)
+	return createQueues(ctx, api, name, MaxReceiveCount, WorkVisibility, DeadLetterVisibility, WorkRetention)
 }
 
-// createQueues is CreateQueues with the dead-letter queue's visibility timeout (zero: SQS's
-// default).
-func createQueues(ctx context.Context, api AdminAPI, name string, maxReceiveCount int, visibility, dlqVisibility time.Duration) (queueURL, dlqURL string, err error) {
+// createQueues is CreateQueues with the dead-letter queue's visibility timeout and the work
+// queue's retention (zero: SQS's defaults).
+func createQueues(ctx context.Context, api AdminAPI, name string, maxReceiveCount int, visibility, dlqVisibility, retention time.Duration) (queueURL, dlqURL string, err error) {
 	if maxReceiveCount < 1 || maxReceiveCount > 1000 {
 		return "", "", fmt.Errorf("create queues %s: maxReceiveCount %d not in 1..1000", name, maxReceiveCount)
 	}
@@ -240,6 +246,9 @@ func createQueues(ctx context.Context, api AdminAPI, name string, maxReceiveCoun
 	attrs := map[string]string{string(types.QueueAttributeNameRedrivePolicy): string(policy)}
 	if v := seconds(visibility, MaxVisibility); v > 0 {
 		attrs[string(types.QueueAttributeNameVisibilityTimeout)] = strconv.Itoa(int(v))
+	}
+	if retention > 0 {
+		attrs[string(types.QueueAttributeNameMessageRetentionPeriod)] = strconv.Itoa(int(retention / time.Second))
 	}
 	work, err := api.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
 	if err != nil {

@@ -47,7 +47,8 @@
 //
 // A message whose write never lands (a failed write, a crash, an idempotent replay's
 // announcement) costs a few re-sends and is then dropped; duplicates are harmless, since
-// every transition is conditional.
+// every transition is conditional. The one limit is the queue's retention
+// (sqsqueue.WorkRetention, 10 days): a worker stopped for longer leaves its tasks unfinished.
 package worker
 
 import (

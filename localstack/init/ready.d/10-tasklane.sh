@@ -85,7 +85,7 @@ dlq_arn=$(cli sqs get-queue-attributes --queue-url "$dlq_url" --attribute-names 
 	--query Attributes.QueueArn --output text)
 redrive="{\\\"deadLetterTargetArn\\\": \\\"$dlq_arn\\\", \\\"maxReceiveCount\\\": 5}"
 queue_url=$(cli sqs create-queue --queue-name "$queue" --query QueueUrl --output text \
-	--attributes "{\"VisibilityTimeout\": \"720\", \"SqsManagedSseEnabled\": \"true\", \"RedrivePolicy\": \"$redrive\"}")
+	--attributes "{\"VisibilityTimeout\": \"720\", \"MessageRetentionPeriod\": \"864000\", \"SqsManagedSseEnabled\": \"true\", \"RedrivePolicy\": \"$redrive\"}")
 
 # ---- the webhook and intake queues: template.yaml's WebhookQueue, IntakeQueue and their
 # dead-letter queues (redrive after 5 receives, 6 x their functions' 30 s Timeout)
