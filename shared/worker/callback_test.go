@@ -29,18 +29,7 @@ func TestCallbackStepTimesOutAfterItsLastHeartbeat(t *testing.T) {
 	now := start
 	deps.Now = func() time.Time { return now }
 	svc := deps.Service()
-	c, err := svc.Create(context.Background(), usecase.Principal{Tenant: tdTenant}, usecase.CreateRequest{Spec: task.Spec{Type: "approval"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := c.Task.ID
-	deliver := func() {
-		t.Helper()
-		resp, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "message.json", id, 0))
-		if err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("Handle: %+v %v", resp, err)
-		}
-	}
+	id, deliver := tdCreateTyped(t, deps, "approval")
 	deliver()
 	got := tdGet(t, deps, id)
 	ref, ok := got.RunningCallback()
@@ -91,22 +80,12 @@ func TestCallbackTypeStartsEachAttemptInOneWrite(t *testing.T) {
 	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	now := start
 	deps.Now = func() time.Time { return now }
-	c, err := deps.Service().Create(context.Background(), usecase.Principal{Tenant: tdTenant}, usecase.CreateRequest{Spec: task.Spec{Type: "approval"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := c.Task.ID
-	deliver := func() {
-		t.Helper()
-		resp, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "message.json", id, 0))
-		if err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("Handle: %+v %v", resp, err)
-		}
-	}
+	id, deliver := tdCreateTyped(t, deps, "approval")
+	created := tdGet(t, deps, id)
 	deliver()
 	got := tdGet(t, deps, id)
-	if ref, ok := got.RunningCallback(); !ok || ref.Attempt != 1 || got.Version != c.Task.Version+1 || !got.SubTasks[0].WaitUntil.Equal(start.Add(10*time.Minute)) {
-		t.Fatalf("after the first delivery: version %d (created %d), %+v; want attempt 1's callback, waiting until +10m, in one write", got.Version, c.Task.Version, got.SubTasks[0])
+	if ref, ok := got.RunningCallback(); !ok || ref.Attempt != 1 || got.Version != created.Version+1 || !got.SubTasks[0].WaitUntil.Equal(start.Add(10*time.Minute)) {
+		t.Fatalf("after the first delivery: version %d (created %d), %+v; want attempt 1's callback, waiting until +10m, in one write", got.Version, created.Version, got.SubTasks[0])
 	}
 	now = start.Add(10 * time.Minute)
 	deliver() // the deadline: the attempt times out; the retry's backoff is zero here

@@ -45,18 +45,7 @@ func TestSuspendedAttemptWaitsWithoutCompute(t *testing.T) {
 	var delays []time.Duration
 	q.OnSend(func(_ queue.Message, d time.Duration) error { delays = append(delays, d); return nil })
 	deps.Queue = q
-	c, err := deps.Service().Create(context.Background(), usecase.Principal{Tenant: tdTenant}, usecase.CreateRequest{Spec: task.Spec{Type: "waits"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := c.Task.ID
-	deliver := func() {
-		t.Helper()
-		resp, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "message.json", id, 0))
-		if err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("Handle: %+v %v", resp, err)
-		}
-	}
+	id, deliver := tdCreateTyped(t, deps, "waits")
 	deliver()
 	got := tdGet(t, deps, id)
 	if s := got.SubTasks[0]; !s.Waiting() || !s.WaitUntil.Equal(start.Add(20*time.Minute)) || s.Attempts != 1 {

@@ -66,6 +66,24 @@ func tdEvent(t *testing.T, name, id string, run int) events.SQSEvent {
 	return ev
 }
 
+// tdCreateTyped creates a task of type typ for tdTenant through deps' service and returns its id
+// and deliver, which hands the task's message (message.json) to deps' worker and fails the
+// test unless every record was acknowledged.
+func tdCreateTyped(t *testing.T, deps *app.App, typ string) (id string, deliver func()) {
+	t.Helper()
+	c, err := deps.Service().Create(context.Background(), usecase.Principal{Tenant: tdTenant}, usecase.CreateRequest{Spec: task.Spec{Type: typ}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Task.ID, func() {
+		t.Helper()
+		resp, err := deps.Worker().Handle(tdCtx(t), tdEvent(t, "message.json", c.Task.ID, 0))
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("Handle: %+v %v", resp, err)
+		}
+	}
+}
+
 // tdCtx is a Lambda-like invocation context with a deadline.
 func tdCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
