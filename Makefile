@@ -39,7 +39,7 @@ export SAM_CLI_TELEMETRY ?= 0
 LAMBDA_GOENV = CGO_ENABLED=0 GOOS=linux
 # -gcflags: no inlining in the AWS SDK's packages (their generated (de)serializers grow with
 # every inlined call); the functions wait on the network, not on that code, and it keeps every
-# bootstrap under the 10 MiB budget (infra/sizes.sh: 0.12 MiB less, 9.94 MiB for the API's).
+# bootstrap under the 10 MiB budget (infra/sizes.sh: 0.12 MiB less).
 LAMBDA_GOFLAGS = -trimpath -tags lambda.norpc -ldflags "-s -w" -gcflags=github.com/aws/aws-sdk-go-v2/...=-l
 LAMBDA_BUILD = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: `sam build` sets it; `make sizes` builds into bin/))$(LAMBDA_GOENV) GOARCH=arm64 $(GO) build $(LAMBDA_GOFLAGS) -o "$(ARTIFACTS_DIR)/bootstrap"
 

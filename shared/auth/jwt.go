@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,10 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jws"
-	"github.com/lestrrat-go/jwx/v3/jwt"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/tasklane/tasklane/shared/usecase"
 )
@@ -56,9 +55,9 @@ const (
 // accepted are the signature algorithms a token may use: asymmetric only. "none" and the
 // HMAC ones are refused whatever the key set holds: with HS256 a verifier that took the
 // issuer's public key as an HMAC secret would accept tokens anyone can make.
-var accepted = []jwa.SignatureAlgorithm{
-	jwa.RS256(), jwa.RS384(), jwa.RS512(), jwa.PS256(), jwa.PS384(), jwa.PS512(),
-	jwa.ES256(), jwa.ES384(), jwa.ES512(), jwa.EdDSA(),
+var accepted = []jose.SignatureAlgorithm{
+	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA,
 }
 
 // Verifier is the Authenticator of real JWTs. It is made once per process (a Lambda cold
@@ -162,84 +161,64 @@ func (v *Verifier) Authenticate(ctx context.Context, authorization string) (usec
 	if strings.Count(raw, ".") != 2 {
 		return usecase.Principal{}, invalid("not a compact JWS (header.payload.signature)", nil)
 	}
-	msg, err := jws.ParseString(raw, jws.WithCompact())
+	// ParseSigned refuses every algorithm not accepted, "none" and HMAC among them.
+	tok, err := jwt.ParseSigned(raw, accepted)
 	if err != nil {
-		return usecase.Principal{}, invalid("malformed token", err)
+		return usecase.Principal{}, invalid("malformed token, or an algorithm not accepted (asymmetric only)", err)
 	}
-	sigs := msg.Signatures()
-	if len(sigs) != 1 {
+	if len(tok.Headers) != 1 {
 		return usecase.Principal{}, invalid("not exactly one signature", nil)
 	}
-	hdr := sigs[0].ProtectedHeaders()
-	alg, ok := hdr.Algorithm()
-	if !ok || !slices.Contains(accepted, alg) {
-		return usecase.Principal{}, invalid(fmt.Sprintf("algorithm %q is not accepted (asymmetric only)", alg.String()), nil)
-	}
-	kid, _ := hdr.KeyID()
+	alg, kid := tok.Headers[0].Algorithm, tok.Headers[0].KeyID
 	key, err := v.keys.key(ctx, kid)
 	if err != nil {
 		return usecase.Principal{}, err
 	}
-	if ka, ok := key.Algorithm(); ok && ka.String() != alg.String() {
-		return usecase.Principal{}, invalid(fmt.Sprintf("key %q is for %s, the token says %s", kid, ka, alg), nil)
+	if key.Algorithm != "" && key.Algorithm != alg {
+		return usecase.Principal{}, invalid(fmt.Sprintf("key %q is for %s, the token says %s", kid, key.Algorithm, alg), nil)
 	}
-	tok, err := jwt.ParseString(raw,
-		jwt.WithKey(alg, key),
-		jwt.WithValidate(true),
-		jwt.WithIssuer(v.settings.Issuer),
-		jwt.WithRequiredClaim(jwt.ExpirationKey),
-		jwt.WithAcceptableSkew(v.leeway),
-		jwt.WithClock(jwt.ClockFunc(v.now)),
-		jwt.WithValidator(jwt.ValidatorFunc(v.audience)),
-	)
-	if err != nil {
+	var std jwt.Claims
+	var custom map[string]any
+	if err := tok.Claims(key.Key, &std, &custom); err != nil {
+		return usecase.Principal{}, invalid("signature or claims not valid", err)
+	}
+	if std.Expiry == nil {
+		return usecase.Principal{}, invalid("missing a required claim (exp)", nil)
+	}
+	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: v.settings.Issuer, Time: v.now()}, v.leeway); err != nil {
 		return usecase.Principal{}, invalid(reason(err), err)
 	}
-	var tenant, roles any
-	_ = tok.Get(v.claims.Tenant, &tenant)
-	_ = tok.Get(v.claims.Roles, &roles)
-	sub, _ := tok.Subject()
-	return principal(tenant, roles, sub, v.claims)
+	if !v.audience(std, custom) {
+		return usecase.Principal{}, invalid("wrong audience", nil)
+	}
+	return principal(custom[v.claims.Tenant], custom[v.claims.Roles], std.Subject, v.claims)
 }
 
 // audience accepts a token whose aud, or else whose client_id (Cognito access tokens carry
 // no aud), is one of the configured audiences.
-func (v *Verifier) audience(_ context.Context, tok jwt.Token) error {
-	if auds, ok := tok.Audience(); ok {
-		for _, a := range auds {
-			if slices.Contains(v.settings.Audiences, a) {
-				return nil
-			}
+func (v *Verifier) audience(std jwt.Claims, custom map[string]any) bool {
+	for _, a := range std.Audience {
+		if slices.Contains(v.settings.Audiences, a) {
+			return true
 		}
 	}
-	var clientID any
-	if tok.Get("client_id", &clientID) == nil {
-		if s, ok := clientID.(string); ok && slices.Contains(v.settings.Audiences, s) {
-			return nil
-		}
-	}
-	return jwt.InvalidAudienceError()
+	clientID, ok := custom["client_id"].(string)
+	return ok && slices.Contains(v.settings.Audiences, clientID)
 }
 
 // reason names the failed check for the log.
 func reason(err error) string {
 	switch {
-	case errors.Is(err, jwt.TokenExpiredError()):
+	case errors.Is(err, jwt.ErrExpired):
 		return "expired"
-	case errors.Is(err, jwt.TokenNotYetValidError()):
+	case errors.Is(err, jwt.ErrNotValidYet):
 		return "not yet valid (nbf)"
-	case errors.Is(err, jwt.InvalidIssuedAtError()):
+	case errors.Is(err, jwt.ErrIssuedInTheFuture):
 		return "issued in the future (iat)"
-	case errors.Is(err, jwt.InvalidIssuerError()):
+	case errors.Is(err, jwt.ErrInvalidIssuer):
 		return "wrong issuer"
-	case errors.Is(err, jwt.InvalidAudienceError()):
-		return "wrong audience"
-	case errors.Is(err, jwt.MissingRequiredClaimError()):
-		return "missing a required claim (exp)"
-	case errors.Is(err, jwt.ValidateError()):
-		return "claims not valid"
 	}
-	return "signature or format not valid"
+	return "claims not valid"
 }
 
 // keyCache is the issuer's key set, fetched on first use, again when older than maxAge, and
@@ -253,18 +232,18 @@ type keyCache struct {
 	maxAge     time.Duration
 
 	mu          sync.Mutex
-	set         jwk.Set
-	fetched     time.Time // when set was fetched
-	lastRefresh time.Time // when an unknown kid last caused a fetch
+	set         []jose.JSONWebKey // nil: not fetched yet
+	fetched     time.Time         // when set was fetched
+	lastRefresh time.Time         // when an unknown kid last caused a fetch
 }
 
-func (c *keyCache) key(ctx context.Context, kid string) (jwk.Key, error) {
+func (c *keyCache) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
 	if c.set == nil || now.Sub(c.fetched) >= c.maxAge {
 		if err := c.fetch(ctx, now); err != nil && c.set == nil {
-			return nil, err
+			return jose.JSONWebKey{}, err
 		}
 		// A failed refetch of a stale set keeps the old keys: better than refusing everyone
 		// while the identity provider is briefly unreachable.
@@ -274,23 +253,25 @@ func (c *keyCache) key(ctx context.Context, kid string) (jwk.Key, error) {
 	}
 	k, ok := lookup(c.set, kid)
 	if !ok {
-		return nil, invalid(fmt.Sprintf("no key %q in the issuer's key set", kid), nil)
+		return jose.JSONWebKey{}, invalid(fmt.Sprintf("no key %q in the issuer's key set", kid), nil)
 	}
 	return k, nil
 }
 
 // lookup finds the key of kid; a token without kid may use the set's only key.
-func lookup(set jwk.Set, kid string) (jwk.Key, bool) {
-	if set == nil {
-		return nil, false
-	}
+func lookup(set []jose.JSONWebKey, kid string) (jose.JSONWebKey, bool) {
 	if kid == "" {
-		if set.Len() == 1 {
-			return set.Key(0)
+		if len(set) == 1 {
+			return set[0], true
 		}
-		return nil, false
+		return jose.JSONWebKey{}, false
 	}
-	return set.LookupKeyID(kid)
+	for _, k := range set {
+		if k.KeyID == kid {
+			return k, true
+		}
+	}
+	return jose.JSONWebKey{}, false
 }
 
 func (c *keyCache) fetch(ctx context.Context, now time.Time) error {
@@ -313,10 +294,22 @@ func (c *keyCache) fetch(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("%w: GET %s: %v", ErrKeysUnavailable, c.url, err)
 	}
-	// Keys of types this build cannot use are skipped, not fatal: an issuer may publish them.
-	set, err := jwk.Parse(body, jwk.WithIgnoreParseError(true))
-	if err != nil {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrKeysUnavailable, c.url, err)
+	}
+	// Keys of types this build cannot use, and private or symmetric ones (a token signed with
+	// one would be a forgery anyone holding it could make), are skipped, not fatal: an issuer
+	// may publish keys of kinds it does not sign tokens with.
+	set := []jose.JSONWebKey{}
+	for _, raw := range doc.Keys {
+		var k jose.JSONWebKey
+		if k.UnmarshalJSON(raw) != nil || !k.Valid() || !k.IsPublic() || (k.Use != "" && k.Use != "sig") {
+			continue
+		}
+		set = append(set, k)
 	}
 	c.set, c.fetched = set, now
 	return nil
