@@ -2,6 +2,9 @@ package auth_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
@@ -328,5 +331,37 @@ func TestDevTokens(t *testing.T) {
 		if err != nil || p.Tenant != c.want.Tenant || p.User != c.want.User || p.Admin != c.want.Admin || !slices.Equal(p.Roles, c.want.Roles) {
 			t.Errorf("%q: %+v, %v; want %+v", c.header, p, err, c.want)
 		}
+	}
+}
+
+// TestVerifierSkipsKeysItMustNotUse: a key set that also publishes a symmetric key, a key of
+// an unknown type, a private key and an encryption key still verifies the issuer's tokens,
+// and a token signed with any of those is refused (the symmetric one's secret is in the set
+// for anyone to read; the others are no signing keys).
+func TestVerifierSkipsKeysItMustNotUse(t *testing.T) {
+	iss := authtest.NewIssuer(t)
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	iss.PublishRaw(
+		`{"kty": "oct", "kid": "sym", "k": "`+b64([]byte("a shared secret"))+`"}`,
+		`{"kty": "XYZ", "kid": "odd", "crv": "none"}`,
+		`{"kty": "RSA", "kid": "priv", "alg": "RS256", "n": "`+b64(priv.N.Bytes())+`", "e": "AQAB", "d": "`+b64(priv.D.Bytes())+`", "p": "`+b64(priv.Primes[0].Bytes())+`", "q": "`+b64(priv.Primes[1].Bytes())+`"}`,
+		`{"kty": "RSA", "kid": "enc", "use": "enc", "n": "`+b64(priv.N.Bytes())+`", "e": "AQAB"}`,
+	)
+	v := verifier(t, iss)
+	ctx := context.Background()
+	for _, kid := range []string{authtest.RSAKey, authtest.ECKey} {
+		if _, err := v.Authenticate(ctx, "Bearer "+iss.TokenWithKey(kid, map[string]any{"tenant": "t"})); err != nil {
+			t.Errorf("the issuer's key %s beside keys to skip: %v", kid, err)
+		}
+	}
+	_, err = v.Authenticate(ctx, "Bearer "+iss.HS256("sym", []byte("a shared secret"), map[string]any{"tenant": "t"}))
+	wantInvalid(t, err)
+	for _, kid := range []string{"priv", "enc", "odd"} {
+		_, err := v.Authenticate(ctx, "Bearer "+iss.Signed(kid, priv, map[string]any{"tenant": "t"}))
+		wantInvalid(t, err)
 	}
 }

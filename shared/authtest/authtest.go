@@ -58,6 +58,27 @@ type Issuer struct {
 	keys      map[string]*key
 	published []string // kids the JWKS serves, in order
 	current   string   // kid Token signs with
+	extra     []json.RawMessage
+}
+
+// PublishRaw adds keys to the JWKS as they are written, after the issuer's own: keys of
+// kinds a verifier must skip (symmetric, unknown, for encryption) without refusing the set.
+func (iss *Issuer) PublishRaw(keys ...string) {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	for _, k := range keys {
+		iss.extra = append(iss.extra, json.RawMessage(k))
+	}
+}
+
+// HS256 is a token signed with HMAC-SHA256 under kid with secret: what a key set that
+// publishes a symmetric key (PublishRaw) would let anyone who read it sign.
+func (iss *Issuer) HS256(kid string, secret []byte, claims map[string]any) string {
+	hdr := map[string]any{"alg": "HS256", "typ": "JWT", "kid": kid}
+	signing := enc(mustJSON(hdr)) + "." + enc(iss.payload(claims))
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(signing))
+	return signing + "." + enc(mac.Sum(nil))
 }
 
 type key struct {
@@ -111,7 +132,18 @@ func (iss *Issuer) JWKS() ([]byte, error) {
 			return nil, err
 		}
 	}
-	return json.Marshal(set)
+	own, err := json.Marshal(set)
+	if err != nil || len(iss.extra) == 0 {
+		return own, err
+	}
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(own, &doc); err != nil {
+		return nil, err
+	}
+	doc.Keys = append(doc.Keys, iss.extra...)
+	return json.Marshal(doc)
 }
 
 // Fetches is how often the JWKS was fetched.
@@ -189,10 +221,20 @@ func (iss *Issuer) TokenWithKey(kid string, claims map[string]any) string {
 	if k == nil {
 		panic("authtest: no key " + kid)
 	}
+	return iss.sign(kid, k.alg, k.priv, claims)
+}
+
+// Signed is a token signed (RS256) with an RSA key of the caller's under kid, which the
+// issuer need not know: the key set may publish kid as a key of a kind not for signing.
+func (iss *Issuer) Signed(kid string, priv *rsa.PrivateKey, claims map[string]any) string {
+	return iss.sign(kid, jwa.RS256(), priv, claims)
+}
+
+func (iss *Issuer) sign(kid string, alg jwa.SignatureAlgorithm, priv crypto.Signer, claims map[string]any) string {
 	hdr := jws.NewHeaders()
 	_ = hdr.Set(jws.KeyIDKey, kid)
 	_ = hdr.Set(jws.TypeKey, "JWT")
-	out, err := jws.Sign(iss.payload(claims), jws.WithKey(k.alg, k.priv, jws.WithProtectedHeaders(hdr)))
+	out, err := jws.Sign(iss.payload(claims), jws.WithKey(alg, priv, jws.WithProtectedHeaders(hdr)))
 	if err != nil {
 		panic("authtest: sign: " + err.Error())
 	}
@@ -230,12 +272,7 @@ func (iss *Issuer) HS256WithPublicKey(claims map[string]any) string {
 	if err != nil {
 		panic(err)
 	}
-	secret := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	hdr := map[string]any{"alg": "HS256", "typ": "JWT", "kid": RSAKey}
-	signing := enc(mustJSON(hdr)) + "." + enc(iss.payload(claims))
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(signing))
-	return signing + "." + enc(mac.Sum(nil))
+	return iss.HS256(RSAKey, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), claims)
 }
 
 // Tamper replaces a token's payload with its claims changed by set (nil deletes), keeping
