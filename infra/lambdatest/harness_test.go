@@ -488,7 +488,28 @@ func freePorts(t testing.TB, n int) []int {
 // API the bootstrap talks to) with exactly env as the environment: RIE hands its own
 // environment to the bootstrap. The process group is killed when the test ends, and RIE's
 // and the function's output is logged if the test failed.
+//
+// A free port can be taken between freePorts closing it and RIE binding it (by another
+// package's listener, or as the source port of any outgoing connection: a loaded machine
+// running the suites in parallel makes thousands), so a start whose RIE could not bind is
+// tried again on other ports.
 func startFunction(t *testing.T, rie, bootstrap, id string, env map[string]string) *function {
+	t.Helper()
+	for try := 1; ; try++ {
+		f, out, taken := tryStartFunction(t, rie, bootstrap, id, env)
+		if !taken {
+			return f
+		}
+		if try == 3 {
+			t.Fatalf("%s: RIE found its ports taken %d times:\n%s", id, try, out)
+		}
+		t.Logf("%s: RIE's port was taken (try %d); starting it on other ports", id, try)
+	}
+}
+
+// tryStartFunction is one start of startFunction: the function once RIE listens on both of
+// its addresses, or taken when RIE exited because an address was in use.
+func tryStartFunction(t *testing.T, rie, bootstrap, id string, env map[string]string) (f *function, output string, taken bool) {
 	t.Helper()
 	ports := freePorts(t, 2)
 	invokeAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
@@ -508,33 +529,43 @@ func startFunction(t *testing.T, rie, bootstrap, id string, env map[string]strin
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
+	stop := func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
+	}
+	timeout, _ := strconv.Atoi(env["AWS_LAMBDA_FUNCTION_TIMEOUT"])
+	f = &function{id: id, env: env, url: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations",
+		timeout: time.Duration(timeout) * time.Second, out: out}
+	deadline := time.Now().Add(15 * time.Second)
+	for _, addr := range []string{invokeAddr, runtimeAddr} {
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-exited:
+				if strings.Contains(out.String(), "address already in use") {
+					return nil, out.String(), true
+				}
+				t.Fatalf("%s: RIE exited before it listened:\n%s", id, out.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				stop()
+				t.Fatalf("%s: RIE does not listen on %s:\n%s", id, addr, out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	t.Cleanup(func() {
+		stop()
 		if t.Failed() {
 			t.Logf("%s (RIE and bootstrap output):\n%s", id, out.String())
 		}
 	})
-	timeout, _ := strconv.Atoi(env["AWS_LAMBDA_FUNCTION_TIMEOUT"])
-	f := &function{id: id, env: env, url: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations",
-		timeout: time.Duration(timeout) * time.Second, out: out}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", invokeAddr, time.Second)
-		if err == nil {
-			c.Close()
-			return f
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%s: RIE exited before it listened:\n%s", id, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: RIE does not listen on %s:\n%s", id, invokeAddr, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return f, "", false
 }
 
 // invoke sends payload to the function as Lambda would (POST to the invocation API) and
