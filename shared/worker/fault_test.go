@@ -63,10 +63,13 @@ type options struct {
 	backend string
 	// maxReceive is the work queue's redrive policy. Default 5, the template's.
 	maxReceive int
-	// short makes the visibility timeout as short as the backend allows, for tests that
-	// wait for messages to come back: one second on SQS, 200 ms in process; otherwise it is
-	// 30 s. It is the work queue's visibility timeout and the event source mapping's (whose
-	// function timeout defaults to it).
+	// short makes the visibility timeout short, for tests that wait for messages to come
+	// back: 3 s on SQS, 1 s in process; otherwise it is 30 s. It is the work queue's
+	// visibility timeout and the event source mapping's (whose function timeout defaults to
+	// it), so it is also each delivery's lease: it must outlast a whole task's delivery on a
+	// loaded machine (every suite at once, the race detector, one emulator), or a redelivery
+	// takes the attempt over and the counts these tests hold change. SQS's shortest, 1 s, did
+	// not (CI, two runs side by side).
 	short bool
 }
 
@@ -115,9 +118,9 @@ func setup(t *testing.T, opts ...option) *bundle {
 	var visibility time.Duration
 	switch {
 	case o.short && backend == "aws":
-		visibility = time.Second
+		visibility = 3 * time.Second
 	case o.short:
-		visibility = 200 * time.Millisecond
+		visibility = time.Second
 	default:
 		visibility = 30 * time.Second
 	}
