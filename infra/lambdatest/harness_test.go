@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -197,7 +198,11 @@ type stack struct {
 	bodyQueues map[string]bodyQueue
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t *testing.T) *stack { return newStackWith(t, nil) }
+
+// newStackWith is newStack with some of the template's parameters set otherwise
+// (UpdatedAtIndex "true" makes the table with its index, as the template would).
+func newStackWith(t *testing.T, params map[string]string) *stack {
 	t.Helper()
 	rie(t)
 	cfg := awstest.Config(t, "DYNAMODB", "SQS", "EVENTBRIDGE") // fails under CI, skips elsewhere, without emulators
@@ -213,6 +218,7 @@ func newStack(t *testing.T) *stack {
 	s := &stack{tpl: tpl, region: cfg.Region, ddb: dynamodb.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg),
 		table: awstest.Name("lambdatest"), queueName: awstest.Name("lambdatest"), iss: iss, params: parameters(t, iss),
 		functions: map[string]*function{}, accountID: "123456789012"}
+	maps.Copy(s.params, params)
 	s.dlqName = s.queueName + sqsqueue.DeadLetterSuffix
 	s.endpoints = map[string]string{}
 	for _, svc := range []string{"DYNAMODB", "SQS", "EVENTBRIDGE"} {
@@ -223,7 +229,11 @@ func newStack(t *testing.T) *stack {
 		s.endpoints["AWS_ENDPOINT_URL_"+svc] = v
 	}
 	ctx := context.Background()
-	if err := dynamostore.CreateTable(ctx, s.ddb, s.table); err != nil {
+	var tableOpts []dynamostore.TableOption
+	if s.params["UpdatedAtIndex"] == "true" {
+		tableOpts = append(tableOpts, dynamostore.UpdatedAtIndex)
+	}
+	if err := dynamostore.CreateTable(ctx, s.ddb, s.table, tableOpts...); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	t.Cleanup(func() {

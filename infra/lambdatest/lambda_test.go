@@ -9,9 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tasklane/tasklane/infra/template"
+	"github.com/tasklane/tasklane/shared/dynamostore"
 	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
@@ -187,6 +192,43 @@ func TestFlows(t *testing.T) {
 		}
 		if resp := s.call(t, ev); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"tasks":[{`) {
 			t.Fatalf("list next page: %d %s", resp.StatusCode, resp.Body)
+		}
+	})
+	t.Run("list by updatedAt from the opt-in index", func(t *testing.T) {
+		// With UpdatedAtIndex=true the list bootstrap reads byUpdated (UPDATED_AT_INDEX at its
+		// start-up). A task whose u is removed, so absent from the index, tells: the index
+		// lists the other two, a read of every candidate (the default) all three.
+		t.Parallel()
+		for on, want := range map[string]int{"true": 2, "false": 3} {
+			s := newStackWith(t, map[string]string{"UpdatedAtIndex": on})
+			s.create(t)
+			s.create(t)
+			hidden := s.create(t)
+			stored, err := dynamostore.New(s.ddb, s.table).Get(t.Context(), hidden, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			item, err := dynamostore.TaskItem(stored)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.ddb.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+				TableName: aws.String(s.table), Key: map[string]types.AttributeValue{"pk": item["pk"], "sk": item["sk"]},
+				UpdateExpression: aws.String("REMOVE u"),
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ev := apiEvent(t, "apigw/list.json", "")
+			ev.RawQueryString, ev.QueryStringParameters = "sort_key=updatedAt", map[string]string{"sort_key": "updatedAt"}
+			resp := s.call(t, ev)
+			var page struct {
+				Tasks []struct {
+					ID string `json:"id"`
+				} `json:"tasks"`
+			}
+			if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || resp.StatusCode != http.StatusOK || len(page.Tasks) != want {
+				t.Errorf("UpdatedAtIndex=%s: list by updatedAt %d %s (%v); want %d tasks", on, resp.StatusCode, resp.Body, err, want)
+			}
 		}
 	})
 	t.Run("service task driven through the callback bootstrap", func(t *testing.T) {

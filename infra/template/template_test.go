@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tasklane/tasklane/shared/apigw"
@@ -92,6 +93,9 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"function directory without a function", "functions", []mutation{{"template", "  DeadLetterFunction:\n", "  DeadLettersFunction:\n"}}},
 		{"index projection differs", "table", []mutation{{"template", "ProjectionType: KEYS_ONLY", "ProjectionType: ALL"}}},
 		{"index renamed", "table", []mutation{{"template", "IndexName: byType", "IndexName: byOwnerType"}}},
+		{"opt-in index keyed on c", "table", []mutation{{"template", "- {AttributeName: u, KeyType: RANGE}", "- {AttributeName: c, KeyType: RANGE}"}}},
+		{"opt-in index always on", "table", []mutation{{"template", `HasUpdatedAtIndex: !Equals [!Ref UpdatedAtIndex, "true"]`, `HasUpdatedAtIndex: !Equals [!Ref UpdatedAtIndex, "false"]`}}},
+		{"opt-in index's attribute unconditional", "table", []mutation{{"template", "- !If [HasUpdatedAtIndex, {AttributeName: u, AttributeType: S}, !Ref AWS::NoValue]", "- {AttributeName: u, AttributeType: S}"}}},
 		{"attribute projected", "table", []mutation{{"template", "            ProjectionType: KEYS_ONLY\n        - IndexName: byType", "            ProjectionType: INCLUDE\n            NonKeyAttributes: [st]\n        - IndexName: byType"}}},
 		{"index key swapped", "table", []mutation{{"template", "- {AttributeName: ot, KeyType: HASH}\n            - {AttributeName: c, KeyType: RANGE}", "- {AttributeName: ot, KeyType: HASH}\n            - {AttributeName: sk, KeyType: RANGE}"}}},
 		{"table without its sort key", "table", []mutation{{"template", "        - {AttributeName: pk, KeyType: HASH}\n        - {AttributeName: sk, KeyType: RANGE}\n", "        - {AttributeName: pk, KeyType: HASH}\n"}}},
@@ -362,15 +366,83 @@ func sortedRoutes(m map[route]bool) []route {
 
 // ---- the table
 
+// checkTable compares TasksTable with the store's definition, for each value of the
+// UpdatedAtIndex parameter: the template's table with HasUpdatedAtIndex false is
+// TableInput's, and with it true TableInput's with dynamostore.UpdatedAtIndex.
 func checkTable(p *project) problems {
 	var ps problems
-	in := dynamostore.TableInput("x")
 	table := p.resource("TasksTable")
 	if strAt(table, "Type") != "AWS::DynamoDB::Table" {
 		ps.add("TasksTable is not an AWS::DynamoDB::Table")
 		return ps
 	}
-	props := mapAt(table, "Properties")
+	if c := at(p.tpl, "Conditions", updatedAtCondition); !reflect.DeepEqual(c, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "UpdatedAtIndex"}, "true"}}) {
+		ps.add("condition %s must be !Equals [!Ref UpdatedAtIndex, \"true\"], it is %v", updatedAtCondition, c)
+	}
+	if d := strAt(p.tpl, "Parameters", "UpdatedAtIndex", "Default"); d != "false" {
+		ps.add("parameter UpdatedAtIndex must default to \"false\" (issue #9's price), it is %q", d)
+	}
+	for _, on := range []bool{false, true} {
+		in := dynamostore.TableInput("x")
+		if on {
+			in = dynamostore.TableInput("x", dynamostore.UpdatedAtIndex)
+		}
+		props := resolveConditions(mapAt(table, "Properties"), map[string]bool{updatedAtCondition: on}).(map[string]any)
+		for _, pr := range checkTableProps(in, props) {
+			ps.add("with UpdatedAtIndex %v: %s", on, pr)
+		}
+	}
+	if strAt(table, "DeletionPolicy") != "Retain" {
+		ps.add("TasksTable: DeletionPolicy should be Retain (the tasks outlive a deleted stack)")
+	}
+	return ps
+}
+
+// updatedAtCondition is the template's condition of the byUpdated index.
+const updatedAtCondition = "HasUpdatedAtIndex"
+
+// resolveConditions is v with every !If of a condition in conds replaced by its branch, and
+// !Ref AWS::NoValue dropped from the lists and maps that hold it, as CloudFormation does.
+func resolveConditions(v any, conds map[string]bool) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if arg, ok := x["Fn::If"].([]any); ok && len(x) == 1 && len(arg) == 3 {
+			if name, ok := arg[0].(string); ok {
+				if on, ok := conds[name]; ok {
+					if on {
+						return resolveConditions(arg[1], conds)
+					}
+					return resolveConditions(arg[2], conds)
+				}
+			}
+		}
+		out := map[string]any{}
+		for k, e := range x {
+			if r := resolveConditions(e, conds); !isNoValue(r) {
+				out[k] = r
+			}
+		}
+		return out
+	case []any:
+		out := []any{}
+		for _, e := range x {
+			if r := resolveConditions(e, conds); !isNoValue(r) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	return v
+}
+
+func isNoValue(v any) bool {
+	m, ok := v.(map[string]any)
+	return ok && len(m) == 1 && m["Ref"] == "AWS::NoValue"
+}
+
+// checkTableProps compares a TasksTable's Properties, conditions resolved, with in.
+func checkTableProps(in *dynamodb.CreateTableInput, props map[string]any) problems {
+	var ps problems
 	if got := strAt(props, "BillingMode"); got != string(in.BillingMode) {
 		ps.add("TasksTable: BillingMode is %q, the store's is %q", got, in.BillingMode)
 	}
@@ -425,9 +497,6 @@ func checkTable(p *project) problems {
 	}
 	if !boolAt(props, "SSESpecification", "SSEEnabled") {
 		ps.add("TasksTable: SSESpecification.SSEEnabled is not true")
-	}
-	if strAt(table, "DeletionPolicy") != "Retain" {
-		ps.add("TasksTable: DeletionPolicy should be Retain (the tasks outlive a deleted stack)")
 	}
 	return ps
 }
@@ -585,6 +654,12 @@ func checkEnvironment(p *project) problems {
 					ps.add("function %s: has %s but serves no API route", id, v)
 				}
 			}
+		}
+		// Only list reads the byUpdated index (dynamostore.WithUpdatedAtIndex).
+		if name == function.List {
+			requireRef(settings.EnvUpdatedAtIndex, "UpdatedAtIndex")
+		} else if _, ok := env[settings.EnvUpdatedAtIndex]; ok {
+			ps.add("function %s: has %s but lists nothing", id, settings.EnvUpdatedAtIndex)
 		}
 		if slices.Contains(queueUsers, name) {
 			requireRef(settings.EnvQueueURL, "WorkQueue")

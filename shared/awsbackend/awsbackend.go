@@ -70,7 +70,11 @@ func Open(cfg aws.Config, s settings.Settings, u settings.Uses) (app.Backends, e
 	}
 	// Every write that makes lifecycle events is marked for the stream's publisher (see
 	// dynamostore.WithEventMarks).
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg, ServiceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName, dynamostore.WithEventMarks())
+	opts := []dynamostore.Option{dynamostore.WithEventMarks()}
+	if s.UpdatedAtIndex {
+		opts = append(opts, dynamostore.WithUpdatedAtIndex())
+	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg, ServiceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName, opts...)
 	b := app.Backends{Store: store}
 	openBodyQueues(cfg, s, &b, store)
 	if !u.Queue {

@@ -88,6 +88,38 @@ func TestAdminPageCost(t *testing.T) {
 	}
 }
 
+// TestUpdatedAtPageCost: with the byUpdated index (the deployment's opt-in), a tenant's page
+// of 25 in updatedAt order costs the same at 500 and at 1,000 tasks, no more than its page
+// in createdAt order; without the index (the default), it reads every candidate and costs
+// more the larger the tenant: "Indexes" in shared/dynamostore's package comment.
+func TestUpdatedAtPageCost(t *testing.T) {
+	t.Parallel()
+	indexed, plain := setupBars(t, dynamostore.UpdatedAtIndex), setupBars(t)
+	var withIndex, without []float64
+	for i, n := range []int{500, 1000} {
+		owner := fmt.Sprintf("tenant-%d", n)
+		q := task.ListQuery{Owner: owner, SortKey: task.SortUpdated, Desc: true, Limit: barPage}
+		indexed.seed(t, owner, n, 0, int64(i)*1e9)
+		def := indexed.pageRRU(t, task.ListQuery{Owner: owner, Desc: true, Limit: barPage})
+		upd := indexed.pageRRU(t, q)
+		t.Logf("%d tasks, with byUpdated: a default page %.1f RRU, an updatedAt page %.1f RRU", n, def, upd)
+		if upd > def {
+			t.Errorf("%d tasks: the updatedAt page costs %.1f RRU with the index, more than a default page (%.1f)", n, upd, def)
+		}
+		withIndex = append(withIndex, upd)
+		plain.seed(t, owner, n, 0, int64(i)*1e9)
+		full := plain.pageRRU(t, q)
+		t.Logf("%d tasks, without: an updatedAt page %.1f RRU", n, full)
+		without = append(without, full)
+	}
+	if withIndex[0] != withIndex[1] {
+		t.Errorf("with the index the updatedAt page costs %.1f RRU at 500 tasks and %.1f at 1,000: it grows with the tenant", withIndex[0], withIndex[1])
+	}
+	if without[1] <= without[0] {
+		t.Errorf("without the index the updatedAt page costs %.1f RRU at 500 tasks and %.1f at 1,000: the package comment says it grows", without[0], without[1])
+	}
+}
+
 // rareType is the type of 1 % of TestTypePageCost's tasks.
 const rareType = "rare"
 
@@ -102,24 +134,28 @@ type bars struct {
 	now   time.Time
 }
 
-func setupBars(t *testing.T) *bars {
+func setupBars(t *testing.T, opts ...dynamostore.TableOption) *bars {
 	t.Helper()
 	cfg := awstest.Config(t, "DYNAMODB")
 	name := awstest.Name("bars")
 	admin := dynamodb.NewFromConfig(cfg)
-	if err := dynamostore.CreateTable(context.Background(), admin, name); err != nil {
+	if err := dynamostore.CreateTable(context.Background(), admin, name, opts...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_, _ = admin.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
-	rec := costmodel.NewRecorder(cfg, nil, dynamostore.TableInput(name))
+	rec := costmodel.NewRecorder(cfg, nil, dynamostore.TableInput(name, opts...))
 	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient = &http.Client{Transport: rec} })
 	reg, err := tasktypes.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bars{rec: rec, store: dynamostore.New(db, name), seedc: admin, table: name, types: reg,
+	var storeOpts []dynamostore.Option
+	if len(opts) > 0 { // the one table option: UpdatedAtIndex
+		storeOpts = append(storeOpts, dynamostore.WithUpdatedAtIndex())
+	}
+	return &bars{rec: rec, store: dynamostore.New(db, name, storeOpts...), seedc: admin, table: name, types: reg,
 		now: barBase.Add(24 * time.Hour)}
 }
 

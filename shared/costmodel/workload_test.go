@@ -46,7 +46,7 @@ import (
 // this one counted 57 WRU and 3.5 RRU (seven indexes projecting the document, three of them
 // keyed on updatedAt); the first, 145.
 //   - writes: 5 item writes (create; claim + start 1; finish 1 + start 2; finish 2 + start 3;
-//     finish 3 + success) on an item that grows from 561 to 763 bytes: the table 5 WRU,
+//     finish 3 + success) on an item that grows from 649 to 851 bytes: the table 5 WRU,
 //     byOwner and byType 1 each (the create's puts);
 //   - reads: 3 strongly consistent GetItems of 1 RRU (the worker's one read of the task and
 //     the 2 polls), and the list's page: one eventually consistent Query of byOwner's keys
@@ -97,6 +97,34 @@ func TestReferenceLifecycle(t *testing.T) {
 	}
 }
 
+// updatedAtIndexWRU is what the byUpdated index adds to a task (the template's
+// UpdatedAtIndex, off by default): its key u changes on every write, so the create puts an
+// entry and each of the worker's 4 writes moves it, a delete and a put (shared/dynamostore's
+// "Indexes"): 1 + 4 × 2.
+const updatedAtIndexWRU = 9
+
+// TestReferenceLifecycleUpdatedAtIndex holds the opt-in's price: the reference lifecycle on
+// a table with the byUpdated index costs updatedAtIndexWRU more, all of it on that index, and
+// nothing else changes.
+func TestReferenceLifecycleUpdatedAtIndex(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, true)
+	inv := b.lifecycle(t, false)
+	u := costmodel.Usage{Calls: b.rec.Calls(), Invocations: inv}
+	if got := u.WRU(); got != wantWRU+updatedAtIndexWRU {
+		t.Errorf("WRU = %v, want %v (by place: %v)", got, wantWRU+updatedAtIndexWRU, u.WRUBy())
+	}
+	if got := u.WRUBy()[dynamostore.IndexByUpdated]; got != updatedAtIndexWRU {
+		t.Errorf("byUpdated WRU = %v, want %v (by place: %v)", got, updatedAtIndexWRU, u.WRUBy())
+	}
+	if got := u.RRU(); got != wantRRU {
+		t.Errorf("RRU = %v, want %v", got, wantRRU)
+	}
+	if got := u.SQSRequests(); got != wantSQSRequests {
+		t.Errorf("SQS requests = %v, want %v", got, wantSQSRequests)
+	}
+}
+
 // BenchmarkReferenceLifecycle runs the reference workload b.N times, bills the measured
 // handler durations and reports the dollars per million tasks by component as metrics; it
 // logs the cost table once. Run with `make bench`.
@@ -137,13 +165,21 @@ type bundle struct {
 	table   string         // the table, whose stream events_test.go reads
 }
 
-func setup(t testing.TB) *bundle {
+func setup(t testing.TB) *bundle { return setupWith(t, false) }
+
+// setupWith is setup on a table with the byUpdated index, and functions that read it, when
+// updatedAtIndex is set (the template's UpdatedAtIndex parameter).
+func setupWith(t testing.TB, updatedAtIndex bool) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	cfg := awstest.Config(t, "DYNAMODB", "SQS")
 	name := awstest.Name("cost")
 	admin := dynamodb.NewFromConfig(cfg)
-	if err := dynamostore.CreateTable(ctx, admin, name); err != nil {
+	var opts []dynamostore.TableOption
+	if updatedAtIndex {
+		opts = append(opts, dynamostore.UpdatedAtIndex)
+	}
+	if err := dynamostore.CreateTable(ctx, admin, name, opts...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -163,9 +199,9 @@ func setup(t testing.TB) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := costmodel.NewRecorder(cfg, nil, dynamostore.TableInput(name))
+	rec := costmodel.NewRecorder(cfg, nil, dynamostore.TableInput(name, opts...))
 	b := &bundle{rec: rec, arn: arn, region: cfg.Region, memory: memorySizes(t), table: name}
-	b.api, b.worker, b.queue = wire(t, cfg, &http.Client{Transport: rec}, name, queueURL)
+	b.api, b.worker, b.queue = wire(t, cfg, &http.Client{Transport: rec}, name, queueURL, updatedAtIndex)
 	b.started = func() int {
 		n := 0
 		for _, c := range rec.Calls() {
@@ -181,14 +217,15 @@ func setup(t testing.TB) *bundle {
 // wire builds the handler of every route and the worker over DynamoDB and SQS, exactly as a
 // Lambda function's start-up does (awsbackend.Open, tasktypes.Registry, app.New), with the
 // SDK clients' HTTP going through httpc (the recorder).
-func wire(t testing.TB, cfg aws.Config, httpc *http.Client, table, queueURL string) (*apigw.Handler, *worker.Worker, queue.Queue) {
+func wire(t testing.TB, cfg aws.Config, httpc *http.Client, table, queueURL string, updatedAtIndex bool) (*apigw.Handler, *worker.Worker, queue.Queue) {
 	t.Helper()
 	s := settings.Settings{
-		TableName:     table,
-		QueueURL:      queueURL,
-		MarkerSecret:  []byte(apptest.MarkerSecret),
-		BackoffBase:   settings.DefaultBackoffBase,
-		WorkerReserve: settings.DefaultWorkerReserve,
+		TableName:      table,
+		QueueURL:       queueURL,
+		MarkerSecret:   []byte(apptest.MarkerSecret),
+		BackoffBase:    settings.DefaultBackoffBase,
+		WorkerReserve:  settings.DefaultWorkerReserve,
+		UpdatedAtIndex: updatedAtIndex,
 	}
 	cfg.HTTPClient = httpc
 	backends, err := awsbackend.Open(cfg, s, settings.Uses{API: true, Queue: true, Markers: true})

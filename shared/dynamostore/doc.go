@@ -81,17 +81,20 @@
 // the list walks the created order and keeps the matching tasks, reading a bounded number of
 // candidates per page (ScanFactor, see "Paging").
 //
-// sort_key=updatedAt has no index either: every fitting one moves on every write. A page in
-// updatedAt order reads every candidate of the list (the tenant's keys, or the tenant's of the
-// type, then their items; every shard for an admin), sorts them by (updatedAt, id) and seeks
-// past the cursor, so its cost grows with the tenant's live tasks: about 0.5 RRU per task per
-// page (a tenant of 1,000 live tasks pays ~500 RRU, $0.06 per thousand such pages). The
-// alternative is a KEYS_ONLY index (o, u): u changes on every write, so each of a task's 4
-// later writes moves its entry (a delete and a put), plus the create's put: +9 WRU a task,
-// $5.63 per million tasks, more than doubling the price of every task to serve a rare order.
-// Not built yet: making that index an opt-in of a deployment (a template parameter
-// UpdatedAtIndex, default false, and a setting that tells the store to read it). The items
-// would then carry u always (52 bytes, still under 1 KB), so that turning it on is an
+// sort_key=updatedAt has no index by default: every fitting one moves on every write. A page
+// in updatedAt order reads every candidate of the list (the tenant's keys, or the tenant's of
+// the type, then their items; every shard for an admin), sorts them by (updatedAt, id) and
+// seeks past the cursor, so its cost grows with the tenant's live tasks: about 0.5 RRU per
+// task per page (a tenant of 1,000 live tasks pays ~500 RRU, $0.06 per thousand such pages).
+// A deployment may opt in to the index that serves it: the template's parameter
+// UpdatedAtIndex adds IndexByUpdated, KEYS_ONLY (o, u), and its UPDATED_AT_INDEX makes the
+// list function's store read it (WithUpdatedAtIndex): a tenant's updatedAt page is then one
+// Query and one BatchGetItem, as a createdAt page, with a type filter kept as a status filter
+// is (bounded partial pages); admins' updatedAt lists still read every shard. Its price: u
+// changes on every write, so each of a task's 4 later writes moves its entry (a delete and a
+// put), plus the create's put: +9 WRU a task, $5.63 per million tasks, more than doubling
+// the price of every task to serve a rare order, hence off by default. Every item carries u
+// (52 bytes, still under 1 KB) with or without the index, so that turning it on is an
 // UpdateTable that DynamoDB backfills from the items.
 //
 // # Writes
@@ -180,7 +183,7 @@
 // Every write costs a WRU on the table, and on each index entry it writes, per started KB of
 // the item (or entry), so the doc is a compact encoding of the task private to this package
 // (storedTask in stored.go) that keeps an ordinary task's item under 1 KB for its whole life:
-// the reference demo task of shared/costmodel grows from 561 to 763 bytes from create to
+// the reference demo task of shared/costmodel grows from 649 to 851 bytes from create to
 // success, where the whole task.Task JSON grew it from 918 to 1,346 (2 WRU a write once past
 // 1 KB). It has one- and two-letter keys, omits fields that are zero or empty, writes
 // createdAt as Unix nanoseconds and every other time as nanoseconds after createdAt (exact:

@@ -52,16 +52,16 @@ type bundle struct {
 	ops    *opLog // every operation sent by client, CreateTable's included
 }
 
-// setup creates a fresh table (a random name, so parallel tests share nothing) and deletes
-// it when the test ends.
-func setup(t *testing.T) *bundle {
+// setup creates a fresh table (a random name, so parallel tests share nothing), with opts,
+// and deletes it when the test ends.
+func setup(t *testing.T, opts ...TableOption) *bundle {
 	t.Helper()
 	cfg := awstest.Config(t, "DYNAMODB")
 	e := &bundle{table: awstest.Name("tasks"), ops: &opLog{}}
 	e.client = dynamodb.NewFromConfig(cfg, e.ops.option)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := CreateTable(ctx, e.client, e.table); err != nil {
+	if err := CreateTable(ctx, e.client, e.table, opts...); err != nil {
 		t.Fatalf("CreateTable: %v", err)
 	}
 	t.Cleanup(func() {

@@ -145,6 +145,9 @@ func taskItem(t task.Task) (map[string]types.AttributeValue, error) {
 		attrOwner:     str(t.Owner),
 		attrOwnerType: str(ownerType(t.Owner, t.Type)),
 		attrCreated:   str(sortValue(t.CreatedAt, t.ID)),
+		// Written whether or not the table has IndexByUpdated, so that adding the index is
+		// an UpdateTable that DynamoDB backfills from the items.
+		attrUpdated: str(sortValue(t.UpdatedAt, t.ID)),
 	}
 	if len(t.Input) > 0 {
 		item[attrInput] = str(string(t.Input))

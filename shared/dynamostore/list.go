@@ -65,6 +65,14 @@ func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 	switch q.SortKey {
 	case task.SortCreated, "":
 	case task.SortUpdated:
+		if s.updated && q.Owner != "" {
+			// One cursor on byUpdated; a type filter is kept as a status filter is, in
+			// bounded partial pages.
+			c := &cursor{frontier: after, n: q.Limit, read: func(ctx context.Context, from string, n int) (read, error) {
+				return s.readIndex(ctx, q, IndexByUpdated, attrOwner, q.Owner, attrUpdated, from, n)
+			}}
+			return s.collect(ctx, q, []*cursor{c})
+		}
 		return s.listByUpdated(ctx, q, after)
 	default:
 		return task.Page{}, fmt.Errorf("dynamostore: list: unknown sort key %q", q.SortKey)
@@ -85,7 +93,7 @@ func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 		index, hashAttr, hashValue = IndexByType, attrOwnerType, ownerType(q.Owner, q.Type)
 	}
 	c := &cursor{frontier: after, n: q.Limit, read: func(ctx context.Context, from string, n int) (read, error) {
-		return s.readIndex(ctx, q, index, hashAttr, hashValue, from, n)
+		return s.readIndex(ctx, q, index, hashAttr, hashValue, attrCreated, from, n)
 	}}
 	return s.collect(ctx, q, []*cursor{c})
 }
@@ -291,10 +299,12 @@ func keyCondition(q task.ListQuery, names map[string]string, values map[string]t
 	return "#h = :h AND #r > :from"
 }
 
-// readIndex reads up to n keys of one partition of a list index (byOwner or byType) past
-// from, one more to know whether more follow, and then their items with BatchGetItem: the
-// indexes are KEYS_ONLY (see "Indexes" in the package comment).
-func (s *Store) readIndex(ctx context.Context, q task.ListQuery, index, hashAttr, hashValue, from string, n int) (read, error) {
+// readIndex reads up to n keys of one partition of a list index (byOwner, byType or
+// byUpdated, whose range attribute is rangeAttr) past from, one more to know whether more
+// follow, and then their items with BatchGetItem: the indexes are KEYS_ONLY (see "Indexes"
+// in the package comment). A task is placed by its index entry: one updated since the entry
+// was read is on this page at its old place, and on a later one at its new place.
+func (s *Store) readIndex(ctx context.Context, q task.ListQuery, index, hashAttr, hashValue, rangeAttr, from string, n int) (read, error) {
 	names := map[string]string{"#h": hashAttr}
 	values := map[string]types.AttributeValue{":h": str(hashValue)}
 	var fromValue types.AttributeValue
@@ -304,7 +314,7 @@ func (s *Store) readIndex(ctx context.Context, q task.ListQuery, index, hashAttr
 	out, err := s.api.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(index),
-		KeyConditionExpression:    aws.String(keyCondition(q, names, values, attrCreated, fromValue)),
+		KeyConditionExpression:    aws.String(keyCondition(q, names, values, rangeAttr, fromValue)),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 		ScanIndexForward:          aws.Bool(!q.Desc),
@@ -320,14 +330,14 @@ func (s *Store) readIndex(ctx context.Context, q task.ListQuery, index, hashAttr
 	switch {
 	case len(keys) > n:
 		keys = keys[:n]
-		r.frontier = stringAttr(keys[n-1], attrCreated)
+		r.frontier = stringAttr(keys[n-1], rangeAttr)
 	case out.LastEvaluatedKey != nil:
-		r.frontier = stringAttr(out.LastEvaluatedKey, attrCreated)
+		r.frontier = stringAttr(out.LastEvaluatedKey, rangeAttr)
 	default:
 		r.exhausted = true
 	}
 	if !r.exhausted && !validSortValue(r.frontier) {
-		return read{}, fmt.Errorf("dynamostore: list %s: an entry without %s", index, attrCreated)
+		return read{}, fmt.Errorf("dynamostore: list %s: an entry without %s", index, rangeAttr)
 	}
 	r.evaluated = len(keys)
 	ids := make([]string, len(keys))
@@ -343,7 +353,7 @@ func (s *Store) readIndex(ctx context.Context, q task.ListQuery, index, hashAttr
 		if !ok || !keep(q, t) { // gone (TTL deleted it after the index was read), or filtered
 			continue
 		}
-		r.items = append(r.items, listed{key: stringAttr(keys[i], attrCreated), task: t})
+		r.items = append(r.items, listed{key: stringAttr(keys[i], rangeAttr), task: t})
 	}
 	return r, nil
 }

@@ -313,3 +313,54 @@ func TestListRefusesBadQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestListUpdatedAtIndex: with IndexByUpdated (the deployment's opt-in) a tenant's page in
+// updatedAt order is one Query of that index and one BatchGetItem, whatever the tenant's
+// size; without it the page reads every candidate (here 40 tasks for a page of 5), and both
+// walks list the same tasks in the same order.
+func TestListUpdatedAtIndex(t *testing.T) {
+	t.Parallel()
+	e := setup(t, UpdatedAtIndex)
+	rec := &recorder{api: e.client}
+	indexed, plain := New(rec, e.table, WithUpdatedAtIndex()), New(rec, e.table)
+	var stored []task.Task
+	for i := range 40 {
+		tk := tasktest.Create(t, indexed, tasktest.New(t, "big", tasktest.TypeAlpha, tasktest.At(time.Duration(i)*time.Second)))
+		if i%3 == 0 { // updated later, out of created order
+			tk = tasktest.Drive(t, indexed, tk, task.Cancelled, tasktest.At(time.Hour-time.Duration(i)*time.Second))
+		}
+		stored = append(stored, tk)
+	}
+	now := tasktest.At(2 * time.Hour)
+	for _, desc := range []bool{false, true} {
+		q := task.ListQuery{Owner: "big", SortKey: task.SortUpdated, Desc: desc, Limit: 5, Now: now}
+		want := ids(expected(stored, q))
+		if got := ids(walk(t, indexed, q)); !slices.Equal(got, want) {
+			t.Errorf("desc %v: the index's walk %v, want %v", desc, got, want)
+		}
+		if got := ids(walk(t, plain, q)); !slices.Equal(got, want) {
+			t.Errorf("desc %v: the full read's walk %v, want %v", desc, got, want)
+		}
+		rec.reset()
+		if _, err := indexed.List(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+		var shape []string
+		for _, c := range rec.reset() {
+			shape = append(shape, c.op+" "+c.index)
+		}
+		if want := []string{OpQuery + " " + IndexByUpdated, OpBatchGetItem + " "}; !slices.Equal(shape, want) {
+			t.Errorf("desc %v: a page from the index made %q, want %q", desc, shape, want)
+		}
+		if _, err := plain.List(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+		keys := 0
+		for _, c := range rec.reset() {
+			keys += c.keys
+		}
+		if keys != len(stored) {
+			t.Errorf("desc %v: a page without the index fetched %d items, want all %d candidates", desc, keys, len(stored))
+		}
+	}
+}

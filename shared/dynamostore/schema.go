@@ -17,14 +17,18 @@ import (
 const TTLAttribute = "expiresAt"
 
 // Index names. They are exported so that the template, its drift test and the store name
-// the same indexes. Both are KEYS_ONLY on keys that never change (see "Indexes" in the
-// package comment): each costs one entry put per task, at its create, and nothing after.
+// the same indexes. byOwner and byType are KEYS_ONLY on keys that never change (see
+// "Indexes" in the package comment): each costs one entry put per task, at its create, and
+// nothing after. byUpdated is a deployment's opt-in (UpdatedAtIndex), priced there.
 const (
 	// IndexByOwner lists a tenant's tasks by createdAt: key (o, c).
 	IndexByOwner = "byOwner"
 	// IndexByType lists a tenant's tasks of one type by createdAt: key (ot, c) with
 	// ot = "<escaped owner>#<type>".
 	IndexByType = "byType"
+	// IndexByUpdated lists a tenant's tasks by updatedAt: key (o, u), KEYS_ONLY. Only a
+	// table made with UpdatedAtIndex has it, and only a store made WithUpdatedAtIndex reads it.
+	IndexByUpdated = "byUpdated"
 )
 
 // Attribute names of the items.
@@ -42,6 +46,7 @@ const (
 	attrOwner     = "o"
 	attrOwnerType = "ot"
 	attrCreated   = "c"
+	attrUpdated   = "u"
 
 	// idempotency records
 	attrTaskID      = "taskId"
@@ -57,24 +62,37 @@ const (
 // merges them, stays within twice a tenant's page (see "Table" in the package comment).
 const Shards = 16
 
+// TableOption changes the table's definition from its default (UpdatedAtIndex).
+type TableOption func(*dynamodb.CreateTableInput)
+
+// UpdatedAtIndex adds IndexByUpdated to the table: the template's parameter UpdatedAtIndex,
+// whose price "Indexes" in the package comment gives.
+func UpdatedAtIndex(in *dynamodb.CreateTableInput) {
+	in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(attrUpdated), AttributeType: types.ScalarAttributeTypeS})
+	in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, keysOnlyIndex(IndexByUpdated, attrOwner, attrUpdated))
+}
+
+// keysOnlyIndex is a KEYS_ONLY global secondary index keyed (hash, rng).
+func keysOnlyIndex(index, hash, rng string) types.GlobalSecondaryIndex {
+	return types.GlobalSecondaryIndex{
+		IndexName: aws.String(index),
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange},
+		},
+		Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+	}
+}
+
 // TableInput is the table's definition, the single source of truth: CreateTable creates it
 // for tests and local runs, and a drift test compares the CloudFormation template with it, so
-// the deployed table cannot silently differ from the one the tests ran against.
-func TableInput(name string) *dynamodb.CreateTableInput {
+// the deployed table cannot silently differ from the one the tests ran against. opts are the
+// deployment's choices (the template's parameters).
+func TableInput(name string, opts ...TableOption) *dynamodb.CreateTableInput {
 	s := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
 	}
-	keysOnly := func(index, hash, rng string) types.GlobalSecondaryIndex {
-		return types.GlobalSecondaryIndex{
-			IndexName: aws.String(index),
-			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange},
-			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
-		}
-	}
-	return &dynamodb.CreateTableInput{
+	in := &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -86,10 +104,14 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 		},
 		StreamSpecification: streamSpecification(), // see events.go
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-			keysOnly(IndexByOwner, attrOwner, attrCreated),
-			keysOnly(IndexByType, attrOwnerType, attrCreated),
+			keysOnlyIndex(IndexByOwner, attrOwner, attrCreated),
+			keysOnlyIndex(IndexByType, attrOwnerType, attrCreated),
 		},
 	}
+	for _, o := range opts {
+		o(in)
+	}
+	return in
 }
 
 // TableAPI is what CreateTable calls: table administration, which the running service's role
@@ -101,13 +123,13 @@ type TableAPI interface {
 	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
 }
 
-// CreateTable creates the table of TableInput(name), waits until it and its indexes are
+// CreateTable creates the table of TableInput(name, opts...), waits until it and its indexes are
 // ACTIVE, and enables TTL on TTLAttribute; it is what tests and local tooling use instead of
 // the template. A table of that name that already exists is accepted as it is (its schema is
 // not compared: the drift test guards the template) and only waited for and given TTL, so
 // that a local run can be restarted against the same emulator. It gives up when ctx ends.
-func CreateTable(ctx context.Context, api TableAPI, name string) error {
-	_, err := api.CreateTable(ctx, TableInput(name))
+func CreateTable(ctx context.Context, api TableAPI, name string, opts ...TableOption) error {
+	_, err := api.CreateTable(ctx, TableInput(name, opts...))
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("dynamostore: create table %s: %w", name, err)

@@ -41,6 +41,7 @@ type Store struct {
 	table    string
 	capacity func(op string, cc []types.ConsumedCapacity)
 	marks    bool // see WithEventMarks
+	updated  bool // see WithUpdatedAtIndex
 }
 
 var _ task.Store = (*Store)(nil)
@@ -57,6 +58,11 @@ type Option func(*Store)
 func WithCapacity(fn func(op string, cc []types.ConsumedCapacity)) Option {
 	return func(s *Store) { s.capacity = fn }
 }
+
+// WithUpdatedAtIndex makes the store list a tenant's tasks in updatedAt order from
+// IndexByUpdated, one page a Query, instead of reading every candidate; the table must have
+// been made with UpdatedAtIndex (the template's parameter of that name).
+func WithUpdatedAtIndex() Option { return func(s *Store) { s.updated = true } }
 
 // New returns a store on table, calling api (usually a *dynamodb.Client). The table must have
 // been made from TableInput.

@@ -37,6 +37,9 @@ const (
 	EnvBackoffBase   = "RETRY_BACKOFF_BASE"
 	EnvWorkerReserve = "WORKER_RESERVE"
 	EnvLogLevel      = "LOG_LEVEL"
+	// EnvUpdatedAtIndex is "true" when the table has the byUpdated index (the template's
+	// UpdatedAtIndex parameter), which list then reads for updatedAt order.
+	EnvUpdatedAtIndex = "UPDATED_AT_INDEX"
 	// EnvStepSigningSecret signs the catalog's http step requests ("whsec_" + base64).
 	EnvStepSigningSecret = "STEP_SIGNING_SECRET"
 
@@ -52,7 +55,7 @@ const (
 // Vars is every variable the functions read, for the template drift test.
 var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
 	EnvTenantClaim, EnvRolesClaim, EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, EnvBackoffBase,
-	EnvWorkerReserve, EnvLogLevel, EnvStepSigningSecret,
+	EnvWorkerReserve, EnvLogLevel, EnvStepSigningSecret, EnvUpdatedAtIndex,
 	EnvWebhookSecret, EnvWebhookQueueURL, EnvWebhookDeadLetterURL, EnvWebhookTimeout, EnvIntakeQueueURL, EnvIntakeDeadLetterURL}
 
 // Settings are the settings, read once.
@@ -74,6 +77,9 @@ type Settings struct {
 	BackoffBase   time.Duration
 	WorkerReserve time.Duration
 	LogLevel      slog.Level
+	// UpdatedAtIndex: the table has dynamostore.IndexByUpdated, and the store reads it for
+	// a tenant's lists in updatedAt order (UPDATED_AT_INDEX, "true" or "false").
+	UpdatedAtIndex bool
 	// StepSigningSecret signs the requests of the catalog's http steps, as Standard Webhooks
 	// sign: STEP_SIGNING_SECRET ("whsec_" + base64 key) parsed once here; the zero Secret
 	// (unset): they are sent unsigned.
@@ -179,6 +185,13 @@ func FromEnv() (Settings, error) {
 	}
 	if c.Webhooks.Timeout, err = duration(EnvWebhookTimeout, DefaultWebhookTimeout); err != nil {
 		return c, err
+	}
+	switch v := strings.TrimSpace(os.Getenv(EnvUpdatedAtIndex)); v {
+	case "true":
+		c.UpdatedAtIndex = true
+	case "false", "":
+	default:
+		return c, fmt.Errorf("%s must be true or false, not %q", EnvUpdatedAtIndex, v)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
 		return c, fmt.Errorf("%s: %w", EnvLogLevel, err)

@@ -98,3 +98,20 @@ func TestCheckRequiresWhatAFunctionUses(t *testing.T) {
 		})
 	}
 }
+
+// TestFromEnvUpdatedAtIndex: UPDATED_AT_INDEX is the template parameter's "true" or "false"
+// (unset is false); anything else stops start-up rather than silently reading no index.
+func TestFromEnvUpdatedAtIndex(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "false": false, "true": true} {
+		t.Setenv(EnvUpdatedAtIndex, v)
+		if c, err := FromEnv(); err != nil || c.UpdatedAtIndex != want {
+			t.Errorf("%s=%q: UpdatedAtIndex %v, %v; want %v", EnvUpdatedAtIndex, v, c.UpdatedAtIndex, err, want)
+		}
+	}
+	for _, v := range []string{"yes", "True", "1"} {
+		t.Setenv(EnvUpdatedAtIndex, v)
+		if _, err := FromEnv(); err == nil {
+			t.Errorf("%s=%q was accepted", EnvUpdatedAtIndex, v)
+		}
+	}
+}
