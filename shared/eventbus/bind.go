@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // AdminAPI is what CreateBus and BindQueue call on EventBridge: administration, which the
@@ -53,36 +52,8 @@ func BindQueue(ctx context.Context, eb AdminAPI, q QueueAPI, bus, name, pattern 
 		return "", fmt.Errorf("eventbus: create queue %s: %w", name, err)
 	}
 	url := aws.ToString(created.QueueUrl)
-	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: created.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		return "", fmt.Errorf("eventbus: queue %s: %w", name, err)
-	}
-	arn := attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
-	rule, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{
-		Name: aws.String(name), EventBusName: aws.String(bus), EventPattern: aws.String(pattern),
-		State: types.RuleStateEnabled,
-	})
-	if err != nil {
-		return "", fmt.Errorf("eventbus: rule %s on %s: %w", name, bus, err)
-	}
-	{
-		policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sqs:SendMessage","Resource":%q,"Condition":{"ArnEquals":{"aws:SourceArn":%q}}}]}`,
-			arn, aws.ToString(rule.RuleArn))
-		if _, err := q.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: created.QueueUrl, Attributes: map[string]string{"Policy": policy}}); err != nil {
-			return "", fmt.Errorf("eventbus: queue %s policy: %w", name, err)
-		}
-	}
-	out, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{
-		Rule: aws.String(name), EventBusName: aws.String(bus),
-		Targets: []types.Target{{Id: aws.String("queue"), Arn: aws.String(arn)}},
-	})
-	if err != nil {
-		return "", fmt.Errorf("eventbus: target of rule %s: %w", name, err)
-	}
-	if out.FailedEntryCount > 0 {
-		return "", fmt.Errorf("eventbus: target of rule %s refused: %s", name, aws.ToString(out.FailedEntries[0].ErrorMessage))
+	if err := BindExistingQueue(ctx, eb, q, bus, name, pattern, url, nil); err != nil {
+		return "", err
 	}
 	return url, nil
 }
