@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
@@ -33,26 +34,44 @@ type Bus struct {
 func New(t *testing.T) *Bus {
 	t.Helper()
 	cfg := awstest.Config(t, "EVENTBRIDGE", "SQS")
-	b := &Bus{Name: awstest.Name("bus"), API: eventbridge.NewFromConfig(cfg), Queue: sqs.NewFromConfig(cfg)}
-	ctx := t.Context()
-	if err := eventbus.CreateBus(ctx, b.API, b.Name); err != nil {
-		t.Fatal(err)
-	}
-	name := awstest.Name("events")
-	url, err := eventbus.BindQueue(ctx, b.API, b.Queue, b.Name, name, eventbus.RulePattern)
+	b := &Bus{Queue: sqs.NewFromConfig(cfg)}
+	created, err := b.Queue.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String(awstest.Name("events"))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.QueueURL = url
+	b.QueueURL = aws.ToString(created.QueueUrl)
+	t.Cleanup(func() { // after Route's: the rule goes before its queue
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = b.Queue.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(b.QueueURL)})
+	})
+	b.Name, b.API = Route(t, b.Queue, eventbus.RulePattern, b.QueueURL, nil)
+	return b
+}
+
+// Route creates a fresh bus whose rule sends the events matching pattern to the existing
+// queue queueURL through transformer (eventbus.BindExistingQueue: a template rule, the
+// webhook's or an intake example's) and returns the bus's name and a client to put events
+// on it. The rule and the bus are deleted when the test ends, the rule first: moto refuses
+// PutEvents to a rule whose target is gone.
+func Route(t *testing.T, q eventbus.QueueAPI, pattern, queueURL string, transformer *ebtypes.InputTransformer) (string, *eventbridge.Client) {
+	t.Helper()
+	api := eventbridge.NewFromConfig(awstest.Config(t, "EVENTBRIDGE"))
+	bus, rule := awstest.Name("bus"), awstest.Name("route")
+	if err := eventbus.CreateBus(t.Context(), api, bus); err != nil {
+		t.Fatal(err)
+	}
+	if err := eventbus.BindExistingQueue(t.Context(), api, q, bus, rule, pattern, queueURL, transformer); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, _ = b.API.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: aws.String(name), EventBusName: aws.String(b.Name), Ids: []string{"queue"}})
-		_, _ = b.API.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String(name), EventBusName: aws.String(b.Name)})
-		_, _ = b.API.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String(b.Name)})
-		_, _ = b.Queue.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(url)})
+		_, _ = api.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: aws.String(rule), EventBusName: aws.String(bus), Ids: []string{"queue"}})
+		_, _ = api.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String(rule), EventBusName: aws.String(bus)})
+		_, _ = api.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String(bus)})
 	})
-	return b
+	return bus, api
 }
 
 // Envelope is an EventBridge event as a rule's SQS target receives it.

@@ -10,8 +10,7 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/tasklane/tasklane/shared/apptest"
-	"github.com/tasklane/tasklane/shared/awstest"
-	"github.com/tasklane/tasklane/shared/eventbus"
+	"github.com/tasklane/tasklane/shared/eventbustest"
 	"github.com/tasklane/tasklane/shared/localrun/eventsource"
 )
 
@@ -30,17 +29,9 @@ var orderPaths = map[string]string{"tenant": "$.detail.tenant", "order": "$.deta
 func TestEventBridgeRuleMakesTask(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	cfg := awstest.Config(t, "EVENTBRIDGE")
-	eb := eventbridge.NewFromConfig(cfg)
 	ctx := context.Background()
-	bus := awstest.Name("bus")
-	if err := eventbus.CreateBus(ctx, eb, bus); err != nil {
-		t.Fatal(err)
-	}
-	if err := eventbus.BindExistingQueue(ctx, eb, b.sqs, bus, awstest.Name("orders"), orderPattern, b.intake,
-		&ebtypes.InputTransformer{InputTemplate: aws.String(orderTemplate), InputPathsMap: orderPaths}); err != nil {
-		t.Fatal(err)
-	}
+	bus, eb := eventbustest.Route(t, b.sqs, orderPattern, b.intake,
+		&ebtypes.InputTransformer{InputTemplate: aws.String(orderTemplate), InputPathsMap: orderPaths})
 	out, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
 		EventBusName: aws.String(bus), Source: aws.String("acme.orders"), DetailType: aws.String("Order Placed"),
 		Detail: aws.String(`{"orderId": "A-1001", "tenant": "tenant-a"}`),

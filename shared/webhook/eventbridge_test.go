@@ -7,12 +7,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
-	"github.com/tasklane/tasklane/shared/awstest"
 	"github.com/tasklane/tasklane/shared/event"
 	"github.com/tasklane/tasklane/shared/eventbus"
+	"github.com/tasklane/tasklane/shared/eventbustest"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/webhook"
 )
@@ -24,17 +23,9 @@ import (
 func TestThroughEventBridge(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	cfg := awstest.Config(t, "EVENTBRIDGE")
-	eb := eventbridge.NewFromConfig(cfg)
 	ctx := context.Background()
-	bus := awstest.Name("bus")
-	if err := eventbus.CreateBus(ctx, eb, bus); err != nil {
-		t.Fatal(err)
-	}
-	if err := eventbus.BindExistingQueue(ctx, eb, b.sqs, bus, awstest.Name("webhooks"), webhook.RulePattern, b.app.Settings.Webhooks.QueueURL,
-		&ebtypes.InputTransformer{InputTemplate: aws.String(webhook.InputTemplate), InputPathsMap: webhook.InputPathsMap}); err != nil {
-		t.Fatal(err)
-	}
+	bus, eb := eventbustest.Route(t, b.sqs, webhook.RulePattern, b.app.Settings.Webhooks.QueueURL,
+		&ebtypes.InputTransformer{InputTemplate: aws.String(webhook.InputTemplate), InputPathsMap: webhook.InputPathsMap})
 	url := b.serve(t, 200)
 	now := time.Now().UTC()
 	mk := func(cb string) task.Task {
@@ -42,7 +33,7 @@ func TestThroughEventBridge(t *testing.T) {
 			SubTasks: []task.SubTask{{Name: "Validate", Status: task.Pending}}, MaxAttempts: 3, CreatedAt: now, UpdatedAt: now, Version: 1}
 	}
 	with, without := event.Of(nil, mk(url)), event.Of(nil, mk(""))
-	if err := eventbus.New(eventbridge.NewFromConfig(cfg), bus).Publish(ctx, append(with, without...)); err != nil {
+	if err := eventbus.New(eb, bus).Publish(ctx, append(with, without...)); err != nil {
 		t.Fatal(err)
 	}
 	b.deliverUntil(t, "delivered", func() bool { return len(b.received.requests()) >= 1 })
