@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -46,6 +45,8 @@ again.`,
 				defer fmt.Fprint(std.out, showCursor)
 			}
 			ctx := cmd.Context()
+			tick := time.NewTicker(interval) // a refresh every interval, however long a list takes
+			defer tick.Stop()
 			for {
 				page, err := c.ListPage(ctx, filter.options())
 				if ctx.Err() != nil {
@@ -70,8 +71,10 @@ again.`,
 				if !live {
 					fmt.Fprintln(std.out)
 				}
-				if err := pause(ctx, interval); err != nil {
+				select {
+				case <-ctx.Done():
 					return nil
+				case <-tick.C:
 				}
 			}
 		},
@@ -79,15 +82,4 @@ again.`,
 	filter.add(cmd, 20)
 	cmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to refresh")
 	return cmd
-}
-
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
