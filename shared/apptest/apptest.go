@@ -100,16 +100,25 @@ func OpenEmbedded(t testing.TB, cfg ...func(*settings.Settings)) *app.App {
 	if err != nil {
 		t.Fatalf("apptest.OpenEmbedded: %v", err)
 	}
+	return Build(t, s, b, Logger(t))
+}
+
+// Build is the application on backends b opened with settings s, as a function's start-up
+// builds it (app.New with the task types of tasktypes.Registry), logging to log; it is closed
+// when the test ends. A test on the emulators opens b with awsbackend.Open first.
+func Build(t testing.TB, s settings.Settings, b app.Backends, log *slog.Logger) *app.App {
+	t.Helper()
 	types, err := tasktypes.Registry()
-	if err != nil {
-		_ = b.Closer.Close()
-		t.Fatalf("apptest.OpenEmbedded: %v", err)
+	if err == nil {
+		var a *app.App
+		if a, err = app.New(s, b, types, log); err == nil {
+			t.Cleanup(func() { _ = a.Close() })
+			return a
+		}
 	}
-	a, err := app.New(s, b, types, Logger(t))
-	if err != nil {
+	if b.Closer != nil {
 		_ = b.Closer.Close()
-		t.Fatalf("apptest.OpenEmbedded: %v", err)
 	}
-	t.Cleanup(func() { _ = a.Close() })
-	return a
+	t.Fatalf("apptest.Build: %v", err)
+	return nil
 }

@@ -27,7 +27,6 @@ import (
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
 	"github.com/tasklane/tasklane/shared/tasktest"
-	"github.com/tasklane/tasklane/shared/tasktypes"
 )
 
 // The contract tests run every behaviour of the API through HTTP against the local runner
@@ -108,14 +107,7 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	types, err := tasktypes.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps, err := app.New(cfg, b, types, apptest.QuietLogger(t))
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
+	deps := apptest.Build(t, cfg, b, apptest.QuietLogger(t)) // closed after the cleanup below
 	if len(o.types) > 0 {
 		if deps.Types, err = task.NewRegistry(append([]task.Type{demo.Type()}, o.types...)...); err != nil {
 			t.Fatal(err)
@@ -149,7 +141,6 @@ func setup(t *testing.T, backend string, opts ...func(*options)) *env {
 		stop()
 		<-e.stopped
 		srv.Close()
-		_ = deps.Close()
 	})
 	e.schemas = e.loadSchemas()
 	return e

@@ -19,7 +19,6 @@ import (
 
 	"github.com/tasklane/tasklane/infra/template"
 	"github.com/tasklane/tasklane/shared/apigw"
-	"github.com/tasklane/tasklane/shared/app"
 	"github.com/tasklane/tasklane/shared/apptest"
 	"github.com/tasklane/tasklane/shared/awsbackend"
 	"github.com/tasklane/tasklane/shared/awstest"
@@ -29,7 +28,6 @@ import (
 	"github.com/tasklane/tasklane/shared/queue"
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
-	"github.com/tasklane/tasklane/shared/tasktypes"
 	"github.com/tasklane/tasklane/shared/worker"
 )
 
@@ -232,15 +230,7 @@ func wire(t testing.TB, cfg aws.Config, httpc *http.Client, table, queueURL stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	types, err := tasktypes.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(s, backends, types, apptest.QuietLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
+	a := apptest.Build(t, s, backends, apptest.QuietLogger(t))
 	a.Now = fullLengthNow
 	return a.Handler(""), a.Worker(), a.Queue
 }

@@ -28,7 +28,6 @@ import (
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
-	"github.com/tasklane/tasklane/shared/tasktypes"
 )
 
 // bundle is a Tasklane on the emulators with an intake queue and its dead-letter queue
@@ -66,14 +65,7 @@ func setup(t *testing.T) *bundle {
 	}
 	store := fault.NewStore(b.Store)
 	b.Store = store
-	types, err := tasktypes.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(s, b, types, apptest.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.Build(t, s, b, apptest.Logger(t))
 	rec := &recorder{}
 	a.Events = rec
 	return &bundle{app: a, store: store, sqs: client, events: rec, intake: intakeURL, deadURL: dlqURL}

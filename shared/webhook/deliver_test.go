@@ -32,7 +32,6 @@ import (
 	"github.com/tasklane/tasklane/shared/settings"
 	"github.com/tasklane/tasklane/shared/sqsqueue"
 	"github.com/tasklane/tasklane/shared/task"
-	"github.com/tasklane/tasklane/shared/tasktypes"
 	"github.com/tasklane/tasklane/shared/webhook"
 )
 
@@ -68,14 +67,7 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	types, err := tasktypes.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(s, b, types, apptest.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.Build(t, s, b, apptest.Logger(t))
 	d := a.Deliverer()
 	// Whole seconds, as SQS delays are; the test waits them out.
 	d.Schedule = []time.Duration{time.Second, time.Second, time.Second}
