@@ -3,6 +3,7 @@ package lambdatest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,13 +42,9 @@ func TestBadCatalogStopsStartUp(t *testing.T) {
 					t.Errorf("the invocation succeeded (%d): a bad catalog must stop the start-up", resp.StatusCode)
 				}
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			for !strings.Contains(f.out.String(), c.reason) {
-				if time.Now().After(deadline) {
-					t.Fatalf("the function's output does not give the reason %q:\n%s", c.reason, f.out.String())
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+			f.awaitOutput(t, fmt.Sprintf("the output does not give the reason %q", c.reason), func(out string) bool {
+				return strings.Contains(out, c.reason)
+			})
 		})
 	}
 }

@@ -619,6 +619,22 @@ func (f *function) invoke(t testing.TB, payload, out any) {
 	}
 }
 
+// awaitOutput waits up to 10 s for the function's output to satisfy ok, and fails the test
+// with what and the output if it never does. The bootstrap's lines reach out through RIE's
+// pipe after the invocation has answered, so output checked at once can miss a line the
+// function did write.
+func (f *function) awaitOutput(t testing.TB, what string, ok func(out string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok(f.out.String()) {
+		if time.Now().After(deadline) {
+			t.Errorf("%s: %s:\n%s", f.id, what, f.out.String())
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // ---- events
 
 // apiFunction is the logical id of the function behind an API event's route.

@@ -16,17 +16,16 @@ func TestObservabilityUnderRIE(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
 	id := s.create(t)
-	out := s.function(t, "CreateFunction").out.String()
-	if !emfLine(out, "TasksCreated", "demo") {
-		t.Errorf("the create wrote no EMF line of TasksCreated for type demo:\n%s", out)
-	}
+	s.function(t, "CreateFunction").awaitOutput(t, "the create wrote no EMF line of TasksCreated for type demo", func(out string) bool {
+		return emfLine(out, "TasksCreated", "demo")
+	})
 
 	if r := s.call(t, apiEvent(t, "apigw/get-other-tenant.json", id)); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("another tenant's get: %d %s", r.StatusCode, r.Body)
 	}
-	if !logLine(s.function(t, "GetFunction").out.String(), "request refused", map[string]string{"taskId": id, "tenant": "tenant-b"}) {
-		t.Errorf("the refused get's log line lacks its task and tenant:\n%s", s.function(t, "GetFunction").out.String())
-	}
+	s.function(t, "GetFunction").awaitOutput(t, "no log line of the refused get with its task and tenant", func(out string) bool {
+		return logLine(out, "request refused", map[string]string{"taskId": id, "tenant": "tenant-b"})
+	})
 
 	ev := apiEvent(t, "apigw/get.json", id)
 	ev.Headers["prefer"] = "wait=2"
