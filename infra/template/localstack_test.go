@@ -39,8 +39,10 @@ var hookScript = filepath.Join(repoRoot, "localstack", "init", "ready.d", "10-ta
 const sampleToken = "Bearer REPLACE_WITH_A_TOKEN"
 
 // TestLocalStackInitHook runs localstack/init/ready.d/10-tasklane.sh against the test
-// emulator, twice (it must be idempotent), and compares the table and queues it created with
-// template.yaml's TasksTable, WorkQueue and DeadLetterQueue.
+// emulator, twice (it must be idempotent), twice more with TASKLANE_UPDATED_AT_INDEX=true and
+// once so for a new table, and compares the tables and queues it made with template.yaml's
+// TasksTable (with UpdatedAtIndex false, then true: the index added to the existing table, and
+// in the new one), WorkQueue and DeadLetterQueue.
 //
 // The hook needs the AWS CLI, which a fresh machine may lack: infra/check-deploy.sh (part of
 // `make test`) installs it if needed and runs this test with AWS_CLI set to it. Without
@@ -66,11 +68,13 @@ func TestLocalStackInitHook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, queueName := awstest.Name("tasklane-hook"), awstest.Name("tasklane-hook")
+	table, indexedTable, queueName := awstest.Name("tasklane-hook"), awstest.Name("tasklane-hook-u"), awstest.Name("tasklane-hook")
 	ctx := context.Background()
 	ddb, sq := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	t.Cleanup(func() {
-		_, _ = ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+		for _, tb := range []string{table, indexedTable} {
+			_, _ = ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(tb)})
+		}
 		for _, q := range []string{queueName, queueName + "-dlq"} {
 			if out, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(q)}); err == nil {
 				_, _ = sq.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl})
@@ -78,16 +82,22 @@ func TestLocalStackInitHook(t *testing.T) {
 		}
 	})
 
+	// The default table, twice; then twice with the opt-in index, which the first of those
+	// runs adds to the existing table as a stack update with UpdatedAtIndex=true would; then
+	// a new table made with the index.
 	var printed map[string]string
-	for run := 1; run <= 2; run++ {
+	for run, r := range []struct {
+		table          string
+		indexed, check bool
+	}{{table, false, false}, {table, false, true}, {table, true, false}, {table, true, true}, {indexedTable, true, true}} {
 		cmd := exec.Command("bash", hookScript)
-		cmd.Env = append(os.Environ(), "TASKLANE_TABLE="+table, "TASKLANE_QUEUE="+queueName, "AWS_CLI="+cli,
-			"AWS_REGION="+cfg.Region)
+		cmd.Env = append(os.Environ(), "TASKLANE_TABLE="+r.table, "TASKLANE_QUEUE="+queueName, "AWS_CLI="+cli,
+			"AWS_REGION="+cfg.Region, "TASKLANE_UPDATED_AT_INDEX="+strconv.FormatBool(r.indexed))
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("run %d of the init hook: %v\n%s", run, err, stderr.String())
+			t.Fatalf("run %d of the init hook: %v\n%s", run+1, err, stderr.String())
 		}
 		printed = map[string]string{}
 		sc := bufio.NewScanner(strings.NewReader(string(out)))
@@ -96,62 +106,17 @@ func TestLocalStackInitHook(t *testing.T) {
 				printed[k] = v
 			}
 		}
+		if printed[settings.EnvTableName] != r.table {
+			t.Fatalf("run %d of the hook printed %v, not table %s", run+1, printed, r.table)
+		}
+		if r.check {
+			tbl := resolveConditions(mapAt(p.resource("TasksTable"), "Properties"), map[string]bool{updatedAtCondition: r.indexed}).(map[string]any)
+			checkHookTable(t, ddb, r.table, tbl, fmt.Sprintf("run %d (table %s, TASKLANE_UPDATED_AT_INDEX=%t)", run+1, r.table, r.indexed))
+		}
 	}
-	if printed[settings.EnvTableName] != table || printed[settings.EnvQueueURL] == "" || printed[settings.EnvDeadLetterURL] == "" {
+	if printed[settings.EnvQueueURL] == "" || printed[settings.EnvDeadLetterURL] == "" {
 		t.Fatalf("the hook printed %v", printed)
 	}
-
-	// The table: equal to the template's TasksTable.
-	desc, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The hook makes the default table: no byUpdated index.
-	tbl := resolveConditions(mapAt(p.resource("TasksTable"), "Properties"), map[string]bool{updatedAtCondition: false}).(map[string]any)
-	d := desc.Table
-	if d.BillingModeSummary == nil || string(d.BillingModeSummary.BillingMode) != strAt(tbl, "BillingMode") {
-		t.Errorf("billing mode %+v, template %s", d.BillingModeSummary, strAt(tbl, "BillingMode"))
-	}
-	gotAttrs := sdkAttributes(d.AttributeDefinitions)
-	wantAttrs := attributes(listAt(tbl, "AttributeDefinitions"))
-	if !reflect.DeepEqual(gotAttrs, wantAttrs) {
-		t.Errorf("attribute definitions %v, template %v", gotAttrs, wantAttrs)
-	}
-	key := sdkKeySchema(d.KeySchema)
-	if want := keySchema(listAt(tbl, "KeySchema")); !slices.Equal(key, want) {
-		t.Errorf("key schema %v, template %v", key, want)
-	}
-	gotIdx := map[string]index{}
-	for _, g := range d.GlobalSecondaryIndexes {
-		gotIdx[aws.ToString(g.IndexName)] = sdkIndex(g.KeySchema, g.Projection)
-	}
-	wantIdx := indexes(listAt(tbl, "GlobalSecondaryIndexes"))
-	if !reflect.DeepEqual(gotIdx, wantIdx) {
-		t.Errorf("indexes\n got %v\nwant %v (template)", gotIdx, wantIdx)
-	}
-	if boolAt(tbl, "SSESpecification", "SSEEnabled") && (d.SSEDescription == nil || d.SSEDescription.Status != "ENABLED") {
-		t.Errorf("SSE is %+v, the template enables it", d.SSEDescription)
-	}
-	if want := strAt(tbl, "StreamSpecification", "StreamViewType"); want != "" && (d.StreamSpecification == nil || string(d.StreamSpecification.StreamViewType) != want) {
-		t.Errorf("stream %+v, the template's is %s", d.StreamSpecification, want)
-	}
-	ttl, err := ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := aws.ToString(ttl.TimeToLiveDescription.AttributeName); got != strAt(tbl, "TimeToLiveSpecification", "AttributeName") ||
-		(ttl.TimeToLiveDescription.TimeToLiveStatus != "ENABLED" && ttl.TimeToLiveDescription.TimeToLiveStatus != "ENABLING") {
-		t.Errorf("TTL %s on %q, template: enabled on %s", ttl.TimeToLiveDescription.TimeToLiveStatus, got, strAt(tbl, "TimeToLiveSpecification", "AttributeName"))
-	}
-	backups, err := ddb.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(table)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pitr := backups.ContinuousBackupsDescription.PointInTimeRecoveryDescription; boolAt(tbl, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") &&
-		(pitr == nil || pitr.PointInTimeRecoveryStatus != "ENABLED") {
-		t.Errorf("point-in-time recovery %+v, the template enables it", pitr)
-	}
-
 	// The queues: the attributes the template sets.
 	attrs := func(url string) map[string]string {
 		out, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
@@ -192,6 +157,60 @@ func TestLocalStackInitHook(t *testing.T) {
 	}
 	if !strings.HasSuffix(printed[settings.EnvDeadLetterURL], "/"+queueName+"-dlq") {
 		t.Errorf("dead-letter queue %s is not named %s-dlq", printed[settings.EnvDeadLetterURL], queueName)
+	}
+}
+
+// checkHookTable compares the table the init hook made with tbl, the template's TasksTable
+// with its conditions resolved.
+func checkHookTable(t *testing.T, ddb *dynamodb.Client, table string, tbl map[string]any, when string) {
+	t.Helper()
+	ctx := context.Background()
+	desc, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := desc.Table
+	if d.BillingModeSummary == nil || string(d.BillingModeSummary.BillingMode) != strAt(tbl, "BillingMode") {
+		t.Errorf("%s: billing mode %+v, template %s", when, d.BillingModeSummary, strAt(tbl, "BillingMode"))
+	}
+	gotAttrs := sdkAttributes(d.AttributeDefinitions)
+	wantAttrs := attributes(listAt(tbl, "AttributeDefinitions"))
+	if !reflect.DeepEqual(gotAttrs, wantAttrs) {
+		t.Errorf("%s: attribute definitions %v, template %v", when, gotAttrs, wantAttrs)
+	}
+	key := sdkKeySchema(d.KeySchema)
+	if want := keySchema(listAt(tbl, "KeySchema")); !slices.Equal(key, want) {
+		t.Errorf("%s: key schema %v, template %v", when, key, want)
+	}
+	gotIdx := map[string]index{}
+	for _, g := range d.GlobalSecondaryIndexes {
+		gotIdx[aws.ToString(g.IndexName)] = sdkIndex(g.KeySchema, g.Projection)
+	}
+	wantIdx := indexes(listAt(tbl, "GlobalSecondaryIndexes"))
+	if !reflect.DeepEqual(gotIdx, wantIdx) {
+		t.Errorf("%s: indexes\n got %v\nwant %v (template)", when, gotIdx, wantIdx)
+	}
+	if boolAt(tbl, "SSESpecification", "SSEEnabled") && (d.SSEDescription == nil || d.SSEDescription.Status != "ENABLED") {
+		t.Errorf("%s: SSE is %+v, the template enables it", when, d.SSEDescription)
+	}
+	if want := strAt(tbl, "StreamSpecification", "StreamViewType"); want != "" && (d.StreamSpecification == nil || string(d.StreamSpecification.StreamViewType) != want) {
+		t.Errorf("%s: stream %+v, the template's is %s", when, d.StreamSpecification, want)
+	}
+	ttl, err := ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(ttl.TimeToLiveDescription.AttributeName); got != strAt(tbl, "TimeToLiveSpecification", "AttributeName") ||
+		(ttl.TimeToLiveDescription.TimeToLiveStatus != "ENABLED" && ttl.TimeToLiveDescription.TimeToLiveStatus != "ENABLING") {
+		t.Errorf("%s: TTL %s on %q, template: enabled on %s", when, ttl.TimeToLiveDescription.TimeToLiveStatus, got, strAt(tbl, "TimeToLiveSpecification", "AttributeName"))
+	}
+	backups, err := ddb.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pitr := backups.ContinuousBackupsDescription.PointInTimeRecoveryDescription; boolAt(tbl, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") &&
+		(pitr == nil || pitr.PointInTimeRecoveryStatus != "ENABLED") {
+		t.Errorf("%s: point-in-time recovery %+v, the template enables it", when, pitr)
 	}
 }
 
