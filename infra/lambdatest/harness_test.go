@@ -201,7 +201,8 @@ type stack struct {
 func newStack(t *testing.T) *stack { return newStackWith(t, nil) }
 
 // newStackWith is newStack with some of the template's parameters set otherwise
-// (UpdatedAtIndex "true" makes the table with its index, as the template would).
+// (UpdatedAtIndex or AdminUpdatedAtIndex "true" makes the table with that index, as the
+// template would).
 func newStackWith(t *testing.T, params map[string]string) *stack {
 	t.Helper()
 	rie(t)
@@ -232,6 +233,9 @@ func newStackWith(t *testing.T, params map[string]string) *stack {
 	var tableOpts []dynamostore.TableOption
 	if s.params["UpdatedAtIndex"] == "true" {
 		tableOpts = append(tableOpts, dynamostore.UpdatedAtIndex)
+	}
+	if s.params["AdminUpdatedAtIndex"] == "true" {
+		tableOpts = append(tableOpts, dynamostore.AdminUpdatedAtIndex)
 	}
 	if err := dynamostore.CreateTable(ctx, s.ddb, s.table, tableOpts...); err != nil {
 		t.Fatalf("create table: %v", err)

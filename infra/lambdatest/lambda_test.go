@@ -194,13 +194,23 @@ func TestFlows(t *testing.T) {
 			t.Fatalf("list next page: %d %s", resp.StatusCode, resp.Body)
 		}
 	})
-	t.Run("list by updatedAt from the opt-in index", func(t *testing.T) {
-		// With UpdatedAtIndex=true the list bootstrap reads byUpdated (UPDATED_AT_INDEX at its
-		// start-up). A task whose u is removed, so absent from the index, tells: the index
-		// lists the other two, a read of every candidate (the default) all three.
+	t.Run("list by updatedAt from the opt-in indexes", func(t *testing.T) {
+		// With UpdatedAtIndex=true the list bootstrap reads byUpdated for a tenant's list, with
+		// AdminUpdatedAtIndex=true allUpdated for an admin's (UPDATED_AT_INDEX and
+		// ADMIN_UPDATED_AT_INDEX at its start-up). A task whose u is removed, so absent from
+		// both, tells: an index lists the other two, a read of every candidate (the default)
+		// all three.
 		t.Parallel()
-		for on, want := range map[string]int{"true": 2, "false": 3} {
-			s := newStackWith(t, map[string]string{"UpdatedAtIndex": on})
+		for _, c := range []struct {
+			param, on, auth string
+			want            int
+		}{
+			{"UpdatedAtIndex", "true", "", 2},
+			{"UpdatedAtIndex", "false", "", 3},
+			{"AdminUpdatedAtIndex", "true", "Bearer {{token:tenant-ops:admin}}", 2},
+			{"AdminUpdatedAtIndex", "false", "Bearer {{token:tenant-ops:admin}}", 3},
+		} {
+			s := newStackWith(t, map[string]string{c.param: c.on})
 			s.create(t)
 			s.create(t)
 			hidden := s.create(t)
@@ -220,14 +230,17 @@ func TestFlows(t *testing.T) {
 			}
 			ev := apiEvent(t, "apigw/list.json", "")
 			ev.RawQueryString, ev.QueryStringParameters = "sort_key=updatedAt", map[string]string{"sort_key": "updatedAt"}
+			if c.auth != "" {
+				ev.Headers["authorization"] = c.auth
+			}
 			resp := s.call(t, ev)
 			var page struct {
 				Tasks []struct {
 					ID string `json:"id"`
 				} `json:"tasks"`
 			}
-			if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || resp.StatusCode != http.StatusOK || len(page.Tasks) != want {
-				t.Errorf("UpdatedAtIndex=%s: list by updatedAt %d %s (%v); want %d tasks", on, resp.StatusCode, resp.Body, err, want)
+			if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || resp.StatusCode != http.StatusOK || len(page.Tasks) != c.want {
+				t.Errorf("%s=%s: list by updatedAt %d %s (%v); want %d tasks", c.param, c.on, resp.StatusCode, resp.Body, err, c.want)
 			}
 		}
 	})

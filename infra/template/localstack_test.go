@@ -39,10 +39,11 @@ var hookScript = filepath.Join(repoRoot, "localstack", "init", "ready.d", "10-ta
 const sampleToken = "Bearer REPLACE_WITH_A_TOKEN"
 
 // TestLocalStackInitHook runs localstack/init/ready.d/10-tasklane.sh against the test
-// emulator, twice (it must be idempotent), twice more with TASKLANE_UPDATED_AT_INDEX=true and
-// once so for a new table, and compares the tables and queues it made with template.yaml's
-// TasksTable (with UpdatedAtIndex false, then true: the index added to the existing table, and
-// in the new one), WorkQueue and DeadLetterQueue.
+// emulator, twice (it must be idempotent), then with the opt-in indexes asked for one by one
+// (TASKLANE_UPDATED_AT_INDEX, TASKLANE_ADMIN_UPDATED_AT_INDEX) and both for a new table, and
+// compares the tables and queues it made with template.yaml's TasksTable (its conditions
+// resolved for those parameters: each index added to the existing table, both in the new
+// one), WorkQueue and DeadLetterQueue.
 //
 // The hook needs the AWS CLI, which a fresh machine may lack: infra/check-deploy.sh (part of
 // `make test`) installs it if needed and runs this test with AWS_CLI set to it. Without
@@ -82,17 +83,18 @@ func TestLocalStackInitHook(t *testing.T) {
 		}
 	})
 
-	// The default table, twice; then twice with the opt-in index, which the first of those
-	// runs adds to the existing table as a stack update with UpdatedAtIndex=true would; then
-	// a new table made with the index.
+	// The default table, twice; then with the tenant's opt-in index, then with both, each
+	// added to the existing table as a stack update with the parameter on would; then a new
+	// table made with both.
 	var printed map[string]string
 	for run, r := range []struct {
-		table          string
-		indexed, check bool
-	}{{table, false, false}, {table, false, true}, {table, true, false}, {table, true, true}, {indexedTable, true, true}} {
+		table                string
+		tenant, admin, check bool
+	}{{table, false, false, false}, {table, false, false, true}, {table, true, false, true}, {table, true, true, true}, {indexedTable, true, true, true}} {
 		cmd := exec.Command("bash", hookScript)
 		cmd.Env = append(os.Environ(), "TASKLANE_TABLE="+r.table, "TASKLANE_QUEUE="+queueName, "AWS_CLI="+cli,
-			"AWS_REGION="+cfg.Region, "TASKLANE_UPDATED_AT_INDEX="+strconv.FormatBool(r.indexed))
+			"AWS_REGION="+cfg.Region, "TASKLANE_UPDATED_AT_INDEX="+strconv.FormatBool(r.tenant),
+			"TASKLANE_ADMIN_UPDATED_AT_INDEX="+strconv.FormatBool(r.admin))
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -110,8 +112,8 @@ func TestLocalStackInitHook(t *testing.T) {
 			t.Fatalf("run %d of the hook printed %v, not table %s", run+1, printed, r.table)
 		}
 		if r.check {
-			tbl := resolveConditions(mapAt(p.resource("TasksTable"), "Properties"), map[string]bool{updatedAtCondition: r.indexed}).(map[string]any)
-			checkHookTable(t, ddb, r.table, tbl, fmt.Sprintf("run %d (table %s, TASKLANE_UPDATED_AT_INDEX=%t)", run+1, r.table, r.indexed))
+			tbl := resolveConditions(mapAt(p.resource("TasksTable"), "Properties"), tableConditions(r.tenant, r.admin)).(map[string]any)
+			checkHookTable(t, ddb, r.table, tbl, fmt.Sprintf("run %d (table %s, UpdatedAtIndex %t, AdminUpdatedAtIndex %t)", run+1, r.table, r.tenant, r.admin))
 		}
 	}
 	if printed[settings.EnvQueueURL] == "" || printed[settings.EnvDeadLetterURL] == "" {

@@ -95,7 +95,10 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"index renamed", "table", []mutation{{"template", "IndexName: byType", "IndexName: byOwnerType"}}},
 		{"opt-in index keyed on c", "table", []mutation{{"template", "- {AttributeName: u, KeyType: RANGE}", "- {AttributeName: c, KeyType: RANGE}"}}},
 		{"opt-in index always on", "table", []mutation{{"template", `HasUpdatedAtIndex: !Equals [!Ref UpdatedAtIndex, "true"]`, `HasUpdatedAtIndex: !Equals [!Ref UpdatedAtIndex, "false"]`}}},
-		{"opt-in index's attribute unconditional", "table", []mutation{{"template", "- !If [HasUpdatedAtIndex, {AttributeName: u, AttributeType: S}, !Ref AWS::NoValue]", "- {AttributeName: u, AttributeType: S}"}}},
+		{"opt-in index's attribute unconditional", "table", []mutation{{"template", "- !If [HasUpdatedAtKey, {AttributeName: u, AttributeType: S}, !Ref AWS::NoValue]", "- {AttributeName: u, AttributeType: S}"}}},
+		{"opt-in index's attribute for one index only", "table", []mutation{{"template", "- !If [HasUpdatedAtKey, {AttributeName: u, AttributeType: S}, !Ref AWS::NoValue]", "- !If [HasUpdatedAtIndex, {AttributeName: u, AttributeType: S}, !Ref AWS::NoValue]"}}},
+		{"admin opt-in index keyed on the owner", "table", []mutation{{"template", "          - IndexName: allUpdated\n            KeySchema:\n              - {AttributeName: pk, KeyType: HASH}", "          - IndexName: allUpdated\n            KeySchema:\n              - {AttributeName: o, KeyType: HASH}"}}},
+		{"admin opt-in index always on", "table", []mutation{{"template", `HasAdminUpdatedAtIndex: !Equals [!Ref AdminUpdatedAtIndex, "true"]`, `HasAdminUpdatedAtIndex: !Equals [!Ref AdminUpdatedAtIndex, "false"]`}}},
 		{"attribute projected", "table", []mutation{{"template", "            ProjectionType: KEYS_ONLY\n        - IndexName: byType", "            ProjectionType: INCLUDE\n            NonKeyAttributes: [st]\n        - IndexName: byType"}}},
 		{"index key swapped", "table", []mutation{{"template", "- {AttributeName: ot, KeyType: HASH}\n            - {AttributeName: c, KeyType: RANGE}", "- {AttributeName: ot, KeyType: HASH}\n            - {AttributeName: sk, KeyType: RANGE}"}}},
 		{"table without its sort key", "table", []mutation{{"template", "        - {AttributeName: pk, KeyType: HASH}\n        - {AttributeName: sk, KeyType: RANGE}\n", "        - {AttributeName: pk, KeyType: HASH}\n"}}},
@@ -367,8 +370,9 @@ func sortedRoutes(m map[route]bool) []route {
 // ---- the table
 
 // checkTable compares TasksTable with the store's definition, for each value of the
-// UpdatedAtIndex parameter: the template's table with HasUpdatedAtIndex false is
-// TableInput's, and with it true TableInput's with dynamostore.UpdatedAtIndex.
+// UpdatedAtIndex and AdminUpdatedAtIndex parameters: the template's table with their
+// conditions resolved is TableInput's with dynamostore.UpdatedAtIndex and
+// AdminUpdatedAtIndex for those that are on.
 func checkTable(p *project) problems {
 	var ps problems
 	table := p.resource("TasksTable")
@@ -376,20 +380,31 @@ func checkTable(p *project) problems {
 		ps.add("TasksTable is not an AWS::DynamoDB::Table")
 		return ps
 	}
-	if c := at(p.tpl, "Conditions", updatedAtCondition); !reflect.DeepEqual(c, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "UpdatedAtIndex"}, "true"}}) {
-		ps.add("condition %s must be !Equals [!Ref UpdatedAtIndex, \"true\"], it is %v", updatedAtCondition, c)
-	}
-	if d := strAt(p.tpl, "Parameters", "UpdatedAtIndex", "Default"); d != "false" {
-		ps.add("parameter UpdatedAtIndex must default to \"false\" (issue #9's price), it is %q", d)
-	}
-	for _, on := range []bool{false, true} {
-		in := dynamostore.TableInput("x")
-		if on {
-			in = dynamostore.TableInput("x", dynamostore.UpdatedAtIndex)
+	for cond, param := range map[string]string{updatedAtCondition: "UpdatedAtIndex", adminUpdatedAtCondition: "AdminUpdatedAtIndex"} {
+		if c := at(p.tpl, "Conditions", cond); !reflect.DeepEqual(c, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": param}, "true"}}) {
+			ps.add("condition %s must be !Equals [!Ref %s, \"true\"], it is %v", cond, param, c)
 		}
-		props := resolveConditions(mapAt(table, "Properties"), map[string]bool{updatedAtCondition: on}).(map[string]any)
-		for _, pr := range checkTableProps(in, props) {
-			ps.add("with UpdatedAtIndex %v: %s", on, pr)
+		if d := strAt(p.tpl, "Parameters", param, "Default"); d != "false" {
+			ps.add("parameter %s must default to \"false\" (issue #9's price), it is %q", param, d)
+		}
+	}
+	wantKey := map[string]any{"Fn::Or": []any{map[string]any{"Condition": updatedAtCondition}, map[string]any{"Condition": adminUpdatedAtCondition}}}
+	if c := at(p.tpl, "Conditions", updatedAtKeyCondition); !reflect.DeepEqual(c, wantKey) {
+		ps.add("condition %s must be !Or of %s and %s, it is %v", updatedAtKeyCondition, updatedAtCondition, adminUpdatedAtCondition, c)
+	}
+	for _, tenant := range []bool{false, true} {
+		for _, admin := range []bool{false, true} {
+			var opts []dynamostore.TableOption
+			if tenant {
+				opts = append(opts, dynamostore.UpdatedAtIndex)
+			}
+			if admin {
+				opts = append(opts, dynamostore.AdminUpdatedAtIndex)
+			}
+			props := resolveConditions(mapAt(table, "Properties"), tableConditions(tenant, admin)).(map[string]any)
+			for _, pr := range checkTableProps(dynamostore.TableInput("x", opts...), props) {
+				ps.add("with UpdatedAtIndex %v, AdminUpdatedAtIndex %v: %s", tenant, admin, pr)
+			}
 		}
 	}
 	if strAt(table, "DeletionPolicy") != "Retain" {
@@ -398,8 +413,19 @@ func checkTable(p *project) problems {
 	return ps
 }
 
-// updatedAtCondition is the template's condition of the byUpdated index.
-const updatedAtCondition = "HasUpdatedAtIndex"
+// The template's conditions of the opt-in indexes byUpdated and allUpdated, and of their
+// range key's attribute definition (either index).
+const (
+	updatedAtCondition      = "HasUpdatedAtIndex"
+	adminUpdatedAtCondition = "HasAdminUpdatedAtIndex"
+	updatedAtKeyCondition   = "HasUpdatedAtKey"
+)
+
+// tableConditions are the table's conditions for the parameters UpdatedAtIndex (tenant) and
+// AdminUpdatedAtIndex (admin).
+func tableConditions(tenant, admin bool) map[string]bool {
+	return map[string]bool{updatedAtCondition: tenant, adminUpdatedAtCondition: admin, updatedAtKeyCondition: tenant || admin}
+}
 
 // resolveConditions is v with every !If of a condition in conds replaced by its branch, and
 // !Ref AWS::NoValue dropped from the lists and maps that hold it, as CloudFormation does.
@@ -655,11 +681,14 @@ func checkEnvironment(p *project) problems {
 				}
 			}
 		}
-		// Only list reads the byUpdated index (dynamostore.WithUpdatedAtIndex).
-		if name == function.List {
-			requireRef(settings.EnvUpdatedAtIndex, "UpdatedAtIndex")
-		} else if _, ok := env[settings.EnvUpdatedAtIndex]; ok {
-			ps.add("function %s: has %s but lists nothing", id, settings.EnvUpdatedAtIndex)
+		// Only list reads the opt-in indexes (dynamostore.WithUpdatedAtIndex,
+		// WithAdminUpdatedAtIndex).
+		for v, param := range map[string]string{settings.EnvUpdatedAtIndex: "UpdatedAtIndex", settings.EnvAdminUpdatedAtIndex: "AdminUpdatedAtIndex"} {
+			if name == function.List {
+				requireRef(v, param)
+			} else if _, ok := env[v]; ok {
+				ps.add("function %s: has %s but lists nothing", id, v)
+			}
 		}
 		if slices.Contains(queueUsers, name) {
 			requireRef(settings.EnvQueueURL, "WorkQueue")

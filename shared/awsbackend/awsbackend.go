@@ -74,6 +74,9 @@ func Open(cfg aws.Config, s settings.Settings, u settings.Uses) (app.Backends, e
 	if s.UpdatedAtIndex {
 		opts = append(opts, dynamostore.WithUpdatedAtIndex())
 	}
+	if s.AdminUpdatedAtIndex {
+		opts = append(opts, dynamostore.WithAdminUpdatedAtIndex())
+	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg, ServiceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName, opts...)
 	b := app.Backends{Store: store}
 	openBodyQueues(cfg, s, &b, store)

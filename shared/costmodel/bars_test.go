@@ -38,7 +38,7 @@ const barPage = 25
 // (10,000 in the issue) does not enter: the two sizes show it.
 func TestTypePageCost(t *testing.T) {
 	t.Parallel()
-	b := setupBars(t)
+	b := setupBars(t, optIns{})
 	var rare []float64
 	for i, n := range []int{2500, 5000} {
 		owner := fmt.Sprintf("tenant-%d", n)
@@ -60,7 +60,7 @@ func TestTypePageCost(t *testing.T) {
 // (every tenant, newest first, and oldest first) costs at most 2× a tenant's default page.
 func TestAdminPageCost(t *testing.T) {
 	t.Parallel()
-	b := setupBars(t)
+	b := setupBars(t, optIns{})
 	for i := range 8 {
 		b.seed(t, fmt.Sprintf("tenant-%d", i), 150, 0, int64(i)*7)
 	}
@@ -94,7 +94,7 @@ func TestAdminPageCost(t *testing.T) {
 // more the larger the tenant: "Indexes" in shared/dynamostore's package comment.
 func TestUpdatedAtPageCost(t *testing.T) {
 	t.Parallel()
-	indexed, plain := setupBars(t, dynamostore.UpdatedAtIndex), setupBars(t)
+	indexed, plain := setupBars(t, optIns{tenant: true}), setupBars(t, optIns{})
 	var withIndex, without []float64
 	for i, n := range []int{500, 1000} {
 		owner := fmt.Sprintf("tenant-%d", n)
@@ -120,6 +120,39 @@ func TestUpdatedAtPageCost(t *testing.T) {
 	}
 }
 
+// TestAdminUpdatedAtPageCost: with the allUpdated index (the deployment's opt-in), an admin's
+// page of 25 in updatedAt order costs no more over 8 tenants of 150 tasks than over 8 of 75,
+// and at most 2× a tenant's default page (the bar of an admin page), where without the index (the default) it reads every
+// shard whole and costs more the more tasks the table holds.
+func TestAdminUpdatedAtPageCost(t *testing.T) {
+	t.Parallel()
+	indexed, plain := setupBars(t, optIns{admin: true}), setupBars(t, optIns{})
+	var withIndex, without []float64
+	for round, n := range []int{75, 75} { // 75 more a tenant each round: 600 tasks, then 1,200
+		for i := range 8 {
+			owner := fmt.Sprintf("tenant-%d", i)
+			offset := int64(round*8+i) * 1e9
+			indexed.seed(t, owner, n, 0, offset)
+			plain.seed(t, owner, n, 0, offset)
+		}
+		tenant := indexed.pageRRU(t, task.ListQuery{Owner: "tenant-0", Desc: true, Limit: barPage})
+		q := task.ListQuery{SortKey: task.SortUpdated, Desc: true, Limit: barPage}
+		upd := indexed.pageRRU(t, q)
+		full := plain.pageRRU(t, q)
+		t.Logf("%d tasks: a tenant's default page %.1f RRU; an admin's updatedAt page %.1f RRU with allUpdated, %.1f without", (round+1)*8*n, tenant, upd, full)
+		if upd > 2*tenant {
+			t.Errorf("%d tasks: the admin's updatedAt page costs %.1f RRU with the index, more than 2× a tenant's page (%.1f)", (round+1)*8*n, upd, tenant)
+		}
+		withIndex, without = append(withIndex, upd), append(without, full)
+	}
+	if withIndex[1] > withIndex[0] { // the shards' Queries round their keys' bytes apart: not equal to the unit
+		t.Errorf("with the index the admin's updatedAt page costs %.1f RRU at 600 tasks and %.1f at 1,200: it grows with the table", withIndex[0], withIndex[1])
+	}
+	if without[1] <= without[0] {
+		t.Errorf("without the index the admin's updatedAt page costs %.1f RRU at 600 tasks and %.1f at 1,200: the package comment says it grows", without[0], without[1])
+	}
+}
+
 // rareType is the type of 1 % of TestTypePageCost's tasks.
 const rareType = "rare"
 
@@ -134,11 +167,12 @@ type bars struct {
 	now   time.Time
 }
 
-func setupBars(t *testing.T, opts ...dynamostore.TableOption) *bars {
+func setupBars(t *testing.T, o optIns) *bars {
 	t.Helper()
 	cfg := awstest.Config(t, "DYNAMODB")
 	name := awstest.Name("bars")
 	admin := dynamodb.NewFromConfig(cfg)
+	opts := o.tableOptions()
 	if err := dynamostore.CreateTable(context.Background(), admin, name, opts...); err != nil {
 		t.Fatal(err)
 	}
@@ -151,11 +185,7 @@ func setupBars(t *testing.T, opts ...dynamostore.TableOption) *bars {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var storeOpts []dynamostore.Option
-	if len(opts) > 0 { // the one table option: UpdatedAtIndex
-		storeOpts = append(storeOpts, dynamostore.WithUpdatedAtIndex())
-	}
-	return &bars{rec: rec, store: dynamostore.New(db, name, storeOpts...), seedc: admin, table: name, types: reg,
+	return &bars{rec: rec, store: dynamostore.New(db, name, o.storeOptions()...), seedc: admin, table: name, types: reg,
 		now: barBase.Add(24 * time.Hour)}
 }
 

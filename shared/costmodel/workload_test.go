@@ -95,32 +95,81 @@ func TestReferenceLifecycle(t *testing.T) {
 	}
 }
 
-// updatedAtIndexWRU is what the byUpdated index adds to a task (the template's
-// UpdatedAtIndex, off by default): its key u changes on every write, so the create puts an
-// entry and each of the worker's 4 writes moves it, a delete and a put (shared/dynamostore's
-// "Indexes"): 1 + 4 × 2.
+// updatedAtIndexWRU is what each opt-in index keyed on updatedAt adds to a task (the
+// template's UpdatedAtIndex and AdminUpdatedAtIndex, off by default): its key u changes on
+// every write, so the create puts an entry and each of the worker's 4 writes moves it, a
+// delete and a put (shared/dynamostore's "Indexes"): 1 + 4 × 2.
 const updatedAtIndexWRU = 9
 
-// TestReferenceLifecycleUpdatedAtIndex holds the opt-in's price: the reference lifecycle on
-// a table with the byUpdated index costs updatedAtIndexWRU more, all of it on that index, and
-// nothing else changes.
-func TestReferenceLifecycleUpdatedAtIndex(t *testing.T) {
+// TestReferenceLifecycleUpdatedAtIndexes holds the opt-ins' price: the reference lifecycle
+// on a table with byUpdated, allUpdated or both costs updatedAtIndexWRU more for each, all of
+// it on that index, and nothing else changes.
+func TestReferenceLifecycleUpdatedAtIndexes(t *testing.T) {
 	t.Parallel()
-	b := setupWith(t, true)
-	inv := b.lifecycle(t, false)
-	u := costmodel.Usage{Calls: b.rec.Calls(), Invocations: inv}
-	if got := u.WRU(); got != wantWRU+updatedAtIndexWRU {
-		t.Errorf("WRU = %v, want %v (by place: %v)", got, wantWRU+updatedAtIndexWRU, u.WRUBy())
+	for _, o := range []optIns{{tenant: true}, {admin: true}, {tenant: true, admin: true}} {
+		t.Run(o.String(), func(t *testing.T) {
+			t.Parallel()
+			b := setupWith(t, o)
+			inv := b.lifecycle(t, false)
+			u := costmodel.Usage{Calls: b.rec.Calls(), Invocations: inv}
+			indexes := o.indexes()
+			if got, want := u.WRU(), wantWRU+float64(len(indexes)*updatedAtIndexWRU); got != want {
+				t.Errorf("WRU = %v, want %v (by place: %v)", got, want, u.WRUBy())
+			}
+			for _, index := range indexes {
+				if got := u.WRUBy()[index]; got != updatedAtIndexWRU {
+					t.Errorf("%s WRU = %v, want %v (by place: %v)", index, got, updatedAtIndexWRU, u.WRUBy())
+				}
+			}
+			if got := u.RRU(); got != wantRRU {
+				t.Errorf("RRU = %v, want %v", got, wantRRU)
+			}
+			if got := u.SQSRequests(); got != wantSQSRequests {
+				t.Errorf("SQS requests = %v, want %v", got, wantSQSRequests)
+			}
+		})
 	}
-	if got := u.WRUBy()[dynamostore.IndexByUpdated]; got != updatedAtIndexWRU {
-		t.Errorf("byUpdated WRU = %v, want %v (by place: %v)", got, updatedAtIndexWRU, u.WRUBy())
+}
+
+// optIns are the deployment's opt-in indexes (the template's UpdatedAtIndex and
+// AdminUpdatedAtIndex parameters): the table made with them, and a store that reads them.
+type optIns struct{ tenant, admin bool }
+
+func (o optIns) String() string {
+	return fmt.Sprintf("UpdatedAtIndex=%t,AdminUpdatedAtIndex=%t", o.tenant, o.admin)
+}
+
+func (o optIns) indexes() []string {
+	var out []string
+	if o.tenant {
+		out = append(out, dynamostore.IndexByUpdated)
 	}
-	if got := u.RRU(); got != wantRRU {
-		t.Errorf("RRU = %v, want %v", got, wantRRU)
+	if o.admin {
+		out = append(out, dynamostore.IndexAllUpdated)
 	}
-	if got := u.SQSRequests(); got != wantSQSRequests {
-		t.Errorf("SQS requests = %v, want %v", got, wantSQSRequests)
+	return out
+}
+
+func (o optIns) tableOptions() []dynamostore.TableOption {
+	var out []dynamostore.TableOption
+	if o.tenant {
+		out = append(out, dynamostore.UpdatedAtIndex)
 	}
+	if o.admin {
+		out = append(out, dynamostore.AdminUpdatedAtIndex)
+	}
+	return out
+}
+
+func (o optIns) storeOptions() []dynamostore.Option {
+	var out []dynamostore.Option
+	if o.tenant {
+		out = append(out, dynamostore.WithUpdatedAtIndex())
+	}
+	if o.admin {
+		out = append(out, dynamostore.WithAdminUpdatedAtIndex())
+	}
+	return out
 }
 
 // BenchmarkReferenceLifecycle runs the reference workload b.N times, bills the measured
@@ -163,20 +212,16 @@ type bundle struct {
 	table   string         // the table, whose stream events_test.go reads
 }
 
-func setup(t testing.TB) *bundle { return setupWith(t, false) }
+func setup(t testing.TB) *bundle { return setupWith(t, optIns{}) }
 
-// setupWith is setup on a table with the byUpdated index, and functions that read it, when
-// updatedAtIndex is set (the template's UpdatedAtIndex parameter).
-func setupWith(t testing.TB, updatedAtIndex bool) *bundle {
+// setupWith is setup on a table with the opt-in indexes o, and functions that read them.
+func setupWith(t testing.TB, o optIns) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	cfg := awstest.Config(t, "DYNAMODB", "SQS")
 	name := awstest.Name("cost")
 	admin := dynamodb.NewFromConfig(cfg)
-	var opts []dynamostore.TableOption
-	if updatedAtIndex {
-		opts = append(opts, dynamostore.UpdatedAtIndex)
-	}
+	opts := o.tableOptions()
 	if err := dynamostore.CreateTable(ctx, admin, name, opts...); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +244,7 @@ func setupWith(t testing.TB, updatedAtIndex bool) *bundle {
 	}
 	rec := costmodel.NewRecorder(cfg, nil, dynamostore.TableInput(name, opts...))
 	b := &bundle{rec: rec, arn: arn, region: cfg.Region, memory: memorySizes(t), table: name}
-	b.api, b.worker, b.queue = wire(t, cfg, &http.Client{Transport: rec}, name, queueURL, updatedAtIndex)
+	b.api, b.worker, b.queue = wire(t, cfg, &http.Client{Transport: rec}, name, queueURL, o)
 	b.started = func() int {
 		n := 0
 		for _, c := range rec.Calls() {
@@ -215,15 +260,16 @@ func setupWith(t testing.TB, updatedAtIndex bool) *bundle {
 // wire builds the handler of every route and the worker over DynamoDB and SQS, exactly as a
 // Lambda function's start-up does (awsbackend.Open, tasktypes.Registry, app.New), with the
 // SDK clients' HTTP going through httpc (the recorder).
-func wire(t testing.TB, cfg aws.Config, httpc *http.Client, table, queueURL string, updatedAtIndex bool) (*apigw.Handler, *worker.Worker, queue.Queue) {
+func wire(t testing.TB, cfg aws.Config, httpc *http.Client, table, queueURL string, o optIns) (*apigw.Handler, *worker.Worker, queue.Queue) {
 	t.Helper()
 	s := settings.Settings{
-		TableName:      table,
-		QueueURL:       queueURL,
-		MarkerSecret:   []byte(apptest.MarkerSecret),
-		BackoffBase:    settings.DefaultBackoffBase,
-		WorkerReserve:  settings.DefaultWorkerReserve,
-		UpdatedAtIndex: updatedAtIndex,
+		TableName:           table,
+		QueueURL:            queueURL,
+		MarkerSecret:        []byte(apptest.MarkerSecret),
+		BackoffBase:         settings.DefaultBackoffBase,
+		WorkerReserve:       settings.DefaultWorkerReserve,
+		UpdatedAtIndex:      o.tenant,
+		AdminUpdatedAtIndex: o.admin,
 	}
 	cfg.HTTPClient = httpc
 	backends, err := awsbackend.Open(cfg, s, settings.Uses{API: true, Queue: true, Markers: true})

@@ -13,11 +13,12 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) task.Store { return setup(t).store() })
 }
 
-// TestConformanceUpdatedAtIndex runs the suite's lists of one owner on a table with
-// IndexByUpdated and a store that reads it: the same answers as without, by another read.
-func TestConformanceUpdatedAtIndex(t *testing.T) {
+// TestConformanceUpdatedAtIndexes runs the suite's lists on a table with the opt-in indexes
+// IndexByUpdated and IndexAllUpdated and a store that reads them: the same answers as
+// without, by other reads.
+func TestConformanceUpdatedAtIndexes(t *testing.T) {
 	t.Parallel()
-	storetest.RunOwnerLists(t, func(t *testing.T) task.Store {
-		return setup(t, UpdatedAtIndex).store(WithUpdatedAtIndex())
+	storetest.RunLists(t, func(t *testing.T) task.Store {
+		return setup(t, UpdatedAtIndex, AdminUpdatedAtIndex).store(WithUpdatedAtIndex(), WithAdminUpdatedAtIndex())
 	})
 }

@@ -86,16 +86,23 @@
 // the type, then their items; every shard for an admin), sorts them by (updatedAt, id) and
 // seeks past the cursor, so its cost grows with the tenant's live tasks: about 0.5 RRU per
 // task per page (a tenant of 1,000 live tasks pays ~500 RRU, $0.06 per thousand such pages).
-// A deployment may opt in to the index that serves it: the template's parameter
+// A deployment may opt in to the indexes that serve it. The template's parameter
 // UpdatedAtIndex adds IndexByUpdated, KEYS_ONLY (o, u), and its UPDATED_AT_INDEX makes the
 // list function's store read it (WithUpdatedAtIndex): a tenant's updatedAt page is then one
 // Query and one BatchGetItem, as a createdAt page, with a type filter kept as a status filter
-// is (bounded partial pages); admins' updatedAt lists still read every shard. Its price: u
-// changes on every write, so each of a task's 4 later writes moves its entry (a delete and a
-// put), plus the create's put: +9 WRU a task, $5.63 per million tasks, more than doubling
-// the price of every task to serve a rare order, hence off by default. Every item carries u
-// (52 bytes, still under 1 KB) with or without the index, so that turning it on is an
-// UpdateTable that DynamoDB backfills from the items.
+// is (bounded partial pages). AdminUpdatedAtIndex adds IndexAllUpdated, KEYS_ONLY (pk, u):
+// the shards in updatedAt order, merged for an admin's page as the table's shards are in
+// createdAt order (ADMIN_UPDATED_AT_INDEX, WithAdminUpdatedAtIndex). Unfiltered, that page's
+// order is decided from the index keys alone and only its Limit tasks are read (about 22 RRU
+// for 25, within 2× a tenant's page, at any table size; reading each shard's items as the
+// filtered page does would fetch 16 × 3 of them, about 40 RRU); without the index an admin's
+// updatedAt page reads the whole table. Each index's price: u changes on every write, so each
+// of a task's 4 later writes moves its entry (a delete and a put), plus the create's put: +9
+// WRU a task, $5.63 per million tasks, more than doubling the price of every task to serve a
+// rare order, hence off by default. Every item carries u (52 bytes, still under 1 KB) with or
+// without them, so that turning one on is an UpdateTable that DynamoDB backfills from the
+// items; CloudFormation adds one index per stack update, so the two are turned on in separate
+// updates.
 //
 // # Writes
 //

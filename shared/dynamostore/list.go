@@ -40,9 +40,11 @@ const maxBatchAttempts = 8
 // a cursor has read up to its frontier is either on the page or left for the next, which
 // starts at the page's Next, so a walk visits every matching task exactly once, in order.
 //
-// In updatedAt order no index fits (see "Indexes"): the page reads every candidate of the
-// partition (the tenant's, or the tenant's of the type; every shard for admins), sorts them by
-// (updatedAt, id) and seeks past the cursor.
+// In updatedAt order the same cursors read the opt-in indexes where the store has them
+// (byUpdated for a tenant, allUpdated's shards for an admin); without, no index fits (see
+// "Indexes"): the page reads every candidate of the partition (the tenant's, or the tenant's
+// of the type; every shard for admins), sorts them by (updatedAt, id) and seeks past the
+// cursor.
 func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 	if q.Limit <= 0 || q.Limit >= math.MaxInt32 {
 		return task.Page{}, fmt.Errorf("dynamostore: list: limit %d out of range", q.Limit)
@@ -65,28 +67,40 @@ func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 	switch q.SortKey {
 	case task.SortCreated, "":
 	case task.SortUpdated:
-		if s.updated && q.Owner != "" {
+		switch {
+		case s.updated && q.Owner != "":
 			// One cursor on byUpdated; a type filter is kept as a status filter is, in
 			// bounded partial pages.
 			c := &cursor{frontier: after, n: q.Limit, read: func(ctx context.Context, from string, n int) (read, error) {
 				return s.readIndex(ctx, q, IndexByUpdated, attrOwner, q.Owner, attrUpdated, from, n)
 			}}
 			return s.collect(ctx, q, []*cursor{c})
+		case s.all && q.Owner == "" && q.Type == "" && len(q.Statuses) == 0:
+			// A cursor per shard of allUpdated, merged as the shards are in createdAt order;
+			// with no filter the index's keys alone decide the page, so only the page's tasks
+			// are read: a few keys of each shard and Limit items, where reading each shard's
+			// items would fetch Shards × n.
+			pg, err := s.collect(ctx, q, shardCursors(q, after, func(ctx context.Context, pk, from string, n int) (read, error) {
+				return s.readIndexKeys(ctx, q, IndexAllUpdated, attrPK, pk, attrUpdated, from, n)
+			}))
+			if err != nil {
+				return task.Page{}, err
+			}
+			return s.fetchPage(ctx, q, pg)
+		case s.all && q.Owner == "":
+			// Filtered: the shards' cursors keep the matching tasks, read with their keys.
+			return s.collect(ctx, q, shardCursors(q, after, func(ctx context.Context, pk, from string, n int) (read, error) {
+				return s.readIndex(ctx, q, IndexAllUpdated, attrPK, pk, attrUpdated, from, n)
+			}))
 		}
 		return s.listByUpdated(ctx, q, after)
 	default:
 		return task.Page{}, fmt.Errorf("dynamostore: list: unknown sort key %q", q.SortKey)
 	}
 	if q.Owner == "" {
-		n := (q.Limit+1+Shards-1)/Shards + 1
-		curs := make([]*cursor, Shards)
-		for i := range curs {
-			pk := shardPartition(i)
-			curs[i] = &cursor{frontier: after, n: n, grow: true, read: func(ctx context.Context, from string, n int) (read, error) {
-				return s.readShard(ctx, q, pk, from, n)
-			}}
-		}
-		return s.collect(ctx, q, curs)
+		return s.collect(ctx, q, shardCursors(q, after, func(ctx context.Context, pk, from string, n int) (read, error) {
+			return s.readShard(ctx, q, pk, from, n)
+		}))
 	}
 	index, hashAttr, hashValue := IndexByOwner, attrOwner, q.Owner
 	if q.Type != "" {
@@ -96,6 +110,21 @@ func (s *Store) List(ctx context.Context, q task.ListQuery) (task.Page, error) {
 		return s.readIndex(ctx, q, index, hashAttr, hashValue, attrCreated, from, n)
 	}}
 	return s.collect(ctx, q, []*cursor{c})
+}
+
+// shardCursors are an admin page's cursors, one per shard, each reading its shard's partition
+// pk with readShard: ceil((Limit+1)/Shards)+1 items at first, more for a shard a filter
+// starved (see "Paging" in the package comment).
+func shardCursors(q task.ListQuery, after string, readShard func(ctx context.Context, pk, from string, n int) (read, error)) []*cursor {
+	n := (q.Limit+1+Shards-1)/Shards + 1
+	curs := make([]*cursor, Shards)
+	for i := range curs {
+		pk := shardPartition(i)
+		curs[i] = &cursor{frontier: after, n: n, grow: true, read: func(ctx context.Context, from string, n int) (read, error) {
+			return readShard(ctx, pk, from, n)
+		}}
+	}
+	return curs
 }
 
 // distinct validates a status filter and drops repeats.
@@ -299,12 +328,39 @@ func keyCondition(q task.ListQuery, names map[string]string, values map[string]t
 	return "#h = :h AND #r > :from"
 }
 
-// readIndex reads up to n keys of one partition of a list index (byOwner, byType or
-// byUpdated, whose range attribute is rangeAttr) past from, one more to know whether more
+// readIndex reads up to n keys of one partition of a list index (byOwner, byType, byUpdated
+// or a shard of allUpdated, whose range attribute is rangeAttr) past from, one more to know whether more
 // follow, and then their items with BatchGetItem: the indexes are KEYS_ONLY (see "Indexes"
 // in the package comment). A task is placed by its index entry: one updated since the entry
 // was read is on this page at its old place, and on a later one at its new place.
 func (s *Store) readIndex(ctx context.Context, q task.ListQuery, index, hashAttr, hashValue, rangeAttr, from string, n int) (read, error) {
+	r, err := s.readIndexKeys(ctx, q, index, hashAttr, hashValue, rangeAttr, from, n)
+	if err != nil {
+		return read{}, err
+	}
+	keys := r.items
+	r.items = nil
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.task.ID
+	}
+	got, err := s.batchGet(ctx, ids)
+	if err != nil {
+		return read{}, err
+	}
+	for i, id := range ids {
+		t, ok := got[id]
+		if !ok || !keep(q, t) { // gone (TTL deleted it after the index was read), or filtered
+			continue
+		}
+		r.items = append(r.items, listed{key: keys[i].key, task: t})
+	}
+	return r, nil
+}
+
+// readIndexKeys is readIndex without the items: each of r.items holds its position and, of
+// its task, only the ID.
+func (s *Store) readIndexKeys(ctx context.Context, q task.ListQuery, index, hashAttr, hashValue, rangeAttr, from string, n int) (read, error) {
 	names := map[string]string{"#h": hashAttr}
 	values := map[string]types.AttributeValue{":h": str(hashValue)}
 	var fromValue types.AttributeValue
@@ -340,22 +396,31 @@ func (s *Store) readIndex(ctx context.Context, q task.ListQuery, index, hashAttr
 		return read{}, fmt.Errorf("dynamostore: list %s: an entry without %s", index, rangeAttr)
 	}
 	r.evaluated = len(keys)
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = stringAttr(k, attrSK)
+	for _, k := range keys {
+		r.items = append(r.items, listed{key: stringAttr(k, rangeAttr), task: task.Task{ID: stringAttr(k, attrSK)}})
+	}
+	return r, nil
+}
+
+// fetchPage puts the tasks into a page that collect made of readIndexKeys' entries, with one
+// BatchGetItem, dropping those gone or expired since the index was read (the page may so be
+// short; its Next stands).
+func (s *Store) fetchPage(ctx context.Context, q task.ListQuery, pg task.Page) (task.Page, error) {
+	ids := make([]string, len(pg.Tasks))
+	for i, t := range pg.Tasks {
+		ids[i] = t.ID
 	}
 	got, err := s.batchGet(ctx, ids)
 	if err != nil {
-		return read{}, err
+		return task.Page{}, err
 	}
-	for i, id := range ids {
-		t, ok := got[id]
-		if !ok || !keep(q, t) { // gone (TTL deleted it after the index was read), or filtered
-			continue
+	pg.Tasks = pg.Tasks[:0]
+	for _, id := range ids {
+		if t, ok := got[id]; ok && keep(q, t) {
+			pg.Tasks = append(pg.Tasks, t)
 		}
-		r.items = append(r.items, listed{key: stringAttr(keys[i], rangeAttr), task: t})
 	}
-	return r, nil
+	return pg, nil
 }
 
 // readShard reads up to n items of one shard of the table past from (a c value: the shards'

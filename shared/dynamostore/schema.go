@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,7 +20,8 @@ const TTLAttribute = "expiresAt"
 // Index names. They are exported so that the template, its drift test and the store name
 // the same indexes. byOwner and byType are KEYS_ONLY on keys that never change (see
 // "Indexes" in the package comment): each costs one entry put per task, at its create, and
-// nothing after. byUpdated is a deployment's opt-in (UpdatedAtIndex), priced there.
+// nothing after. byUpdated and allUpdated are a deployment's opt-ins (UpdatedAtIndex,
+// AdminUpdatedAtIndex), priced there.
 const (
 	// IndexByOwner lists a tenant's tasks by createdAt: key (o, c).
 	IndexByOwner = "byOwner"
@@ -29,6 +31,10 @@ const (
 	// IndexByUpdated lists a tenant's tasks by updatedAt: key (o, u), KEYS_ONLY. Only a
 	// table made with UpdatedAtIndex has it, and only a store made WithUpdatedAtIndex reads it.
 	IndexByUpdated = "byUpdated"
+	// IndexAllUpdated lists every tenant's tasks by updatedAt, shard by shard: key (pk, u),
+	// KEYS_ONLY (idempotency records have no u, so they are not in it). Only a table made
+	// with AdminUpdatedAtIndex has it, and only a store made WithAdminUpdatedAtIndex reads it.
+	IndexAllUpdated = "allUpdated"
 )
 
 // Attribute names of the items.
@@ -62,14 +68,28 @@ const (
 // merges them, stays within twice a tenant's page (see "Table" in the package comment).
 const Shards = 16
 
-// TableOption changes the table's definition from its default (UpdatedAtIndex).
+// TableOption changes the table's definition from its default (UpdatedAtIndex,
+// AdminUpdatedAtIndex).
 type TableOption func(*dynamodb.CreateTableInput)
 
 // UpdatedAtIndex adds IndexByUpdated to the table: the template's parameter UpdatedAtIndex,
 // whose price "Indexes" in the package comment gives.
 func UpdatedAtIndex(in *dynamodb.CreateTableInput) {
-	in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(attrUpdated), AttributeType: types.ScalarAttributeTypeS})
-	in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, keysOnlyIndex(IndexByUpdated, attrOwner, attrUpdated))
+	addIndex(in, keysOnlyIndex(IndexByUpdated, attrOwner, attrUpdated))
+}
+
+// AdminUpdatedAtIndex adds IndexAllUpdated to the table: the template's parameter
+// AdminUpdatedAtIndex, priced as UpdatedAtIndex is.
+func AdminUpdatedAtIndex(in *dynamodb.CreateTableInput) {
+	addIndex(in, keysOnlyIndex(IndexAllUpdated, attrPK, attrUpdated))
+}
+
+// addIndex adds g to in, and the definition of u, its range key, unless in has it already.
+func addIndex(in *dynamodb.CreateTableInput, g types.GlobalSecondaryIndex) {
+	if !slices.ContainsFunc(in.AttributeDefinitions, func(d types.AttributeDefinition) bool { return aws.ToString(d.AttributeName) == attrUpdated }) {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(attrUpdated), AttributeType: types.ScalarAttributeTypeS})
+	}
+	in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, g)
 }
 
 // keysOnlyIndex is a KEYS_ONLY global secondary index keyed (hash, rng).

@@ -42,6 +42,7 @@ type Store struct {
 	capacity func(op string, cc []types.ConsumedCapacity)
 	marks    bool // see WithEventMarks
 	updated  bool // see WithUpdatedAtIndex
+	all      bool // see WithAdminUpdatedAtIndex
 }
 
 var _ task.Store = (*Store)(nil)
@@ -63,6 +64,12 @@ func WithCapacity(fn func(op string, cc []types.ConsumedCapacity)) Option {
 // IndexByUpdated, one page a Query, instead of reading every candidate; the table must have
 // been made with UpdatedAtIndex (the template's parameter of that name).
 func WithUpdatedAtIndex() Option { return func(s *Store) { s.updated = true } }
+
+// WithAdminUpdatedAtIndex makes the store list every tenant's tasks (an admin's list) in
+// updatedAt order from IndexAllUpdated, its shards merged as the table's are in createdAt
+// order, instead of reading every shard whole; the table must have been made with
+// AdminUpdatedAtIndex (the template's parameter of that name).
+func WithAdminUpdatedAtIndex() Option { return func(s *Store) { s.all = true } }
 
 // New returns a store on table, calling api (usually a *dynamodb.Client). The table must have
 // been made from TableInput.

@@ -40,6 +40,10 @@ const (
 	// EnvUpdatedAtIndex is "true" when the table has the byUpdated index (the template's
 	// UpdatedAtIndex parameter), which list then reads for updatedAt order.
 	EnvUpdatedAtIndex = "UPDATED_AT_INDEX"
+	// EnvAdminUpdatedAtIndex is "true" when the table has the allUpdated index (the
+	// template's AdminUpdatedAtIndex parameter), which list then reads for an admin's
+	// updatedAt order.
+	EnvAdminUpdatedAtIndex = "ADMIN_UPDATED_AT_INDEX"
 	// EnvStepSigningSecret signs the catalog's http step requests ("whsec_" + base64).
 	EnvStepSigningSecret = "STEP_SIGNING_SECRET"
 
@@ -55,7 +59,7 @@ const (
 // Vars is every variable the functions read, for the template drift test.
 var Vars = []string{EnvTableName, EnvQueueURL, EnvDeadLetterURL, EnvDataFile, EnvMarkerSecret,
 	EnvTenantClaim, EnvRolesClaim, EnvJWTIssuer, EnvJWTAudience, EnvJWKSURL, EnvBackoffBase,
-	EnvWorkerReserve, EnvLogLevel, EnvStepSigningSecret, EnvUpdatedAtIndex,
+	EnvWorkerReserve, EnvLogLevel, EnvStepSigningSecret, EnvUpdatedAtIndex, EnvAdminUpdatedAtIndex,
 	EnvWebhookSecret, EnvWebhookQueueURL, EnvWebhookDeadLetterURL, EnvWebhookTimeout, EnvIntakeQueueURL, EnvIntakeDeadLetterURL}
 
 // Settings are the settings, read once.
@@ -80,6 +84,9 @@ type Settings struct {
 	// UpdatedAtIndex: the table has dynamostore.IndexByUpdated, and the store reads it for
 	// a tenant's lists in updatedAt order (UPDATED_AT_INDEX, "true" or "false").
 	UpdatedAtIndex bool
+	// AdminUpdatedAtIndex: the table has dynamostore.IndexAllUpdated, and the store reads it
+	// for an admin's lists in updatedAt order (ADMIN_UPDATED_AT_INDEX, "true" or "false").
+	AdminUpdatedAtIndex bool
 	// StepSigningSecret signs the requests of the catalog's http steps, as Standard Webhooks
 	// sign: STEP_SIGNING_SECRET ("whsec_" + base64 key) parsed once here; the zero Secret
 	// (unset): they are sent unsigned.
@@ -186,12 +193,11 @@ func FromEnv() (Settings, error) {
 	if c.Webhooks.Timeout, err = duration(EnvWebhookTimeout, DefaultWebhookTimeout); err != nil {
 		return c, err
 	}
-	switch v := strings.TrimSpace(os.Getenv(EnvUpdatedAtIndex)); v {
-	case "true":
-		c.UpdatedAtIndex = true
-	case "false", "":
-	default:
-		return c, fmt.Errorf("%s must be true or false, not %q", EnvUpdatedAtIndex, v)
+	if c.UpdatedAtIndex, err = flag(EnvUpdatedAtIndex); err != nil {
+		return c, err
+	}
+	if c.AdminUpdatedAtIndex, err = flag(EnvAdminUpdatedAtIndex); err != nil {
+		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr(EnvLogLevel, "INFO"))); err != nil {
 		return c, fmt.Errorf("%s: %w", EnvLogLevel, err)
@@ -257,6 +263,19 @@ func (c Settings) Check(u Uses) error {
 		errs = append(errs, fmt.Errorf("%s must be set in Lambda: this function sends refused messages there", EnvIntakeDeadLetterURL))
 	}
 	return errors.Join(errs...)
+}
+
+// flag reads the variable name as a template parameter's "true" or "false" (unset is false);
+// anything else is an error, rather than silently read as false.
+func flag(name string) (bool, error) {
+	switch v := strings.TrimSpace(os.Getenv(name)); v {
+	case "true":
+		return true, nil
+	case "false", "":
+		return false, nil
+	default:
+		return false, fmt.Errorf("%s must be true or false, not %q", name, v)
+	}
 }
 
 // splitList reads a comma-separated list, dropping empty items.

@@ -99,19 +99,26 @@ func TestCheckRequiresWhatAFunctionUses(t *testing.T) {
 	}
 }
 
-// TestFromEnvUpdatedAtIndex: UPDATED_AT_INDEX is the template parameter's "true" or "false"
-// (unset is false); anything else stops start-up rather than silently reading no index.
-func TestFromEnvUpdatedAtIndex(t *testing.T) {
-	for v, want := range map[string]bool{"": false, "false": false, "true": true} {
-		t.Setenv(EnvUpdatedAtIndex, v)
-		if c, err := FromEnv(); err != nil || c.UpdatedAtIndex != want {
-			t.Errorf("%s=%q: UpdatedAtIndex %v, %v; want %v", EnvUpdatedAtIndex, v, c.UpdatedAtIndex, err, want)
+// TestFromEnvUpdatedAtIndexes: UPDATED_AT_INDEX and ADMIN_UPDATED_AT_INDEX are the template
+// parameters' "true" or "false" (unset is false); anything else stops start-up rather than
+// silently reading no index.
+func TestFromEnvUpdatedAtIndexes(t *testing.T) {
+	for name, field := range map[string]func(Settings) bool{
+		EnvUpdatedAtIndex:      func(c Settings) bool { return c.UpdatedAtIndex },
+		EnvAdminUpdatedAtIndex: func(c Settings) bool { return c.AdminUpdatedAtIndex },
+	} {
+		for v, want := range map[string]bool{"": false, "false": false, "true": true} {
+			t.Setenv(name, v)
+			if c, err := FromEnv(); err != nil || field(c) != want {
+				t.Errorf("%s=%q: %v, %v; want %v", name, v, field(c), err, want)
+			}
 		}
-	}
-	for _, v := range []string{"yes", "True", "1"} {
-		t.Setenv(EnvUpdatedAtIndex, v)
-		if _, err := FromEnv(); err == nil {
-			t.Errorf("%s=%q was accepted", EnvUpdatedAtIndex, v)
+		for _, v := range []string{"yes", "True", "1"} {
+			t.Setenv(name, v)
+			if _, err := FromEnv(); err == nil {
+				t.Errorf("%s=%q was accepted", name, v)
+			}
 		}
+		t.Setenv(name, "")
 	}
 }

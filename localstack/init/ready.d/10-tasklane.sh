@@ -9,23 +9,29 @@
 # with persistence, or by hand) leaves existing resources as they are.
 #
 # Settings (environment): TASKLANE_TABLE (default tasklane-local), TASKLANE_QUEUE (default
-# tasklane-local; its dead-letter queue is TASKLANE_QUEUE-dlq), TASKLANE_UPDATED_AT_INDEX
-# (default false; true adds the opt-in index byUpdated, as the template's parameter
-# UpdatedAtIndex does, to a new table or to an existing one). The CLI is awslocal inside
+# tasklane-local; its dead-letter queue is TASKLANE_QUEUE-dlq), TASKLANE_UPDATED_AT_INDEX and
+# TASKLANE_ADMIN_UPDATED_AT_INDEX (default false; true adds the opt-in index byUpdated, or
+# allUpdated, as the template's parameters UpdatedAtIndex and AdminUpdatedAtIndex do, to a new
+# table or to an existing one; an index is never removed). The CLI is awslocal inside
 # LocalStack, else $AWS_CLI (default aws) with --endpoint-url from AWS_ENDPOINT_URL_DYNAMODB /
 # AWS_ENDPOINT_URL_SQS or AWS_ENDPOINT_URL when set (the test emulator, LocalStack from the host).
 set -euo pipefail
 
 table="${TASKLANE_TABLE:-tasklane-local}"
 queue="${TASKLANE_QUEUE:-tasklane-local}"
-updated_at_index="${TASKLANE_UPDATED_AT_INDEX:-false}"
-case "$updated_at_index" in
-true | false) ;;
-*)
-	echo "tasklane: TASKLANE_UPDATED_AT_INDEX is \"$updated_at_index\"; it must be true or false" >&2
-	exit 2
-	;;
-esac
+# flag NAME: the variable NAME, true or false (unset: false); anything else stops the hook.
+flag() {
+	local v="${!1:-false}"
+	case "$v" in
+	true | false) echo "$v" ;;
+	*)
+		echo "tasklane: $1 is \"$v\"; it must be true or false" >&2
+		return 2
+		;;
+	esac
+}
+updated_at_index=$(flag TASKLANE_UPDATED_AT_INDEX)
+admin_updated_at_index=$(flag TASKLANE_ADMIN_UPDATED_AT_INDEX)
 dlq="$queue-dlq"
 export AWS_PAGER=""
 export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}"
@@ -52,31 +58,43 @@ cli() {
 
 # ---- the table: template.yaml's TasksTable (dynamostore.TableInput)
 keys_only='"Projection": {"ProjectionType": "KEYS_ONLY"}'
-by_updated='{"IndexName": "byUpdated", "KeySchema": [{"AttributeName": "o", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], '"$keys_only"'}'
 attributes='{"AttributeName": "pk", "AttributeType": "S"},
     {"AttributeName": "sk", "AttributeType": "S"},
     {"AttributeName": "o", "AttributeType": "S"},
     {"AttributeName": "ot", "AttributeType": "S"},
     {"AttributeName": "c", "AttributeType": "S"}'
-opt_in=""
+# The opt-in indexes asked for, by name, and u, their range key.
+declare -A opt_in=()
 if [ "$updated_at_index" = true ]; then
+	opt_in[byUpdated]='{"IndexName": "byUpdated", "KeySchema": [{"AttributeName": "o", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], '"$keys_only"'}'
+fi
+if [ "$admin_updated_at_index" = true ]; then
+	opt_in[allUpdated]='{"IndexName": "allUpdated", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "u", "KeyType": "RANGE"}], '"$keys_only"'}'
+fi
+opt_in_indexes=""
+if [ ${#opt_in[@]} -gt 0 ]; then
 	attributes="$attributes"',
     {"AttributeName": "u", "AttributeType": "S"}'
-	opt_in=",
-    $by_updated"
+	for name in "${!opt_in[@]}"; do
+		opt_in_indexes+=",
+    ${opt_in[$name]}"
+	done
 fi
 if cli dynamodb describe-table --table-name "$table" >/dev/null 2>&1; then
 	echo "tasklane: table $table exists" >&2
 	indexes=$(cli dynamodb describe-table --table-name "$table" --query 'Table.GlobalSecondaryIndexes[].IndexName' --output text)
-	if [ "$updated_at_index" = true ] && ! grep -qw byUpdated <<<"$indexes"; then
-		# As a stack update with UpdatedAtIndex=true: DynamoDB backfills the index from the
-		# items, which all carry u (shared/dynamostore/doc.go, "Indexes").
+	for name in "${!opt_in[@]}"; do
+		grep -qw "$name" <<<"$indexes" && continue
+		# As a stack update with the parameter on: DynamoDB backfills the index from the
+		# items, which all carry u (shared/dynamostore/doc.go, "Indexes"). One index an
+		# UpdateTable, as DynamoDB allows, and the next once the table is ACTIVE again.
 		cli dynamodb update-table --table-name "$table" --cli-input-json "{
   \"AttributeDefinitions\": [$attributes],
-  \"GlobalSecondaryIndexUpdates\": [{\"Create\": $by_updated}]
+  \"GlobalSecondaryIndexUpdates\": [{\"Create\": ${opt_in[$name]}}]
 }" >/dev/null
-		echo "tasklane: added the index byUpdated to table $table" >&2
-	fi
+		cli dynamodb wait table-exists --table-name "$table"
+		echo "tasklane: added the index $name to table $table" >&2
+	done
 else
 	cli dynamodb create-table --cli-input-json "$(cat <<JSON
 {
@@ -88,7 +106,7 @@ else
   "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
   "GlobalSecondaryIndexes": [
     {"IndexName": "byOwner", "KeySchema": [{"AttributeName": "o", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $keys_only},
-    {"IndexName": "byType", "KeySchema": [{"AttributeName": "ot", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $keys_only}$opt_in
+    {"IndexName": "byType", "KeySchema": [{"AttributeName": "ot", "KeyType": "HASH"}, {"AttributeName": "c", "KeyType": "RANGE"}], $keys_only}$opt_in_indexes
   ],
   "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"},
   "SSESpecification": {"Enabled": true}
