@@ -329,9 +329,9 @@ func keyCondition(q task.ListQuery, names map[string]string, values map[string]t
 }
 
 // readIndex reads up to n keys of one partition of a list index (byOwner, byType, byUpdated
-// or a shard of allUpdated, whose range attribute is rangeAttr) past from, one more to know whether more
-// follow, and then their items with BatchGetItem: the indexes are KEYS_ONLY (see "Indexes"
-// in the package comment). A task is placed by its index entry: one updated since the entry
+// or a shard of allUpdated, whose range attribute is rangeAttr) past from, one more to know
+// whether more follow, and then their items with BatchGetItem: the indexes are KEYS_ONLY (see
+// "Indexes" in the package comment). A task is placed by its index entry: one updated since the entry
 // was read is on this page at its old place, and on a later one at its new place.
 func (s *Store) readIndex(ctx context.Context, q task.ListQuery, index, hashAttr, hashValue, rangeAttr, from string, n int) (read, error) {
 	r, err := s.readIndexKeys(ctx, q, index, hashAttr, hashValue, rangeAttr, from, n)
