@@ -5,7 +5,8 @@
 #   3. size budget           every bootstrap sam built is at most 10 MiB (infra/sizes.sh)
 #   4. LocalStack init hook  localstack/init/ready.d/10-tasklane.sh, run against the test
 #                            emulator, creates what template.yaml declares (Go test
-#                            TestLocalStackInitHook, with the AWS CLI installed here)
+#                            TestLocalStackInitHook, with the AWS CLI installed here;
+#                            under make test, whose go test ran it already, not again)
 # The SAM CLI (pinned in infra/requirements-sam.txt) and, when there is no `aws` on PATH, the
 # AWS CLI are installed into .tools/ on first use. No AWS account is used: the region and
 # credentials below only satisfy the tools. Every check runs; any failure fails the run.
@@ -54,8 +55,13 @@ if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ] || [ -z "${AWS_ENDPOINT_URL_SQS:-}" ]
 	# shellcheck disable=SC1091
 	source .tools/emulators.env
 fi
-step "LocalStack init hook against the emulator" env AWS_CLI="$aws_cli" \
-	go test -count=1 -v -run '^TestLocalStackInitHook$' ./infra/template/
+if [ "${TASKLANE_HOOK_TESTED:-}" = 1 ]; then
+	# infra/test.sh sets this: its go test ./... ran TestLocalStackInitHook with the AWS CLI.
+	echo "== LocalStack init hook against the emulator: run by make test's go test (TestLocalStackInitHook)"
+else
+	step "LocalStack init hook against the emulator" env AWS_CLI="$aws_cli" \
+		go test -count=1 -v -run '^TestLocalStackInitHook$' ./infra/template/
+fi
 
 if [ ${#failed[@]} -gt 0 ]; then
 	printf 'check-deploy: %d check(s) failed:\n' "${#failed[@]}" >&2

@@ -45,9 +45,10 @@ const sampleToken = "Bearer REPLACE_WITH_A_TOKEN"
 // resolved for those parameters: each index added to the existing table, both in the new
 // one), WorkQueue and DeadLetterQueue.
 //
-// The hook needs the AWS CLI, which a fresh machine may lack: infra/check-deploy.sh (part of
-// `make test`) installs it if needed and runs this test with AWS_CLI set to it. Without
-// AWS_CLI the test is skipped, so that `go test ./...` does not run it a second time.
+// The hook needs the AWS CLI, which a fresh machine may lack: `make test` (infra/test.sh)
+// installs it if needed and runs go test ./... with AWS_CLI set to it, and
+// infra/check-deploy.sh, run alone, runs this test so. Without AWS_CLI the test is skipped
+// (it fails under CI).
 func TestLocalStackInitHook(t *testing.T) {
 	t.Parallel() // the AWS CLI starts slowly; let the other tests run meanwhile
 	cli := os.Getenv("AWS_CLI")
@@ -83,14 +84,14 @@ func TestLocalStackInitHook(t *testing.T) {
 		}
 	})
 
-	// The default table, twice; then with the tenant's opt-in index, then with both, each
-	// added to the existing table as a stack update with the parameter on would; then a new
-	// table made with both.
-	var printed map[string]string
-	for run, r := range []struct {
+	// run is one run of the hook with the opt-in indexes asked for, checked against the
+	// template (if check); it returns what the hook printed.
+	type hookRun struct {
 		table                string
 		tenant, admin, check bool
-	}{{table, false, false, false}, {table, false, false, true}, {table, true, false, true}, {table, true, true, true}, {indexedTable, true, true, true}} {
+	}
+	run := func(t *testing.T, i int, r hookRun) map[string]string {
+		t.Helper()
 		cmd := exec.Command("bash", hookScript)
 		cmd.Env = append(os.Environ(), "TASKLANE_TABLE="+r.table, "TASKLANE_QUEUE="+queueName, "AWS_CLI="+cli,
 			"AWS_REGION="+cfg.Region, "TASKLANE_UPDATED_AT_INDEX="+strconv.FormatBool(r.tenant),
@@ -99,9 +100,9 @@ func TestLocalStackInitHook(t *testing.T) {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("run %d of the init hook: %v\n%s", run+1, err, stderr.String())
+			t.Fatalf("run %d of the init hook: %v\n%s", i, err, stderr.String())
 		}
-		printed = map[string]string{}
+		printed := map[string]string{}
 		sc := bufio.NewScanner(strings.NewReader(string(out)))
 		for sc.Scan() {
 			if k, v, ok := strings.Cut(sc.Text(), "="); ok {
@@ -109,57 +110,74 @@ func TestLocalStackInitHook(t *testing.T) {
 			}
 		}
 		if printed[settings.EnvTableName] != r.table {
-			t.Fatalf("run %d of the hook printed %v, not table %s", run+1, printed, r.table)
+			t.Fatalf("run %d of the hook printed %v, not table %s", i, printed, r.table)
 		}
 		if r.check {
 			tbl := resolveConditions(mapAt(p.resource("TasksTable"), "Properties"), tableConditions(r.tenant, r.admin)).(map[string]any)
-			checkHookTable(t, ddb, r.table, tbl, fmt.Sprintf("run %d (table %s, UpdatedAtIndex %t, AdminUpdatedAtIndex %t)", run+1, r.table, r.tenant, r.admin))
+			checkHookTable(t, ddb, r.table, tbl, fmt.Sprintf("run %d (table %s, UpdatedAtIndex %t, AdminUpdatedAtIndex %t)", i, r.table, r.tenant, r.admin))
 		}
+		return printed
 	}
-	if printed[settings.EnvQueueURL] == "" || printed[settings.EnvDeadLetterURL] == "" {
-		t.Fatalf("the hook printed %v", printed)
-	}
-	// The queues: the attributes the template sets.
-	attrs := func(url string) map[string]string {
-		out, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
-			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
-		if err != nil {
-			t.Fatal(err)
+
+	// A new table made with both indexes, beside the runs on one table (the AWS CLI starts
+	// slowly; the queues are the same, and creating them again changes nothing).
+	t.Run("new table with both indexes", func(t *testing.T) {
+		t.Parallel()
+		run(t, 1, hookRun{indexedTable, true, true, true})
+	})
+	// The default table, twice; then with the tenant's opt-in index, then with both, each
+	// added to the existing table as a stack update with the parameter on would.
+	t.Run("one table", func(t *testing.T) {
+		t.Parallel()
+		var printed map[string]string
+		for i, r := range []hookRun{{table, false, false, false}, {table, false, false, true}, {table, true, false, true}, {table, true, true, true}} {
+			printed = run(t, i+1, r)
 		}
-		return out.Attributes
-	}
-	work, dlq := attrs(printed[settings.EnvQueueURL]), attrs(printed[settings.EnvDeadLetterURL])
-	for _, q := range []struct {
-		id    string
-		attrs map[string]string
-	}{{"WorkQueue", work}, {"DeadLetterQueue", dlq}} {
-		props := mapAt(p.resource(q.id), "Properties")
-		for _, a := range []string{"VisibilityTimeout", "MessageRetentionPeriod"} {
-			if want, ok := intAt(props, a); ok && q.attrs[a] != strconv.Itoa(want) {
-				t.Errorf("%s: %s is %s, template %d", q.id, a, q.attrs[a], want)
+		if printed[settings.EnvQueueURL] == "" || printed[settings.EnvDeadLetterURL] == "" {
+			t.Fatalf("the hook printed %v", printed)
+		}
+		// The queues: the attributes the template sets.
+		attrs := func(url string) map[string]string {
+			out, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+				AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out.Attributes
+		}
+		work, dlq := attrs(printed[settings.EnvQueueURL]), attrs(printed[settings.EnvDeadLetterURL])
+		for _, q := range []struct {
+			id    string
+			attrs map[string]string
+		}{{"WorkQueue", work}, {"DeadLetterQueue", dlq}} {
+			props := mapAt(p.resource(q.id), "Properties")
+			for _, a := range []string{"VisibilityTimeout", "MessageRetentionPeriod"} {
+				if want, ok := intAt(props, a); ok && q.attrs[a] != strconv.Itoa(want) {
+					t.Errorf("%s: %s is %s, template %d", q.id, a, q.attrs[a], want)
+				}
+			}
+			if boolAt(props, "SqsManagedSseEnabled") && q.attrs["SqsManagedSseEnabled"] != "true" {
+				t.Errorf("%s: SqsManagedSseEnabled is %q, the template enables it", q.id, q.attrs["SqsManagedSseEnabled"])
 			}
 		}
-		if boolAt(props, "SqsManagedSseEnabled") && q.attrs["SqsManagedSseEnabled"] != "true" {
-			t.Errorf("%s: SqsManagedSseEnabled is %q, the template enables it", q.id, q.attrs["SqsManagedSseEnabled"])
+		var redrive struct {
+			DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+			MaxReceiveCount     any    `json:"maxReceiveCount"`
 		}
-	}
-	var redrive struct {
-		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
-		MaxReceiveCount     any    `json:"maxReceiveCount"`
-	}
-	if err := json.Unmarshal([]byte(work["RedrivePolicy"]), &redrive); err != nil {
-		t.Fatalf("work queue redrive policy %q: %v", work["RedrivePolicy"], err)
-	}
-	if redrive.DeadLetterTargetArn != dlq["QueueArn"] {
-		t.Errorf("the work queue's dead-letter target is %s, not the dead-letter queue %s", redrive.DeadLetterTargetArn, dlq["QueueArn"])
-	}
-	want, _ := intAt(mapAt(p.resource("WorkQueue"), "Properties"), "RedrivePolicy", "maxReceiveCount")
-	if got, _ := intAt(map[string]any{"n": redrive.MaxReceiveCount}, "n"); got != want {
-		t.Errorf("maxReceiveCount is %v, template %d", redrive.MaxReceiveCount, want)
-	}
-	if !strings.HasSuffix(printed[settings.EnvDeadLetterURL], "/"+queueName+"-dlq") {
-		t.Errorf("dead-letter queue %s is not named %s-dlq", printed[settings.EnvDeadLetterURL], queueName)
-	}
+		if err := json.Unmarshal([]byte(work["RedrivePolicy"]), &redrive); err != nil {
+			t.Fatalf("work queue redrive policy %q: %v", work["RedrivePolicy"], err)
+		}
+		if redrive.DeadLetterTargetArn != dlq["QueueArn"] {
+			t.Errorf("the work queue's dead-letter target is %s, not the dead-letter queue %s", redrive.DeadLetterTargetArn, dlq["QueueArn"])
+		}
+		want, _ := intAt(mapAt(p.resource("WorkQueue"), "Properties"), "RedrivePolicy", "maxReceiveCount")
+		if got, _ := intAt(map[string]any{"n": redrive.MaxReceiveCount}, "n"); got != want {
+			t.Errorf("maxReceiveCount is %v, template %d", redrive.MaxReceiveCount, want)
+		}
+		if !strings.HasSuffix(printed[settings.EnvDeadLetterURL], "/"+queueName+"-dlq") {
+			t.Errorf("dead-letter queue %s is not named %s-dlq", printed[settings.EnvDeadLetterURL], queueName)
+		}
+	})
 }
 
 // checkHookTable compares the table the init hook made with tbl, the template's TasksTable

@@ -13,12 +13,12 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) task.Store { return setup(t).store() })
 }
 
-// TestConformanceUpdatedAtIndexes runs the suite's lists on a table with the opt-in indexes
-// IndexByUpdated and IndexAllUpdated and a store that reads them: the same answers as
-// without, by other reads.
+// TestConformanceUpdatedAtIndexes runs the suite's lists in updatedAt order on a table with
+// the opt-in indexes IndexByUpdated and IndexAllUpdated and a store that reads them: the same
+// answers as without, by other reads.
 func TestConformanceUpdatedAtIndexes(t *testing.T) {
 	t.Parallel()
-	storetest.RunLists(t, func(t *testing.T) task.Store {
+	storetest.RunUpdatedLists(t, func(t *testing.T) task.Store {
 		return setup(t, UpdatedAtIndex, AdminUpdatedAtIndex).store(WithUpdatedAtIndex(), WithAdminUpdatedAtIndex())
 	})
 }

@@ -62,7 +62,7 @@ func testApplyStored(t *testing.T, newStore newStoreFunc) {
 				tk = c.Task
 			}
 			// The list indexes follow the change, in both orders.
-			for _, key := range []task.SortKey{task.SortCreated, task.SortUpdated} {
+			for _, key := range sortKeysOf(s) {
 				p, err := s.List(t.Context(), task.ListQuery{Owner: "tenant-a", Statuses: []task.Status{tk.Status}, SortKey: key, Limit: 10, Now: now})
 				if err != nil {
 					t.Fatalf("List: %v", err)

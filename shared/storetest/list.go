@@ -60,12 +60,22 @@ func describe(q task.ListQuery) string {
 	return fmt.Sprintf("owner=%q sort=%s %s statuses=%v type=%q limit=%d now=%s", q.Owner, q.SortKey, dir, q.Statuses, q.Type, q.Limit, q.Now.Format(time.RFC3339Nano))
 }
 
-var sortKeys = []task.SortKey{task.SortCreated, task.SortUpdated}
+// sortKeysOf is the sort keys a case lists s by: both, or under RunUpdatedLists only
+// updatedAt.
+func sortKeysOf(s task.Store) []task.SortKey {
+	if _, ok := s.(updatedOnly); ok {
+		return []task.SortKey{task.SortUpdated}
+	}
+	return []task.SortKey{task.SortCreated, task.SortUpdated}
+}
+
+// updatedOnly is a store under RunUpdatedLists.
+type updatedOnly struct{ task.Store }
 
 func testListEmpty(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
 	tasktest.Create(t, s, tasktest.New(t, "tenant-b", tasktest.TypeAlpha, tasktest.At(0)))
-	for _, key := range sortKeys {
+	for _, key := range sortKeysOf(s) {
 		for _, desc := range []bool{false, true} {
 			for _, owner := range []string{"tenant-a", "tenant", "tenant-b2"} {
 				q := task.ListQuery{Owner: owner, SortKey: key, Desc: desc, Limit: 25, Now: tasktest.At(time.Hour)}
@@ -98,7 +108,7 @@ func testListOneOwner(t *testing.T, newStore newStoreFunc) {
 	}
 	now := tasktest.At(time.Hour)
 	for _, owner := range owners {
-		for _, key := range sortKeys {
+		for _, key := range sortKeysOf(s) {
 			for _, desc := range []bool{false, true} {
 				q := task.ListQuery{Owner: owner, SortKey: key, Desc: desc, Limit: 10, Now: now}
 				p, err := s.List(t.Context(), q)
@@ -182,7 +192,7 @@ func testListQueries(t *testing.T, newStore newStoreFunc) {
 		{name: "only expired tasks match", typ: tasktest.TypeBeta, statuses: []task.Status{task.Cancelled}, empty: true},
 	}
 	for _, f := range filters {
-		for _, key := range sortKeys {
+		for _, key := range sortKeysOf(s) {
 			for _, desc := range []bool{false, true} {
 				for _, limit := range []int{1, 4, 7, 100} {
 					q := task.ListQuery{Owner: "tenant-a", Statuses: f.statuses, Type: f.typ, SortKey: key, Desc: desc, Limit: limit, Now: listNow}
@@ -233,7 +243,7 @@ func testListExpired(t *testing.T, newStore newStoreFunc) {
 		{tasktest.At(10*time.Second + task.DefaultRetention), 2},
 		{tasktest.At(365 * 24 * time.Hour), 2},
 	} {
-		for _, key := range sortKeys {
+		for _, key := range sortKeysOf(s) {
 			for _, desc := range []bool{false, true} {
 				for _, statuses := range [][]task.Status{nil, {task.Cancelled}} {
 					q := task.ListQuery{Owner: "tenant-a", Statuses: statuses, SortKey: key, Desc: desc, Limit: 1, Now: tc.now}

@@ -14,7 +14,7 @@ import (
 
 func testListAllOwnersEmpty(t *testing.T, newStore newStoreFunc) {
 	s := newStore(t)
-	for _, key := range sortKeys {
+	for _, key := range sortKeysOf(s) {
 		for _, desc := range []bool{false, true} {
 			q := task.ListQuery{SortKey: key, Desc: desc, Limit: 5, Now: tasktest.At(time.Hour)}
 			p, err := s.List(t.Context(), q)
@@ -50,7 +50,7 @@ func testListAllOwnersQueries(t *testing.T, newStore newStoreFunc) {
 		{name: "unknown type", typ: "gamma"},
 	}
 	for _, f := range filters {
-		for _, key := range sortKeys {
+		for _, key := range sortKeysOf(s) {
 			for _, desc := range []bool{false, true} {
 				for _, limit := range []int{1, 4, 7, 100} {
 					q := task.ListQuery{Statuses: f.statuses, Type: f.typ, SortKey: key, Desc: desc, Limit: limit, Now: listNow}
@@ -100,7 +100,7 @@ func testListAllOwnersExpired(t *testing.T, newStore newStoreFunc) {
 	}
 	expiry := tasktest.At(10*time.Second + task.MinRetention)
 	for _, now := range []time.Time{expiry.Add(-time.Millisecond), expiry, tasktest.At(10*time.Second + task.DefaultRetention)} {
-		for _, key := range sortKeys {
+		for _, key := range sortKeysOf(s) {
 			for _, desc := range []bool{false, true} {
 				for _, statuses := range [][]task.Status{nil, {task.Cancelled}, {task.Cancelled, task.Pending}} {
 					q := task.ListQuery{Statuses: statuses, SortKey: key, Desc: desc, Limit: 1, Now: now}

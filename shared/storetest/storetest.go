@@ -52,18 +52,19 @@ func Run(t *testing.T, newStore func(t *testing.T) task.Store) {
 	}
 }
 
-// RunLists runs the suite's lists only (List/, and Apply/Stored, which lists by both sort keys
-// after each change): for a variant of a store that changes nothing but how lists are read
-// (dynamostore's WithUpdatedAtIndex and WithAdminUpdatedAtIndex).
-func RunLists(t *testing.T, newStore func(t *testing.T) task.Store) {
+// RunUpdatedLists runs the suite's lists in updatedAt order only (the List/ cases but the
+// walks in createdAt order, and Apply/Stored), for a variant of a store that changes nothing
+// but how lists in that order are read (dynamostore's WithUpdatedAtIndex and
+// WithAdminUpdatedAtIndex): the createdAt reads are Run's, the same code.
+func RunUpdatedLists(t *testing.T, newStore func(t *testing.T) task.Store) {
 	t.Helper()
 	for _, c := range cases {
-		if !strings.HasPrefix(c.name, "List/") && c.name != "Apply/Stored" {
+		if !strings.HasPrefix(c.name, "List/") && c.name != "Apply/Stored" || strings.HasSuffix(c.name, "WalkCreated") {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			c.run(t, newStore)
+			c.run(t, func(t *testing.T) task.Store { return updatedOnly{newStore(t)} })
 		})
 	}
 }
