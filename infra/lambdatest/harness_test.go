@@ -230,14 +230,8 @@ func newStackWith(t *testing.T, params map[string]string) *stack {
 		s.endpoints["AWS_ENDPOINT_URL_"+svc] = v
 	}
 	ctx := context.Background()
-	var tableOpts []dynamostore.TableOption
-	if s.params["UpdatedAtIndex"] == "true" {
-		tableOpts = append(tableOpts, dynamostore.UpdatedAtIndex)
-	}
-	if s.params["AdminUpdatedAtIndex"] == "true" {
-		tableOpts = append(tableOpts, dynamostore.AdminUpdatedAtIndex)
-	}
-	if err := dynamostore.CreateTable(ctx, s.ddb, s.table, tableOpts...); err != nil {
+	optIns := dynamostore.OptIns{UpdatedAt: s.params["UpdatedAtIndex"] == "true", AdminUpdatedAt: s.params["AdminUpdatedAtIndex"] == "true"}
+	if err := dynamostore.CreateTable(ctx, s.ddb, s.table, optIns.TableOptions()...); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	t.Cleanup(func() {

@@ -394,15 +394,9 @@ func checkTable(p *project) problems {
 	}
 	for _, tenant := range []bool{false, true} {
 		for _, admin := range []bool{false, true} {
-			var opts []dynamostore.TableOption
-			if tenant {
-				opts = append(opts, dynamostore.UpdatedAtIndex)
-			}
-			if admin {
-				opts = append(opts, dynamostore.AdminUpdatedAtIndex)
-			}
+			in := dynamostore.TableInput("x", dynamostore.OptIns{UpdatedAt: tenant, AdminUpdatedAt: admin}.TableOptions()...)
 			props := resolveConditions(mapAt(table, "Properties"), tableConditions(tenant, admin)).(map[string]any)
-			for _, pr := range checkTableProps(dynamostore.TableInput("x", opts...), props) {
+			for _, pr := range checkTableProps(in, props) {
 				ps.add("with UpdatedAtIndex %v, AdminUpdatedAtIndex %v: %s", tenant, admin, pr)
 			}
 		}

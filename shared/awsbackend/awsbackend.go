@@ -71,12 +71,7 @@ func Open(cfg aws.Config, s settings.Settings, u settings.Uses) (app.Backends, e
 	// Every write that makes lifecycle events is marked for the stream's publisher (see
 	// dynamostore.WithEventMarks).
 	opts := []dynamostore.Option{dynamostore.WithEventMarks()}
-	if s.UpdatedAtIndex {
-		opts = append(opts, dynamostore.WithUpdatedAtIndex())
-	}
-	if s.AdminUpdatedAtIndex {
-		opts = append(opts, dynamostore.WithAdminUpdatedAtIndex())
-	}
+	opts = append(opts, dynamostore.OptIns{UpdatedAt: s.UpdatedAtIndex, AdminUpdatedAt: s.AdminUpdatedAtIndex}.Options()...)
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg, ServiceEndpoint("DYNAMODB", func(o *dynamodb.Options, u *string) { o.BaseEndpoint = u })), s.TableName, opts...)
 	b := app.Backends{Store: store}
 	openBodyQueues(cfg, s, &b, store)

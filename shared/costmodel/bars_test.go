@@ -94,7 +94,7 @@ func TestAdminPageCost(t *testing.T) {
 // more the larger the tenant: "Indexes" in shared/dynamostore's package comment.
 func TestUpdatedAtPageCost(t *testing.T) {
 	t.Parallel()
-	indexed, plain := setupBars(t, optIns{tenant: true}), setupBars(t, optIns{})
+	indexed, plain := setupBars(t, optIns{UpdatedAt: true}), setupBars(t, optIns{})
 	var withIndex, without []float64
 	for i, n := range []int{500, 1000} {
 		owner := fmt.Sprintf("tenant-%d", n)
@@ -126,7 +126,7 @@ func TestUpdatedAtPageCost(t *testing.T) {
 // shard whole and costs more the more tasks the table holds.
 func TestAdminUpdatedAtPageCost(t *testing.T) {
 	t.Parallel()
-	indexed, plain := setupBars(t, optIns{admin: true}), setupBars(t, optIns{})
+	indexed, plain := setupBars(t, optIns{AdminUpdatedAt: true}), setupBars(t, optIns{})
 	var withIndex, without []float64
 	for round, n := range []int{75, 75} { // 75 more a tenant each round: 600 tasks, then 1,200
 		for i := range 8 {
@@ -172,7 +172,7 @@ func setupBars(t *testing.T, o optIns) *bars {
 	cfg := awstest.Config(t, "DYNAMODB")
 	name := awstest.Name("bars")
 	admin := dynamodb.NewFromConfig(cfg)
-	opts := o.tableOptions()
+	opts := dynamostore.OptIns(o).TableOptions()
 	if err := dynamostore.CreateTable(context.Background(), admin, name, opts...); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func setupBars(t *testing.T, o optIns) *bars {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bars{rec: rec, store: dynamostore.New(db, name, o.storeOptions()...), seedc: admin, table: name, types: reg,
+	return &bars{rec: rec, store: dynamostore.New(db, name, dynamostore.OptIns(o).Options()...), seedc: admin, table: name, types: reg,
 		now: barBase.Add(24 * time.Hour)}
 }
 

@@ -106,7 +106,7 @@ const updatedAtIndexWRU = 9
 // it on that index, and nothing else changes.
 func TestReferenceLifecycleUpdatedAtIndexes(t *testing.T) {
 	t.Parallel()
-	for _, o := range []optIns{{tenant: true}, {admin: true}, {tenant: true, admin: true}} {
+	for _, o := range []optIns{{UpdatedAt: true}, {AdminUpdatedAt: true}, {UpdatedAt: true, AdminUpdatedAt: true}} {
 		t.Run(o.String(), func(t *testing.T) {
 			t.Parallel()
 			b := setupWith(t, o)
@@ -131,43 +131,20 @@ func TestReferenceLifecycleUpdatedAtIndexes(t *testing.T) {
 	}
 }
 
-// optIns are the deployment's opt-in indexes (the template's UpdatedAtIndex and
-// AdminUpdatedAtIndex parameters): the table made with them, and a store that reads them.
-type optIns struct{ tenant, admin bool }
+// optIns are the deployment's opt-in indexes, with the names the cost model bills them by.
+type optIns dynamostore.OptIns
 
 func (o optIns) String() string {
-	return fmt.Sprintf("UpdatedAtIndex=%t,AdminUpdatedAtIndex=%t", o.tenant, o.admin)
+	return fmt.Sprintf("UpdatedAtIndex=%t,AdminUpdatedAtIndex=%t", o.UpdatedAt, o.AdminUpdatedAt)
 }
 
 func (o optIns) indexes() []string {
 	var out []string
-	if o.tenant {
+	if o.UpdatedAt {
 		out = append(out, dynamostore.IndexByUpdated)
 	}
-	if o.admin {
+	if o.AdminUpdatedAt {
 		out = append(out, dynamostore.IndexAllUpdated)
-	}
-	return out
-}
-
-func (o optIns) tableOptions() []dynamostore.TableOption {
-	var out []dynamostore.TableOption
-	if o.tenant {
-		out = append(out, dynamostore.UpdatedAtIndex)
-	}
-	if o.admin {
-		out = append(out, dynamostore.AdminUpdatedAtIndex)
-	}
-	return out
-}
-
-func (o optIns) storeOptions() []dynamostore.Option {
-	var out []dynamostore.Option
-	if o.tenant {
-		out = append(out, dynamostore.WithUpdatedAtIndex())
-	}
-	if o.admin {
-		out = append(out, dynamostore.WithAdminUpdatedAtIndex())
 	}
 	return out
 }
@@ -221,7 +198,7 @@ func setupWith(t testing.TB, o optIns) *bundle {
 	cfg := awstest.Config(t, "DYNAMODB", "SQS")
 	name := awstest.Name("cost")
 	admin := dynamodb.NewFromConfig(cfg)
-	opts := o.tableOptions()
+	opts := dynamostore.OptIns(o).TableOptions()
 	if err := dynamostore.CreateTable(ctx, admin, name, opts...); err != nil {
 		t.Fatal(err)
 	}
@@ -268,8 +245,8 @@ func wire(t testing.TB, cfg aws.Config, httpc *http.Client, table, queueURL stri
 		MarkerSecret:        []byte(apptest.MarkerSecret),
 		BackoffBase:         settings.DefaultBackoffBase,
 		WorkerReserve:       settings.DefaultWorkerReserve,
-		UpdatedAtIndex:      o.tenant,
-		AdminUpdatedAtIndex: o.admin,
+		UpdatedAtIndex:      o.UpdatedAt,
+		AdminUpdatedAtIndex: o.AdminUpdatedAt,
 	}
 	cfg.HTTPClient = httpc
 	backends, err := awsbackend.Open(cfg, s, settings.Uses{API: true, Queue: true, Markers: true})

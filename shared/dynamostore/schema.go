@@ -84,6 +84,36 @@ func AdminUpdatedAtIndex(in *dynamodb.CreateTableInput) {
 	addIndex(in, keysOnlyIndex(IndexAllUpdated, attrPK, attrUpdated))
 }
 
+// OptIns are a deployment's opt-in indexes, the template's parameters UpdatedAtIndex
+// (IndexByUpdated) and AdminUpdatedAtIndex (IndexAllUpdated): the table options that make
+// them and the store options that read them, in one place for every caller that has the
+// parameters' values.
+type OptIns struct{ UpdatedAt, AdminUpdatedAt bool }
+
+// TableOptions are the table options of o's indexes.
+func (o OptIns) TableOptions() []TableOption {
+	var out []TableOption
+	if o.UpdatedAt {
+		out = append(out, UpdatedAtIndex)
+	}
+	if o.AdminUpdatedAt {
+		out = append(out, AdminUpdatedAtIndex)
+	}
+	return out
+}
+
+// Options are the store options that read o's indexes.
+func (o OptIns) Options() []Option {
+	var out []Option
+	if o.UpdatedAt {
+		out = append(out, WithUpdatedAtIndex())
+	}
+	if o.AdminUpdatedAt {
+		out = append(out, WithAdminUpdatedAtIndex())
+	}
+	return out
+}
+
 // addIndex adds g to in, and the definition of u, its range key, unless in has it already.
 func addIndex(in *dynamodb.CreateTableInput, g types.GlobalSecondaryIndex) {
 	if !slices.ContainsFunc(in.AttributeDefinitions, func(d types.AttributeDefinition) bool { return aws.ToString(d.AttributeName) == attrUpdated }) {
