@@ -61,7 +61,8 @@ func testApplyStored(t *testing.T, newStore newStoreFunc) {
 				assertSameTask(t, "Get after Apply", c.Task, mustGet(t, s, tk.ID, now))
 				tk = c.Task
 			}
-			// The list indexes follow the change, in both orders.
+			// The list indexes follow the change, in both orders (updatedAt only under
+			// RunUpdatedLists).
 			for _, key := range sortKeysOf(s) {
 				p, err := s.List(t.Context(), task.ListQuery{Owner: "tenant-a", Statuses: []task.Status{tk.Status}, SortKey: key, Limit: 10, Now: now})
 				if err != nil {
