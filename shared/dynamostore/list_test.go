@@ -314,6 +314,15 @@ func TestListRefusesBadQueries(t *testing.T) {
 	}
 }
 
+// expectWalk checks that walking q on s lists the tasks of stored that q selects, in q's
+// order.
+func expectWalk(t *testing.T, what string, s task.Store, stored []task.Task, q task.ListQuery) {
+	t.Helper()
+	if got, want := ids(walk(t, s, q)), ids(expected(stored, q)); !slices.Equal(got, want) {
+		t.Errorf("%s of %+v: %v, want %v", what, q, got, want)
+	}
+}
+
 // TestListUpdatedAtIndex: with IndexByUpdated (the deployment's opt-in) a tenant's page in
 // updatedAt order is one Query of that index and one BatchGetItem, whatever the tenant's
 // size; without it the page reads every candidate (here 40 tasks for a page of 5), and both
@@ -334,13 +343,8 @@ func TestListUpdatedAtIndex(t *testing.T) {
 	now := tasktest.At(2 * time.Hour)
 	for _, desc := range []bool{false, true} {
 		q := task.ListQuery{Owner: "big", SortKey: task.SortUpdated, Desc: desc, Limit: 5, Now: now}
-		want := ids(expected(stored, q))
-		if got := ids(walk(t, indexed, q)); !slices.Equal(got, want) {
-			t.Errorf("desc %v: the index's walk %v, want %v", desc, got, want)
-		}
-		if got := ids(walk(t, plain, q)); !slices.Equal(got, want) {
-			t.Errorf("desc %v: the full read's walk %v, want %v", desc, got, want)
-		}
+		expectWalk(t, "the index's walk", indexed, stored, q)
+		expectWalk(t, "the full read's walk", plain, stored, q)
 		rec.reset()
 		if _, err := indexed.List(t.Context(), q); err != nil {
 			t.Fatal(err)
@@ -389,13 +393,8 @@ func TestListAdminUpdatedAtIndex(t *testing.T) {
 		{SortKey: task.SortUpdated, Desc: true, Limit: 5, Now: now},
 		{SortKey: task.SortUpdated, Desc: true, Limit: 5, Now: now, Statuses: []task.Status{task.Cancelled}},
 	} {
-		want := ids(expected(stored, q))
-		if got := ids(walk(t, indexed, q)); !slices.Equal(got, want) {
-			t.Errorf("%+v: the index's walk %v, want %v", q, got, want)
-		}
-		if got := ids(walk(t, plain, q)); !slices.Equal(got, want) {
-			t.Errorf("%+v: the full read's walk %v, want %v", q, got, want)
-		}
+		expectWalk(t, "the index's walk", indexed, stored, q)
+		expectWalk(t, "the full read's walk", plain, stored, q)
 		rec.reset()
 		if _, err := indexed.List(t.Context(), q); err != nil {
 			t.Fatal(err)
