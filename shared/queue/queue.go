@@ -115,11 +115,13 @@ const DueAttribute = "dueAt"
 // FormatDue writes t as a DueAttribute's value.
 func FormatDue(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
-// ParseDue reads a DueAttribute's value.
-func ParseDue(v string) (time.Time, error) {
+// ParseDue reads a DueAttribute's value; ok is false for one that is no time. Anyone who
+// may send to the queue can set the attribute, so a malformed one is read as absent (the
+// Delivery's DueAt zero), never as a failure of the message or of the receive it came in.
+func ParseDue(v string) (due time.Time, ok bool) {
 	ms, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("message attribute %s %q: %w", DueAttribute, v, err)
+		return time.Time{}, false
 	}
-	return time.UnixMilli(ms).UTC(), nil
+	return time.UnixMilli(ms).UTC(), true
 }

@@ -144,11 +144,7 @@ func (q *Queue) Receive(ctx context.Context, n int, visibility, wait time.Durati
 			d.SentAt = time.UnixMilli(ms).UTC()
 		}
 		if v, ok := m.MessageAttributes[queue.DueAttribute]; ok {
-			due, err := queue.ParseDue(aws.ToString(v.StringValue))
-			if err != nil {
-				return nil, fmt.Errorf("sqs receive message: %w", err)
-			}
-			d.DueAt = due
+			d.DueAt, _ = queue.ParseDue(aws.ToString(v.StringValue))
 		}
 		ds = append(ds, d)
 	}

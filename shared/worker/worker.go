@@ -194,7 +194,7 @@ func lateness(ev events.SQSEvent, now time.Time) (time.Duration, bool) {
 	for _, rec := range ev.Records {
 		var due time.Time
 		if a, ok := rec.MessageAttributes[queue.DueAttribute]; ok && a.StringValue != nil {
-			due, _ = queue.ParseDue(*a.StringValue) // a malformed one is no time: ignored
+			due, _ = queue.ParseDue(*a.StringValue)
 		}
 		if ms, err := strconv.ParseInt(rec.Attributes["SentTimestamp"], 10, 64); due.IsZero() && err == nil {
 			due = time.UnixMilli(ms)
