@@ -175,7 +175,9 @@ func TestCancelPending(t *testing.T) {
 func TestCancelProcessing(t *testing.T) {
 	t.Parallel()
 	eachBackend(t, func(t *testing.T, e *env) {
-		input := steps(step("Slow", "durationMs", 1500), step("Next"), step("Last"))
+		// 5 s: the cancels below must reach the task while its first step still runs, also on
+		// a loaded machine (1.5 s was once not enough for a similar test).
+		input := steps(step("Slow", "durationMs", 5000), step("Next"), step("Last"))
 		for _, w := range cancelWays {
 			t.Run(w.method+w.suffix, func(t *testing.T) {
 				// Created here, not all first: a task's first message may reach the worker
@@ -230,7 +232,7 @@ func TestCancelTerminalConflicts(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		succeeded := e.create(steps(step("Only")))
 		failed := e.create(steps(step("Broken", "failUntilRetry", 1)))
-		cancelled := e.create(steps(step("Slow", "durationMs", 1500), step("Never")))
+		cancelled := e.create(steps(step("Slow", "durationMs", 5000), step("Never"))) // cancelled while Slow runs
 		e.waitRunning(cancelled, 0)
 		checkAccepted(t, e.do("DELETE", "/v1/tasks/"+cancelled, nil), cancelled)
 
